@@ -1,0 +1,63 @@
+//! The gateway's upstreams: one lazily connected HTTP/2 channel each, shared by every request
+//! (tonic clients are cheap clones of it), with a deadline on every call.
+
+use std::time::Duration;
+
+use passreset_proto::{
+    mail::v1::mail_service_client::MailServiceClient,
+    token::v1::token_service_client::TokenServiceClient,
+};
+use tonic::transport::{Channel, Endpoint};
+
+/// Clients of the token and mail services.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    /// Issues, checks and redeems tokens.
+    pub tokens: TokenServiceClient<Channel>,
+    /// Queues the mails.
+    pub mail: MailServiceClient<Channel>,
+}
+
+/// An upstream URL that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {reason}")]
+pub struct InvalidUpstream {
+    variable: &'static str,
+    reason: String,
+}
+
+impl Upstreams {
+    /// Builds the channels without connecting: the gateway starts even while an upstream is
+    /// down, and answers 503 until it is up.
+    pub fn connect_lazy(
+        token_service_url: &str,
+        mail_service_url: &str,
+        call_timeout: Duration,
+    ) -> Result<Self, InvalidUpstream> {
+        let tokens = channel("GATEWAY_TOKEN_SERVICE_URL", token_service_url, call_timeout)?;
+        let mail = channel("GATEWAY_MAIL_SERVICE_URL", mail_service_url, call_timeout)?;
+        Ok(Self {
+            tokens: TokenServiceClient::new(tokens),
+            mail: MailServiceClient::new(mail),
+        })
+    }
+}
+
+fn channel(
+    variable: &'static str,
+    url: &str,
+    call_timeout: Duration,
+) -> Result<Channel, InvalidUpstream> {
+    let invalid = |reason: String| InvalidUpstream { variable, reason };
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|error| invalid(error.to_string()))?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(call_timeout)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    if endpoint.uri().host().is_none() {
+        return Err(invalid("has no host".to_owned()));
+    }
+    Ok(endpoint.connect_lazy())
+}

@@ -1,0 +1,117 @@
+//! Gateway settings: flags with environment fallbacks, checked once at start.
+
+use std::{net::SocketAddr, time::Duration};
+
+use passreset_telemetry::{LogFormat, parse_duration};
+
+use crate::api_keys::ApiKeys;
+
+/// Everything the gateway needs to know, from flags or `GATEWAY_*` variables.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "gateway",
+    version,
+    about = "passreset REST gateway (persona and Equinix Metal APIs)"
+)]
+pub struct Config {
+    /// Address the REST APIs listen on.
+    #[arg(long, env = "GATEWAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+
+    /// The token service's gRPC endpoint.
+    #[arg(
+        long,
+        env = "GATEWAY_TOKEN_SERVICE_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub token_service_url: String,
+
+    /// The mail service's gRPC endpoint.
+    #[arg(
+        long,
+        env = "GATEWAY_MAIL_SERVICE_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    pub mail_service_url: String,
+
+    /// The link put in reset mails; `{token}` is replaced by the token. Never taken from the
+    /// request, so a forged Host header cannot redirect a reset.
+    #[arg(
+        long,
+        env = "GATEWAY_RESET_URL",
+        default_value = "http://localhost:8080/reset?token={token}",
+        value_parser = ResetUrl::parse
+    )]
+    pub reset_url: ResetUrl,
+
+    /// API keys for the Equinix Metal surface: comma-separated `name=secret` or
+    /// `name=sha256:<hex>`. Only digests are kept; the name goes into logs and audit.
+    #[arg(
+        long,
+        env = "GATEWAY_API_KEYS",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    pub api_keys: ApiKeys,
+
+    /// How long one call to an upstream may take before the client gets a 504.
+    #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub upstream_timeout: Duration,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The reset link template: an absolute http(s) URL with one `{token}` placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetUrl(String);
+
+const PLACEHOLDER: &str = "{token}";
+
+impl ResetUrl {
+    /// Accepts an absolute `http`/`https` URL that holds `{token}` exactly once.
+    pub fn parse(template: &str) -> Result<Self, String> {
+        let template = template.trim();
+        match template.matches(PLACEHOLDER).count() {
+            0 => return Err(format!("must contain {PLACEHOLDER}")),
+            1 => {}
+            _ => return Err(format!("must contain {PLACEHOLDER} only once")),
+        }
+        let probe = url::Url::parse(&template.replace(PLACEHOLDER, "token"))
+            .map_err(|error| format!("is not an absolute URL: {error}"))?;
+        if !matches!(probe.scheme(), "http" | "https") {
+            return Err("must be an http or https URL".to_owned());
+        }
+        Ok(Self(template.to_owned()))
+    }
+
+    /// The link for one token, the token percent-encoded for where it stands.
+    pub(crate) fn link_for(&self, token: &str) -> String {
+        let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        self.0.replace(PLACEHOLDER, &encoded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_url_puts_the_token_where_the_placeholder_stands() {
+        let url = ResetUrl::parse("https://example.test/reset?token={token}&x=1").unwrap();
+        assert_eq!(
+            url.link_for("prt_ab-c"),
+            "https://example.test/reset?token=prt_ab-c&x=1"
+        );
+    }
+
+    #[test]
+    fn a_reset_url_without_a_placeholder_or_scheme_is_refused() {
+        assert!(ResetUrl::parse("https://example.test/reset").is_err());
+        assert!(ResetUrl::parse("/reset?token={token}").is_err());
+        assert!(ResetUrl::parse("ftp://example.test/{token}").is_err());
+        assert!(ResetUrl::parse("https://x.test/{token}/{token}").is_err());
+    }
+}

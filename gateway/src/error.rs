@@ -1,0 +1,93 @@
+//! What a reset flow can fail with, surface-independent. Upstream `tonic::Status` values are
+//! translated here and nowhere else; each surface then renders an [`ApiError`] in its own error
+//! shape. Internal detail is logged here and never sent to the client.
+
+use std::time::Duration;
+
+use passreset_proto::token::v1::{ERROR_DOMAIN, ErrorReason};
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+/// Why a request failed, in terms a REST client can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request body or parameters are malformed; the text says what is wrong.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The body is larger than the gateway accepts.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// The body is not JSON.
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    /// The email address is not a valid address.
+    #[error("the email address is not valid")]
+    InvalidEmail,
+    /// The new password does not meet the policy; the text says what failed.
+    #[error("{0}")]
+    WeakPassword(String),
+    /// No such token (never issued, or revoked).
+    #[error("the reset token is not valid")]
+    TokenUnknown,
+    /// The token's lifetime has passed.
+    #[error("the reset token has expired")]
+    TokenExpired,
+    /// The token was already used.
+    #[error("the reset token has already been used")]
+    TokenSpent,
+    /// Too many requests from this client or for this address.
+    #[error("too many requests")]
+    RateLimited {
+        /// When the client may try again.
+        retry_after: Duration,
+    },
+    /// An upstream is down or overloaded.
+    #[error("the service is temporarily unavailable")]
+    Unavailable {
+        /// A hint for `Retry-After`.
+        retry_after: Duration,
+    },
+    /// An upstream did not answer in time.
+    #[error("the service did not answer in time")]
+    Timeout,
+    /// A fault on our side; details are in the logs.
+    #[error("internal error")]
+    Internal,
+}
+
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+impl From<tonic::Status> for ApiError {
+    fn from(status: tonic::Status) -> Self {
+        let details = status.get_error_details();
+        let reason = details
+            .error_info()
+            .filter(|info| info.domain == ERROR_DOMAIN)
+            .and_then(|info| ErrorReason::from_str_name(&info.reason));
+        let retry_after = details
+            .retry_info()
+            .and_then(|info| info.retry_delay)
+            .unwrap_or(DEFAULT_RETRY_AFTER);
+
+        match (status.code(), reason) {
+            (_, Some(ErrorReason::InvalidEmail)) => Self::InvalidEmail,
+            (_, Some(ErrorReason::WeakPassword)) => Self::WeakPassword(status.message().to_owned()),
+            (_, Some(ErrorReason::TokenUnknown)) => Self::TokenUnknown,
+            (_, Some(ErrorReason::TokenExpired)) => Self::TokenExpired,
+            (_, Some(ErrorReason::TokenSpent)) => Self::TokenSpent,
+            (_, Some(ErrorReason::RateLimited)) => Self::RateLimited { retry_after },
+            (Code::Unavailable | Code::ResourceExhausted, _) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "upstream unavailable");
+                Self::Unavailable { retry_after }
+            }
+            (Code::DeadlineExceeded | Code::Cancelled, _) => {
+                tracing::warn!(code = ?status.code(), "upstream timed out");
+                Self::Timeout
+            }
+            (code, _) => {
+                tracing::error!(?code, message = status.message(), "upstream call failed");
+                Self::Internal
+            }
+        }
+    }
+}

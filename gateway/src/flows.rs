@@ -1,0 +1,148 @@
+//! The reset flows, shared by every surface: each turns one REST call into the gRPC calls of
+//! DESIGN.md. Surfaces parse and render; the flows decide.
+
+use passreset_proto::{
+    mail::v1::{self as mail, enqueue_request::Kind},
+    token::v1::{self as token, issue_token_response::Outcome, redeem_request::Password},
+};
+use secrecy::{ExposeSecret as _, SecretString};
+use std::net::IpAddr;
+
+use crate::{ApiError, Upstreams, config::ResetUrl};
+
+/// Who is asking, as this gateway saw it.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    /// The client's address.
+    pub ip: IpAddr,
+    /// The surface the call came through (`persona`, `metal`).
+    pub surface: &'static str,
+    /// The name of the API key that authorised the call, if one did.
+    pub api_key_name: Option<String>,
+}
+
+impl Caller {
+    fn context(&self) -> token::RequestContext {
+        token::RequestContext {
+            client_ip: self.ip.to_string(),
+            surface: self.surface.to_owned(),
+            api_key_name: self.api_key_name.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// Starts a reset: a token and a link mail for a known address, an "unknown account" notice
+/// for any other. Both paths make the same calls, so the answer does not tell them apart.
+pub(crate) async fn start_reset(
+    upstreams: &Upstreams,
+    reset_url: &ResetUrl,
+    email: &str,
+    caller: &Caller,
+) -> Result<(), ApiError> {
+    let issued = upstreams
+        .tokens
+        .clone()
+        .issue_token(token::IssueTokenRequest {
+            email: email.to_owned(),
+            context: Some(caller.context()),
+        })
+        .await?
+        .into_inner();
+
+    let request = match issued.outcome {
+        Some(Outcome::Issued(token)) => mail::EnqueueRequest {
+            to: issued.email,
+            locale: token.locale,
+            idempotency_key: String::new(),
+            kind: Some(Kind::PasswordReset(mail::PasswordReset {
+                link: reset_url.link_for(&token.token),
+                expires_at_unix: token.expires_at_unix,
+                ttl_seconds: token.ttl_seconds,
+            })),
+        },
+        Some(Outcome::NoAccount(_)) | None => mail::EnqueueRequest {
+            to: issued.email,
+            locale: String::new(),
+            idempotency_key: String::new(),
+            kind: Some(Kind::UnknownAccount(mail::UnknownAccount {})),
+        },
+    };
+    upstreams.mail.clone().enqueue(request).await?;
+    Ok(())
+}
+
+/// Tells whether a token could be redeemed now, without spending it.
+pub(crate) async fn check_token(
+    upstreams: &Upstreams,
+    token: &SecretString,
+    caller: &Caller,
+) -> Result<(), ApiError> {
+    upstreams
+        .tokens
+        .clone()
+        .check_token(token::CheckTokenRequest {
+            token: token.expose_secret().to_owned(),
+            context: Some(caller.context()),
+        })
+        .await?;
+    Ok(())
+}
+
+/// The new password of a completed reset.
+#[derive(Debug)]
+pub(crate) enum NewPassword {
+    /// The user chose it.
+    Chosen(SecretString),
+    /// The token service generates a strong one and returns it.
+    Generated,
+}
+
+/// Spends the token, sets the new password and queues the "password changed" notice. Returns
+/// the generated password when one was asked for.
+pub(crate) async fn complete_reset(
+    upstreams: &Upstreams,
+    token: &SecretString,
+    password: NewPassword,
+    caller: &Caller,
+) -> Result<Option<SecretString>, ApiError> {
+    let password = match password {
+        NewPassword::Chosen(password) => Password::NewPassword(password.expose_secret().to_owned()),
+        NewPassword::Generated => Password::Generate(true),
+    };
+    let redeemed = upstreams
+        .tokens
+        .clone()
+        .redeem(token::RedeemRequest {
+            token: token.expose_secret().to_owned(),
+            password: Some(password),
+            context: Some(caller.context()),
+        })
+        .await?
+        .into_inner();
+
+    let notice = mail::EnqueueRequest {
+        to: redeemed.email.clone(),
+        locale: redeemed.locale.clone(),
+        idempotency_key: String::new(),
+        kind: Some(Kind::PasswordChanged(mail::PasswordChanged {
+            changed_at_unix: redeemed.changed_at_unix,
+        })),
+    };
+    // The password is already changed: a failed notice must not turn a success into an error
+    // the user would retry with a spent token.
+    if let Err(status) = upstreams.mail.clone().enqueue(notice).await {
+        tracing::error!(
+            account_id = redeemed.account_id,
+            code = ?status.code(),
+            "password changed but the notice could not be queued"
+        );
+    }
+    tracing::info!(
+        account_id = redeemed.account_id,
+        surface = caller.surface,
+        "password reset completed"
+    );
+    let generated = (!redeemed.generated_password.is_empty())
+        .then(|| SecretString::from(redeemed.generated_password));
+    Ok(generated)
+}

@@ -1,0 +1,30 @@
+//! The REST edge of passreset. Each documented API is a surface module that parses its own
+//! requests, calls the shared reset flows and answers in its own error shape:
+//!
+//! - `config`: settings from flags and environment (`GATEWAY_*`);
+//! - `startup`: [`Application`], which binds the listener and serves [`router`];
+//! - `clients`: one shared gRPC channel per upstream, with a deadline on every call;
+//! - `flows`: the reset flows both surfaces share (start, check, complete);
+//! - `error`: [`ApiError`], what a flow can fail with, mapped once from `tonic::Status`;
+//! - `persona`: KSF Media's persona AccountApi under `/v1`;
+//! - `metal`: Equinix Metal's PasswordResetTokensApi under `/metal/v1`;
+//! - `api_keys`: the Metal surface's `X-Auth-Token` keys, kept as digests;
+//! - `openapi`: the OpenAPI document of both surfaces, generated from the code;
+//! - `health`: liveness for orchestrators.
+
+mod api_keys;
+mod clients;
+mod config;
+mod error;
+mod flows;
+mod health;
+mod metal;
+mod openapi;
+mod persona;
+mod startup;
+
+pub use api_keys::ApiKeys;
+pub use clients::Upstreams;
+pub use config::{Config, ResetUrl};
+pub use error::ApiError;
+pub use startup::{AppState, Application, StartupError, router};

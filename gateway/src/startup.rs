@@ -1,0 +1,135 @@
+//! Building and running the gateway: the router, its shared state and the listener.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request},
+    http::{HeaderValue, header},
+    routing::get,
+};
+use tokio::net::TcpListener;
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+
+use crate::{
+    Config, Upstreams, api_keys::ApiKeys, clients::InvalidUpstream, config::ResetUrl, health,
+    metal, openapi, persona,
+};
+
+/// Request bodies larger than this are refused with 413; the largest valid body is far smaller.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// What every handler shares: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The gRPC clients.
+    pub upstreams: Upstreams,
+    /// Where reset links point.
+    pub reset_url: Arc<ResetUrl>,
+    /// The keys that may start resets on the Metal surface.
+    pub api_keys: Arc<ApiKeys>,
+}
+
+/// Every route of the gateway, ready to serve (or to `oneshot` in a test).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/v1", persona::routes())
+        .nest("/metal/v1", metal::routes())
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/healthz", get(health::healthz))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // The matched route, never the raw URI: a query string could hold a token.
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                tracing::info_span!("http_request", method = %request.method(), route)
+            }),
+        )
+        .with_state(state)
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// An upstream URL is unusable.
+    #[error(transparent)]
+    Upstream(#[from] InvalidUpstream),
+    /// The listen address cannot be bound.
+    #[error("GATEWAY_HTTP_ADDR: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+}
+
+/// A bound, ready gateway.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `config.http_addr` (port 0 picks a free one) and prepares the upstream channels.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let upstreams = Upstreams::connect_lazy(
+            &config.token_service_url,
+            &config.mail_service_url,
+            config.upstream_timeout,
+        )?;
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.http_addr,
+                source,
+            })?;
+        if config.api_keys.is_empty() {
+            tracing::warn!(
+                "GATEWAY_API_KEYS is empty: the metal surface refuses every reset request"
+            );
+        }
+        let state = AppState {
+            upstreams,
+            reset_url: Arc::new(config.reset_url),
+            api_keys: Arc::new(config.api_keys),
+        };
+        Ok(Self {
+            listener,
+            router: router(state),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

@@ -1,0 +1,148 @@
+//! The service's settings: every one a flag with an environment fallback and a default, so
+//! `mail-service --help` documents them all and a container needs only variables.
+
+use std::{net::SocketAddr, time::Duration};
+
+use lettre::message::Mailbox;
+use passreset_telemetry::LogFormat;
+
+use crate::transport::TransportUrl;
+
+/// Default Redis, for a laptop.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Default key prefix, shared with token-service so one Redis holds all of passreset.
+pub const DEFAULT_REDIS_KEY_PREFIX: &str = "passreset:";
+/// Default transport: an outbox directory of `.eml` files, so a laptop needs no SMTP server.
+pub const DEFAULT_TRANSPORT: &str = "file://./outbox";
+/// Default sender.
+pub const DEFAULT_FROM: &str = "passreset <no-reply@localhost>";
+
+/// The mail service's settings.
+#[derive(Clone, Debug, clap::Parser)]
+#[command(
+    name = "mail-service",
+    version,
+    about = "passreset mail service: a durable mail queue on Redis Streams, delivered over SMTP"
+)]
+pub struct Config {
+    /// Redis holding the queue (one multiplexed connection, plus one per worker for blocking
+    /// reads).
+    #[arg(long, env = "REDIS_URL", default_value = DEFAULT_REDIS_URL)]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key this service writes, so services and tests can share a Redis.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = DEFAULT_REDIS_KEY_PREFIX)]
+    pub redis_key_prefix: String,
+
+    /// Where the gRPC server listens (port 0 picks a free one).
+    #[arg(long, env = "MAIL_GRPC_ADDR", default_value = "0.0.0.0:50052")]
+    pub grpc_addr: SocketAddr,
+
+    /// How mail leaves: `smtp://[user:pass@]host:port?tls=none|starttls|tls` or `file://DIR`
+    /// (an outbox of .eml files).
+    #[arg(long, env = "MAIL_TRANSPORT", default_value = DEFAULT_TRANSPORT, hide_env_values = true)]
+    pub transport: TransportUrl,
+
+    /// The sender of every mail, e.g. `Acme <no-reply@acme.example>`; its domain also names
+    /// the Message-IDs.
+    #[arg(long, env = "MAIL_FROM", default_value = DEFAULT_FROM)]
+    pub from: Mailbox,
+
+    /// How many mails are sent at the same time.
+    #[arg(long, env = "MAIL_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: u16,
+
+    /// How long a mail may sit unacknowledged with a worker (say, one that crashed) before
+    /// another worker takes it over, e.g. `30s`.
+    #[arg(long, env = "MAIL_CLAIM_IDLE", default_value = "30s", value_parser = passreset_telemetry::parse_duration)]
+    pub claim_idle: Duration,
+
+    /// Delivery attempts before a mail that keeps failing transiently is dead-lettered.
+    #[arg(long, env = "MAIL_MAX_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+
+    /// The wait before the first retry; each next one doubles it (capped at 15m), with jitter.
+    #[arg(long, env = "MAIL_RETRY_BASE", default_value = "30s", value_parser = passreset_telemetry::parse_duration)]
+    pub retry_base: Duration,
+
+    /// Whether an address with no account gets a notice saying so (`true`/`false`). Off by
+    /// default: such mail could be used to bother strangers.
+    #[arg(
+        long,
+        env = "MAIL_UNKNOWN_ACCOUNT_NOTICES",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub unknown_account_notices: bool,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[test]
+    fn the_defaults_suit_a_laptop() {
+        let config = Config::try_parse_from(["mail-service"]).unwrap();
+        assert_eq!(config.redis_key_prefix, "passreset:");
+        assert_eq!(config.grpc_addr.port(), 50052);
+        assert_eq!(config.transport.to_string(), "file://./outbox");
+        assert_eq!(config.from.email.domain(), "localhost");
+        assert_eq!(config.workers, 4);
+        assert_eq!(config.claim_idle, Duration::from_secs(30));
+        assert_eq!(config.max_attempts, 10);
+        assert!(!config.unknown_account_notices);
+    }
+
+    #[test]
+    fn flags_override_the_defaults() {
+        let config = Config::try_parse_from([
+            "mail-service",
+            "--transport",
+            "smtp://mailer:s3cret@smtp.example.com:587?tls=starttls",
+            "--from",
+            "Acme <no-reply@acme.example>",
+            "--workers",
+            "8",
+            "--claim-idle",
+            "1m",
+            "--unknown-account-notices",
+            "true",
+        ])
+        .unwrap();
+        assert_eq!(config.from.email.domain(), "acme.example");
+        assert_eq!(config.workers, 8);
+        assert_eq!(config.claim_idle, Duration::from_secs(60));
+        assert!(config.unknown_account_notices);
+    }
+
+    #[test]
+    fn bad_values_are_refused_at_start() {
+        for args in [
+            ["mail-service", "--workers", "0"],
+            ["mail-service", "--from", "not an address"],
+            ["mail-service", "--transport", "ftp://example.com"],
+            ["mail-service", "--claim-idle", "soon"],
+        ] {
+            assert!(Config::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_smtp_password_never_shows_in_debug_output() {
+        let config = Config::try_parse_from([
+            "mail-service",
+            "--transport",
+            "smtp://mailer:hunter2-secret@smtp.example.com:587?tls=starttls",
+        ])
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+    }
+}

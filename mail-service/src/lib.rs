@@ -1,0 +1,32 @@
+//! passreset's mail service: a durable mail queue on Redis Streams, served over gRPC and
+//! delivered by background workers with lettre.
+//!
+//! Layout:
+//! - [`config`]: settings (flags with environment fallbacks);
+//! - [`startup`]: [`Application`] (`build`, `local_addr`, `run_until_stopped`), what `main`,
+//!   `stack` and the tests start;
+//! - `grpc.rs`: `MailService` (`Enqueue`, `GetStatus`), checking requests;
+//! - [`queue`]: the durable queue contract, on Redis or (for `stack` only) in memory;
+//! - `worker.rs`: the workers that compose, send and settle each mail, with retries;
+//! - `templates.rs`: the built-in templates and MIME composition;
+//! - [`transport`]: SMTP or an outbox directory, and failure classification;
+//! - `mail.rs`: a queued mail and its id;
+//! - [`error`]: the one error type and its mapping to `tonic::Status`.
+//!
+//! Reset links never reach logs, error messages or `Debug` output, and leave Redis once the
+//! mail is delivered.
+
+pub mod config;
+pub mod error;
+mod grpc;
+mod mail;
+pub mod queue;
+pub mod startup;
+mod templates;
+pub mod transport;
+mod worker;
+
+pub use config::Config;
+pub use error::Error;
+pub use queue::Queue;
+pub use startup::{Application, ServeError, StartupError};

@@ -1,0 +1,163 @@
+//! A queued mail: who gets it and what it says, as the queue stores it until delivery.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The id of a queued mail: what `Enqueue` returns, what `GetStatus` takes, and the local part
+/// of the mail's Message-ID (so every attempt carries the same Message-ID).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(String);
+
+impl MessageId {
+    /// A fresh random id (128 bits, hex).
+    pub fn new() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// An id a caller gave us, if it has the shape of ours (so it can go into a Redis key).
+    pub fn parse(value: &str) -> Option<Self> {
+        let well_formed = value.len() == 32
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        well_formed.then(|| Self(value.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for MessageId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A mail waiting in the queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedMail {
+    /// Its id.
+    pub id: MessageId,
+    /// The recipient's address, already checked to be one.
+    pub to: String,
+    /// The recipient's preferred locale (BCP 47); empty for the default.
+    pub locale: String,
+    /// What to say.
+    pub content: Content,
+}
+
+/// What a mail says: one variant per template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Content {
+    /// The mail with the reset link.
+    PasswordReset {
+        /// The link, with the token in it.
+        link: Link,
+        /// When the link stops working, in seconds since the Unix epoch.
+        expires_at_unix: i64,
+        /// The link's lifetime in seconds.
+        ttl_seconds: u32,
+    },
+    /// The notice that the password was changed.
+    PasswordChanged {
+        /// When, in seconds since the Unix epoch.
+        changed_at_unix: i64,
+    },
+    /// The notice to an address without an account.
+    UnknownAccount,
+}
+
+impl Content {
+    /// The template's name, also safe for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::PasswordReset { .. } => "password_reset",
+            Self::PasswordChanged { .. } => "password_changed",
+            Self::UnknownAccount => "unknown_account",
+        }
+    }
+}
+
+/// A reset link: it holds a live token, so `Debug` never shows it. It is serialised only into
+/// the queue, which deletes it once the mail is delivered.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Link(String);
+
+impl Link {
+    /// Wraps a link.
+    pub fn new(link: String) -> Self {
+        Self(link)
+    }
+
+    /// The link itself, for the mail body only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Link([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_never_shows_in_debug_output() {
+        let mail = QueuedMail {
+            id: MessageId::new(),
+            to: "ada@example.com".to_owned(),
+            locale: String::new(),
+            content: Content::PasswordReset {
+                link: Link::new("https://reset.example/?token=prt_secret".to_owned()),
+                expires_at_unix: 0,
+                ttl_seconds: 1800,
+            },
+        };
+        assert!(!format!("{mail:?}").contains("prt_secret"));
+    }
+
+    #[test]
+    fn a_mail_survives_the_round_trip_through_the_queue() {
+        let mail = QueuedMail {
+            id: MessageId::new(),
+            to: "ada@example.com".to_owned(),
+            locale: "sv".to_owned(),
+            content: Content::PasswordChanged {
+                changed_at_unix: 1_700_000_000,
+            },
+        };
+        let stored = serde_json::to_string(&mail).unwrap();
+        assert_eq!(serde_json::from_str::<QueuedMail>(&stored).unwrap(), mail);
+    }
+
+    #[test]
+    fn only_our_own_id_shape_is_accepted_from_callers() {
+        let id = MessageId::new();
+        assert_eq!(MessageId::parse(id.as_str()), Some(id));
+        for bad in [
+            "",
+            "x",
+            "../../etc",
+            &"A".repeat(32),
+            "0123456789abcdef0123456789abcde*",
+        ] {
+            assert_eq!(MessageId::parse(bad), None, "{bad}");
+        }
+    }
+}

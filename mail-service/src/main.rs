@@ -1,0 +1,27 @@
+//! `mail-service`: serves gRPC and delivers the queued mail.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use mail_service::{Application, Config};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match serve(Config::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mail-service: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Telemetry, then the server until Ctrl-C or SIGTERM; a failure is one line naming the setting.
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let _telemetry = passreset_telemetry::init("mail-service", config.log_format)?;
+    let application = Application::build(config).await?;
+    application
+        .run_until_stopped(passreset_telemetry::shutdown_signal())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! The queue contract, written once and run against Redis (a real server, this test's own key
+//! prefix) and against the in-memory queue.
+
+use std::{sync::Arc, time::Duration};
+
+use super::{
+    memory::MemoryQueue,
+    redis::RedisQueue,
+    store::{NewMail, QueueStore, State, unix_millis},
+};
+use crate::mail::{Content, Link, MessageId, QueuedMail};
+
+const WAIT: Duration = Duration::from_secs(2);
+const CLAIM_IDLE: Duration = Duration::from_secs(30);
+
+pub(super) fn reset_mail(link: &str) -> QueuedMail {
+    QueuedMail {
+        id: MessageId::new(),
+        to: "ada@example.com".to_owned(),
+        locale: "en".to_owned(),
+        content: Content::PasswordReset {
+            link: Link::new(link.to_owned()),
+            expires_at_unix: 1_700_000_000,
+            ttl_seconds: 1800,
+        },
+    }
+}
+
+pub(super) fn plain(mail: QueuedMail) -> NewMail {
+    NewMail {
+        mail,
+        idempotency_key: None,
+        suppressed: false,
+    }
+}
+
+async fn state_of(queue: &dyn QueueStore, id: &MessageId) -> State {
+    queue.status(id).await.unwrap().unwrap().state
+}
+
+async fn a_queued_mail_is_handed_out_once_and_then_sent(queue: Arc<dyn QueueStore>) {
+    let mail = reset_mail("https://reset.example/?token=t1");
+    let id = queue.enqueue(plain(mail.clone())).await.unwrap();
+    assert_eq!(id, mail.id);
+    assert_eq!(state_of(queue.as_ref(), &id).await, State::Queued);
+
+    let mut first = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    let mut second = queue.consumer("w2", CLAIM_IDLE).await.unwrap();
+    let delivery = first.next(WAIT).await.unwrap().unwrap();
+    assert_eq!(delivery.mail, mail);
+    assert_eq!(delivery.attempt, 1);
+    assert_eq!(state_of(queue.as_ref(), &id).await, State::Sending);
+    assert!(
+        second
+            .next(Duration::from_millis(200))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    queue.delivered(&delivery).await.unwrap();
+    let status = queue.status(&id).await.unwrap().unwrap();
+    assert_eq!((status.state, status.attempts), (State::Sent, 1));
+    assert!(
+        first
+            .next(Duration::from_millis(200))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn mails_come_out_in_the_order_they_went_in(queue: Arc<dyn QueueStore>) {
+    let mails: Vec<_> = (0..5)
+        .map(|n| reset_mail(&format!("https://reset.example/?token=t{n}")))
+        .collect();
+    for mail in &mails {
+        queue.enqueue(plain(mail.clone())).await.unwrap();
+    }
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    for mail in &mails {
+        let delivery = consumer.next(WAIT).await.unwrap().unwrap();
+        assert_eq!(delivery.mail.id, mail.id);
+        queue.delivered(&delivery).await.unwrap();
+    }
+}
+
+async fn a_waiting_consumer_wakes_when_mail_arrives(queue: Arc<dyn QueueStore>) {
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    let waiting = tokio::spawn(async move { consumer.next(Duration::from_secs(5)).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mail = reset_mail("https://reset.example/?token=late");
+    queue.enqueue(plain(mail.clone())).await.unwrap();
+    let delivery = waiting.await.unwrap().unwrap().unwrap();
+    assert_eq!(delivery.mail.id, mail.id);
+}
+
+async fn the_same_idempotency_key_queues_one_mail(queue: Arc<dyn QueueStore>) {
+    let first = reset_mail("https://reset.example/?token=a");
+    let second = reset_mail("https://reset.example/?token=b");
+    let keyed = |mail| NewMail {
+        mail,
+        idempotency_key: Some("issued-token-digest".to_owned()),
+        suppressed: false,
+    };
+    let first_id = queue.enqueue(keyed(first.clone())).await.unwrap();
+    let second_id = queue.enqueue(keyed(second.clone())).await.unwrap();
+    assert_eq!(second_id, first_id);
+    assert!(queue.status(&second.id).await.unwrap().is_none());
+
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    let delivery = consumer.next(WAIT).await.unwrap().unwrap();
+    assert_eq!(delivery.mail.id, first.id);
+    queue.delivered(&delivery).await.unwrap();
+    assert!(
+        consumer
+            .next(Duration::from_millis(200))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn a_suppressed_mail_is_recorded_but_never_handed_out(queue: Arc<dyn QueueStore>) {
+    let mail = reset_mail("https://reset.example/?token=s");
+    let id = queue
+        .enqueue(NewMail {
+            mail,
+            idempotency_key: None,
+            suppressed: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(state_of(queue.as_ref(), &id).await, State::Suppressed);
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    assert!(
+        consumer
+            .next(Duration::from_millis(200))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn a_retry_waits_until_due_then_comes_back_with_the_next_attempt(queue: Arc<dyn QueueStore>) {
+    let mail = reset_mail("https://reset.example/?token=r");
+    let id = queue.enqueue(plain(mail)).await.unwrap();
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    let delivery = consumer.next(WAIT).await.unwrap().unwrap();
+
+    let due = unix_millis() + 400;
+    queue
+        .retry_at(&delivery, due, "smtp: 451 try later")
+        .await
+        .unwrap();
+    let status = queue.status(&id).await.unwrap().unwrap();
+    assert_eq!(status.state, State::Retrying);
+    assert_eq!(status.next_attempt_at_ms, Some(due));
+    assert_eq!(status.last_error, "smtp: 451 try later");
+
+    assert_eq!(queue.release_due_retries().await.unwrap(), 0, "not due yet");
+    assert!(
+        consumer
+            .next(Duration::from_millis(100))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(queue.release_due_retries().await.unwrap(), 1);
+    let again = consumer.next(WAIT).await.unwrap().unwrap();
+    assert_eq!((again.mail.id.clone(), again.attempt), (id, 2));
+}
+
+async fn a_retrying_mail_does_not_hold_up_the_ones_behind_it(queue: Arc<dyn QueueStore>) {
+    let stuck = queue
+        .enqueue(plain(reset_mail("https://reset.example/?token=1")))
+        .await
+        .unwrap();
+    let behind = queue
+        .enqueue(plain(reset_mail("https://reset.example/?token=2")))
+        .await
+        .unwrap();
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    let first = consumer.next(WAIT).await.unwrap().unwrap();
+    assert_eq!(first.mail.id, stuck);
+    queue
+        .retry_at(&first, unix_millis() + 60_000, "smtp: timeout")
+        .await
+        .unwrap();
+    queue.release_due_retries().await.unwrap();
+    let next = consumer.next(WAIT).await.unwrap().unwrap();
+    assert_eq!(next.mail.id, behind);
+}
+
+async fn a_dead_mail_keeps_its_reason_and_is_never_handed_out_again(queue: Arc<dyn QueueStore>) {
+    let id = queue
+        .enqueue(plain(reset_mail("https://reset.example/?token=d")))
+        .await
+        .unwrap();
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    let delivery = consumer.next(WAIT).await.unwrap().unwrap();
+    queue
+        .dead(&delivery, "smtp: 550 no such user")
+        .await
+        .unwrap();
+    let status = queue.status(&id).await.unwrap().unwrap();
+    assert_eq!(status.state, State::Dead);
+    assert_eq!(status.last_error, "smtp: 550 no such user");
+    queue.release_due_retries().await.unwrap();
+    assert!(
+        consumer
+            .next(Duration::from_millis(200))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time(
+    queue: Arc<dyn QueueStore>,
+) {
+    let claim_idle = Duration::from_millis(300);
+    let id = queue
+        .enqueue(plain(reset_mail("https://reset.example/?token=c")))
+        .await
+        .unwrap();
+    let mut crashed = queue.consumer("w1", claim_idle).await.unwrap();
+    let held = crashed.next(WAIT).await.unwrap().unwrap();
+    drop(crashed);
+
+    let mut survivor = queue.consumer("w2", claim_idle).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let taken = survivor.next(WAIT).await.unwrap().unwrap();
+    assert_eq!(taken.mail.id, id);
+    assert_eq!(taken.attempt, held.attempt + 1);
+    queue.delivered(&taken).await.unwrap();
+    assert_eq!(state_of(queue.as_ref(), &id).await, State::Sent);
+}
+
+async fn an_unknown_id_has_no_status(queue: Arc<dyn QueueStore>) {
+    assert!(queue.status(&MessageId::new()).await.unwrap().is_none());
+}
+
+async fn redis_queue() -> Arc<dyn QueueStore> {
+    let redis = passreset_testkit::test_redis().await;
+    Arc::new(
+        RedisQueue::connect(&redis.url, &redis.prefix)
+            .await
+            .unwrap(),
+    )
+}
+
+fn memory_queue() -> Arc<dyn QueueStore> {
+    Arc::new(MemoryQueue::default())
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod on_redis {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::redis_queue().await).await;
+                }
+            )*
+        }
+        mod in_memory {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::memory_queue()).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    a_queued_mail_is_handed_out_once_and_then_sent,
+    mails_come_out_in_the_order_they_went_in,
+    a_waiting_consumer_wakes_when_mail_arrives,
+    the_same_idempotency_key_queues_one_mail,
+    a_suppressed_mail_is_recorded_but_never_handed_out,
+    a_retry_waits_until_due_then_comes_back_with_the_next_attempt,
+    a_retrying_mail_does_not_hold_up_the_ones_behind_it,
+    a_dead_mail_keeps_its_reason_and_is_never_handed_out_again,
+    mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time,
+    an_unknown_id_has_no_status,
+);

@@ -1,0 +1,276 @@
+//! The queue in process memory: the same contract as Redis, for `stack` when no Redis can be
+//! had. Nothing survives the process, and nothing is shared between processes.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use super::{
+    STATUS_RETENTION,
+    store::{Consumer, Delivery, NewMail, QueueError, QueueStore, State, Status, unix_millis},
+};
+use crate::mail::{MessageId, QueuedMail};
+
+/// The queue, shared by the service and its consumers.
+#[derive(Debug, Default)]
+pub(crate) struct MemoryQueue {
+    state: Arc<Mutex<Inner>>,
+    /// Wakes consumers waiting for mail.
+    arrived: Arc<Notify>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Entries not yet handed to a consumer, oldest first.
+    queue: VecDeque<Entry>,
+    /// Entries handed to a consumer and not settled: entry id -> (entry, consumer, since).
+    pending: HashMap<String, (Entry, String, u64)>,
+    /// Waiting retries: (due ms, entry sequence) -> id.
+    retries: BTreeMap<(u64, u64), MessageId>,
+    records: HashMap<MessageId, Record>,
+    /// Idempotency key -> (first id, forgotten at ms).
+    idempotency: HashMap<String, (MessageId, u64)>,
+    /// The dead-letter list: (id, kind, reason).
+    dead: Vec<(MessageId, &'static str, String)>,
+    next_sequence: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    entry_id: String,
+    id: MessageId,
+}
+
+#[derive(Debug)]
+struct Record {
+    mail: Option<QueuedMail>,
+    status: Status,
+}
+
+impl Inner {
+    fn push(&mut self, id: MessageId) {
+        self.next_sequence += 1;
+        let entry_id = format!("{}-{}", unix_millis(), self.next_sequence);
+        self.queue.push_back(Entry { entry_id, id });
+    }
+
+    /// Drops settled records and idempotency keys past their retention.
+    fn forget_old(&mut self, now: u64) {
+        let retention = u64::try_from(STATUS_RETENTION.as_millis()).unwrap_or(u64::MAX);
+        self.records.retain(|_, record| {
+            let settled = matches!(
+                record.status.state,
+                State::Sent | State::Dead | State::Suppressed
+            );
+            !settled || record.status.updated_at_ms.saturating_add(retention) > now
+        });
+        self.idempotency.retain(|_, (_, until)| *until > now);
+    }
+}
+
+impl MemoryQueue {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind, still consistent per entry.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn settle(&self, delivery: &Delivery, state: State, due_ms: Option<u64>, error: &str) {
+        let mut inner = self.lock();
+        inner.pending.remove(&delivery.entry_id);
+        let now = unix_millis();
+        let id = delivery.mail.id.clone();
+        if let Some(record) = inner.records.get_mut(&id) {
+            record.status.state = state;
+            record.status.updated_at_ms = now;
+            record.status.next_attempt_at_ms = due_ms;
+            if !error.is_empty() {
+                record.status.last_error = error.to_owned();
+            }
+            if matches!(state, State::Sent | State::Dead) {
+                record.mail = None;
+            }
+        }
+        match state {
+            State::Retrying => {
+                inner.next_sequence += 1;
+                let sequence = inner.next_sequence;
+                inner.retries.insert((due_ms.unwrap_or(now), sequence), id);
+            }
+            State::Dead => inner
+                .dead
+                .push((id, delivery.mail.content.kind(), error.to_owned())),
+            _ => {}
+        }
+    }
+}
+
+#[async_trait]
+impl QueueStore for MemoryQueue {
+    async fn enqueue(&self, new: NewMail) -> Result<MessageId, QueueError> {
+        let now = unix_millis();
+        let mut inner = self.lock();
+        inner.forget_old(now);
+        if let Some(key) = &new.idempotency_key {
+            if let Some((first, _)) = inner.idempotency.get(key) {
+                return Ok(first.clone());
+            }
+            let until =
+                now.saturating_add(u64::try_from(STATUS_RETENTION.as_millis()).unwrap_or(u64::MAX));
+            inner
+                .idempotency
+                .insert(key.clone(), (new.mail.id.clone(), until));
+        }
+        let id = new.mail.id.clone();
+        let (state, mail) = if new.suppressed {
+            (State::Suppressed, None)
+        } else {
+            (State::Queued, Some(new.mail))
+        };
+        inner.records.insert(
+            id.clone(),
+            Record {
+                mail,
+                status: Status {
+                    state,
+                    attempts: 0,
+                    next_attempt_at_ms: None,
+                    last_error: String::new(),
+                    updated_at_ms: now,
+                },
+            },
+        );
+        if !new.suppressed {
+            inner.push(id.clone());
+            drop(inner);
+            self.arrived.notify_waiters();
+        }
+        Ok(id)
+    }
+
+    async fn consumer(
+        &self,
+        name: &str,
+        claim_idle: Duration,
+    ) -> Result<Box<dyn Consumer>, QueueError> {
+        Ok(Box::new(MemoryConsumer {
+            queue: MemoryQueue {
+                state: self.state.clone(),
+                arrived: self.arrived.clone(),
+            },
+            name: name.to_owned(),
+            claim_idle_ms: u64::try_from(claim_idle.as_millis()).unwrap_or(u64::MAX),
+        }))
+    }
+
+    async fn release_due_retries(&self) -> Result<usize, QueueError> {
+        let now = unix_millis();
+        let mut inner = self.lock();
+        let later = inner.retries.split_off(&(now.saturating_add(1), 0));
+        let due = std::mem::replace(&mut inner.retries, later);
+        let released = due.len();
+        for id in due.into_values() {
+            inner.push(id);
+        }
+        drop(inner);
+        if released > 0 {
+            self.arrived.notify_waiters();
+        }
+        Ok(released)
+    }
+
+    async fn delivered(&self, delivery: &Delivery) -> Result<(), QueueError> {
+        self.settle(delivery, State::Sent, None, "");
+        Ok(())
+    }
+
+    async fn retry_at(
+        &self,
+        delivery: &Delivery,
+        due_ms: u64,
+        error: &str,
+    ) -> Result<(), QueueError> {
+        self.settle(delivery, State::Retrying, Some(due_ms), error);
+        Ok(())
+    }
+
+    async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
+        self.settle(delivery, State::Dead, None, reason);
+        Ok(())
+    }
+
+    async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError> {
+        let mut inner = self.lock();
+        inner.forget_old(unix_millis());
+        Ok(inner.records.get(id).map(|record| record.status.clone()))
+    }
+}
+
+/// One worker's consumer.
+#[derive(Debug)]
+struct MemoryConsumer {
+    queue: MemoryQueue,
+    name: String,
+    claim_idle_ms: u64,
+}
+
+impl MemoryConsumer {
+    /// Takes an abandoned or a new entry, marks its mail as sending and hands it over.
+    fn take(&self) -> Option<Delivery> {
+        let now = unix_millis();
+        let mut inner = self.queue.lock();
+        loop {
+            let abandoned = inner
+                .pending
+                .iter()
+                .find(|(_, (_, _, since))| since.saturating_add(self.claim_idle_ms) <= now)
+                .map(|(entry_id, _)| entry_id.clone());
+            let entry = match abandoned.and_then(|entry_id| inner.pending.remove(&entry_id)) {
+                Some((entry, _, _)) => entry,
+                None => inner.queue.pop_front()?,
+            };
+            let Some(record) = inner.records.get_mut(&entry.id) else {
+                continue;
+            };
+            let Some(mail) = record.mail.clone() else {
+                continue;
+            };
+            record.status.attempts += 1;
+            record.status.state = State::Sending;
+            record.status.next_attempt_at_ms = None;
+            record.status.updated_at_ms = now;
+            let attempt = record.status.attempts;
+            inner.pending.insert(
+                entry.entry_id.clone(),
+                (entry.clone(), self.name.clone(), now),
+            );
+            return Some(Delivery {
+                entry_id: entry.entry_id,
+                mail,
+                attempt,
+            });
+        }
+    }
+}
+
+#[async_trait]
+impl Consumer for MemoryConsumer {
+    async fn next(&mut self, wait: Duration) -> Result<Option<Delivery>, QueueError> {
+        // Register for a wake-up before looking, so an enqueue in between is not missed.
+        let arrived = self.queue.arrived.clone();
+        let notified = arrived.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(delivery) = self.take() {
+            return Ok(Some(delivery));
+        }
+        let _ = tokio::time::timeout(wait, notified).await;
+        Ok(self.take())
+    }
+}

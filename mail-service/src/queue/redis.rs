@@ -1,0 +1,516 @@
+//! The queue on Redis: the keys, the Lua scripts and the typed calls around them.
+//!
+//! - `{prefix}{mail}:queue`: the stream of mails to send (entries hold only the message id),
+//!   read by the consumer group `dispatchers`; delivered entries are acked and deleted;
+//! - `{prefix}{mail}:msg:<id>`: a hash per mail: `payload` (the mail, deleted once sent or
+//!   dead), `state`, `attempts`, `next_attempt_at`, `last_error`, `updated_at`;
+//! - `{prefix}{mail}:retry`: a sorted set of ids waiting for their next try, scored by due time;
+//! - `{prefix}{mail}:dead`: the dead-letter stream (id, kind, reason, time; no content);
+//! - `{prefix}{mail}:idem:<sha256>`: an idempotency key's first message id, for 24h.
+//!
+//! Every key carries the `{mail}` hash tag, so the scripts work unchanged on Redis Cluster.
+
+use std::{
+    sync::LazyLock,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use passreset_redis::ConnectionManager;
+use redis::{
+    Script,
+    streams::{StreamAutoClaimReply, StreamId, StreamReadReply},
+};
+use sha2::{Digest as _, Sha256};
+
+use super::{
+    STATUS_RETENTION,
+    store::{Consumer, Delivery, NewMail, QueueError, QueueStore, State, Status, unix_millis},
+};
+use crate::{
+    StartupError,
+    mail::{MessageId, QueuedMail},
+};
+
+/// The consumer group every worker of every replica reads in.
+const GROUP: &str = "dispatchers";
+/// How long a queued mail's record lives at most (refreshed at each step): far beyond any retry
+/// schedule, so only a record abandoned by a lost Redis write is ever forgotten this way.
+const RECORD_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// How often a consumer looks for mail abandoned by a dead consumer.
+const CLAIM_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+/// How many due retries one call moves back into the queue.
+const RELEASE_BATCH: usize = 100;
+
+/// Queues a mail (or records it as suppressed), unless its idempotency key was seen.
+/// KEYS = idempotency key, record, queue; ARGV = id, payload, now, has key, key ttl (s),
+/// suppressed, record ttl (s), status retention (s).
+static ENQUEUE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if ARGV[4] == '1' then
+  local first = redis.call('GET', KEYS[1])
+  if first then return first end
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5])
+end
+if ARGV[6] == '1' then
+  redis.call('HSET', KEYS[2], 'state', 'suppressed', 'attempts', 0, 'updated_at', ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[8])
+else
+  redis.call('HSET', KEYS[2], 'state', 'queued', 'attempts', 0, 'payload', ARGV[2],
+             'updated_at', ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[7])
+  redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
+end
+return ARGV[1]
+",
+    )
+});
+
+/// Marks a handed-over mail as sending and returns its payload and attempt number, or nil
+/// when the record is gone or already settled (the entry is then acked and dropped).
+/// KEYS = queue, record; ARGV = entry id, now, record ttl (s).
+static START: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local payload = redis.call('HGET', KEYS[2], 'payload')
+if not payload then
+  redis.call('XACK', KEYS[1], 'dispatchers', ARGV[1])
+  redis.call('XDEL', KEYS[1], ARGV[1])
+  return false
+end
+local attempt = redis.call('HINCRBY', KEYS[2], 'attempts', 1)
+redis.call('HSET', KEYS[2], 'state', 'sending', 'updated_at', ARGV[2])
+redis.call('HDEL', KEYS[2], 'next_attempt_at')
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return {payload, attempt}
+",
+    )
+});
+
+/// Settles a handed-over mail: acks and deletes its entry and records the outcome.
+/// KEYS = queue, record, retry set, dead stream; ARGV = entry id, outcome (sent | retry |
+/// dead), now, id, due (retry), error, status retention (s), kind, record ttl (s).
+static SETTLE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('XACK', KEYS[1], 'dispatchers', ARGV[1])
+redis.call('XDEL', KEYS[1], ARGV[1])
+local outcome = ARGV[2]
+if outcome == 'sent' then
+  redis.call('HSET', KEYS[2], 'state', 'sent', 'updated_at', ARGV[3])
+  redis.call('HDEL', KEYS[2], 'payload', 'next_attempt_at')
+  redis.call('EXPIRE', KEYS[2], ARGV[7])
+elseif outcome == 'retry' then
+  redis.call('HSET', KEYS[2], 'state', 'retrying', 'updated_at', ARGV[3],
+             'next_attempt_at', ARGV[5], 'last_error', ARGV[6])
+  redis.call('EXPIRE', KEYS[2], ARGV[9])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+else
+  redis.call('HSET', KEYS[2], 'state', 'dead', 'updated_at', ARGV[3], 'last_error', ARGV[6])
+  redis.call('HDEL', KEYS[2], 'payload', 'next_attempt_at')
+  redis.call('EXPIRE', KEYS[2], ARGV[7])
+  redis.call('XADD', KEYS[4], '*', 'id', ARGV[4], 'kind', ARGV[8], 'reason', ARGV[6],
+             'failed_at', ARGV[3])
+end
+return 1
+",
+    )
+});
+
+/// Moves retries that are due back into the queue; returns how many.
+/// KEYS = retry set, queue; ARGV = now, batch size.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('XADD', KEYS[2], '*', 'id', id)
+end
+return #due
+",
+    )
+});
+
+/// The key names, from the prefix.
+#[derive(Debug, Clone)]
+struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    fn queue(&self) -> String {
+        format!("{}{{mail}}:queue", self.prefix)
+    }
+
+    fn record(&self, id: &MessageId) -> String {
+        format!("{}{{mail}}:msg:{id}", self.prefix)
+    }
+
+    fn retry(&self) -> String {
+        format!("{}{{mail}}:retry", self.prefix)
+    }
+
+    fn dead(&self) -> String {
+        format!("{}{{mail}}:dead", self.prefix)
+    }
+
+    /// The caller's key is hashed: it may be long, or hold anything.
+    fn idempotency(&self, key: Option<&str>) -> String {
+        let digest = key.map_or_else(String::new, |key| hex::encode(Sha256::digest(key)));
+        format!("{}{{mail}}:idem:{digest}", self.prefix)
+    }
+}
+
+/// The queue on Redis, over one multiplexed connection (consumers open their own, because a
+/// blocking read would hold up every other command on a shared one).
+#[derive(Clone)]
+pub(crate) struct RedisQueue {
+    url: String,
+    connection: ConnectionManager,
+    keys: Keys,
+}
+
+impl std::fmt::Debug for RedisQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisQueue")
+            .field("prefix", &self.keys.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisQueue {
+    pub(crate) async fn connect(url: &str, key_prefix: &str) -> Result<Self, StartupError> {
+        let connection = passreset_redis::connect(url, passreset_redis::RESPONSE_TIMEOUT).await?;
+        let queue = Self {
+            url: url.to_owned(),
+            connection,
+            keys: Keys {
+                prefix: key_prefix.to_owned(),
+            },
+        };
+        queue
+            .create_group()
+            .await
+            .map_err(|reason| StartupError::Group(reason.to_string()))?;
+        Ok(queue)
+    }
+
+    /// Creates the stream and its consumer group if they are missing (first start, or a Redis
+    /// that lost its data). Reads from the start, so mail queued before is not skipped.
+    async fn create_group(&self) -> Result<(), QueueError> {
+        let created = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(self.keys.queue())
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async::<()>(&mut self.connection.clone())
+            .await;
+        match created {
+            Err(error) if error.code() == Some("BUSYGROUP") => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    async fn settle(
+        &self,
+        delivery: &Delivery,
+        outcome: &str,
+        due_ms: u64,
+        error: &str,
+    ) -> Result<(), QueueError> {
+        let id = &delivery.mail.id;
+        SETTLE
+            .key(self.keys.queue())
+            .key(self.keys.record(id))
+            .key(self.keys.retry())
+            .key(self.keys.dead())
+            .arg(&delivery.entry_id)
+            .arg(outcome)
+            .arg(unix_millis())
+            .arg(id.as_str())
+            .arg(due_ms)
+            .arg(error)
+            .arg(STATUS_RETENTION.as_secs())
+            .arg(delivery.mail.content.kind())
+            .arg(RECORD_LIFETIME.as_secs())
+            .invoke_async::<i64>(&mut self.connection.clone())
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl QueueStore for RedisQueue {
+    async fn enqueue(&self, new: NewMail) -> Result<MessageId, QueueError> {
+        let id = new.mail.id.clone();
+        let payload = serde_json::to_string(&new.mail)
+            .map_err(|error| QueueError::Corrupt(format!("unserialisable mail: {error}")))?;
+        let first: String = ENQUEUE
+            .key(self.keys.idempotency(new.idempotency_key.as_deref()))
+            .key(self.keys.record(&id))
+            .key(self.keys.queue())
+            .arg(id.as_str())
+            .arg(payload)
+            .arg(unix_millis())
+            .arg(u8::from(new.idempotency_key.is_some()))
+            .arg(STATUS_RETENTION.as_secs())
+            .arg(u8::from(new.suppressed))
+            .arg(RECORD_LIFETIME.as_secs())
+            .arg(STATUS_RETENTION.as_secs())
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        MessageId::parse(&first)
+            .ok_or_else(|| QueueError::Corrupt("idempotency key holds no message id".to_owned()))
+    }
+
+    async fn consumer(
+        &self,
+        name: &str,
+        claim_idle: Duration,
+    ) -> Result<Box<dyn Consumer>, QueueError> {
+        // Its own connection, whose reply deadline allows for the blocking read.
+        let connection =
+            passreset_redis::connect(&self.url, passreset_redis::RESPONSE_TIMEOUT + MAX_BLOCK)
+                .await?;
+        Ok(Box::new(RedisConsumer {
+            queue: self.clone(),
+            connection,
+            name: name.to_owned(),
+            claim_idle,
+            claim_cursor: "0-0".to_owned(),
+            last_claim_scan: None,
+        }))
+    }
+
+    async fn release_due_retries(&self) -> Result<usize, QueueError> {
+        let released: usize = RELEASE
+            .key(self.keys.retry())
+            .key(self.keys.queue())
+            .arg(unix_millis())
+            .arg(RELEASE_BATCH)
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(released)
+    }
+
+    async fn delivered(&self, delivery: &Delivery) -> Result<(), QueueError> {
+        self.settle(delivery, "sent", 0, "").await
+    }
+
+    async fn retry_at(
+        &self,
+        delivery: &Delivery,
+        due_ms: u64,
+        error: &str,
+    ) -> Result<(), QueueError> {
+        self.settle(delivery, "retry", due_ms, error).await
+    }
+
+    async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
+        self.settle(delivery, "dead", 0, reason).await
+    }
+
+    async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError> {
+        let (state, attempts, next, error, updated): (
+            Option<String>,
+            Option<u32>,
+            Option<u64>,
+            Option<String>,
+            Option<u64>,
+        ) = redis::cmd("HMGET")
+            .arg(self.keys.record(id))
+            .arg(&[
+                "state",
+                "attempts",
+                "next_attempt_at",
+                "last_error",
+                "updated_at",
+            ])
+            .query_async(&mut self.connection.clone())
+            .await?;
+        let Some(state) = state else {
+            return Ok(None);
+        };
+        let state = State::parse(&state)
+            .ok_or_else(|| QueueError::Corrupt(format!("unknown mail state {state:?}")))?;
+        Ok(Some(Status {
+            state,
+            attempts: attempts.unwrap_or_default(),
+            next_attempt_at_ms: next,
+            last_error: error.unwrap_or_default(),
+            updated_at_ms: updated.unwrap_or_default(),
+        }))
+    }
+}
+
+/// The longest a consumer blocks in one read.
+const MAX_BLOCK: Duration = Duration::from_secs(5);
+
+/// One worker's consumer in the group, on its own connection.
+struct RedisConsumer {
+    queue: RedisQueue,
+    connection: ConnectionManager,
+    name: String,
+    claim_idle: Duration,
+    /// Where the next scan for abandoned mail resumes.
+    claim_cursor: String,
+    last_claim_scan: Option<Instant>,
+}
+
+impl std::fmt::Debug for RedisConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConsumer")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisConsumer {
+    /// One mail held by a consumer for longer than the claim time, if any.
+    async fn claim_abandoned(&mut self) -> Result<Option<StreamId>, QueueError> {
+        let scan_due = self
+            .last_claim_scan
+            .is_none_or(|last| last.elapsed() >= CLAIM_SCAN_INTERVAL);
+        if !scan_due {
+            return Ok(None);
+        }
+        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+            .arg(self.queue.keys.queue())
+            .arg(GROUP)
+            .arg(&self.name)
+            .arg(u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX))
+            .arg(&self.claim_cursor)
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.connection)
+            .await?;
+        self.claim_cursor = reply.next_stream_id;
+        if self.claim_cursor == "0-0" {
+            // A full pass is done; wait before the next one.
+            self.last_claim_scan = Some(Instant::now());
+        }
+        Ok(reply.claimed.into_iter().next())
+    }
+
+    /// The next new mail, blocking up to `wait`.
+    async fn read_new(&mut self, wait: Duration) -> Result<Option<StreamId>, QueueError> {
+        let block_ms = u64::try_from(wait.min(MAX_BLOCK).as_millis())
+            .unwrap_or(1)
+            .max(1);
+        let read = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(GROUP)
+            .arg(&self.name)
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(block_ms)
+            .arg("STREAMS")
+            .arg(self.queue.keys.queue())
+            .arg(">")
+            .query_async::<Option<StreamReadReply>>(&mut self.connection)
+            .await;
+        let reply = match read {
+            Ok(reply) => reply,
+            // Redis lost its data (restart without persistence): recreate the group.
+            Err(error) if error.code() == Some("NOGROUP") => {
+                self.queue.create_group().await?;
+                return Ok(None);
+            }
+            Err(error) => return Err(error.into()),
+        };
+        Ok(reply
+            .and_then(|reply| reply.keys.into_iter().next())
+            .and_then(|key| key.ids.into_iter().next()))
+    }
+
+    /// Marks the entry's mail as sending and reads it; `None` if it was already settled.
+    async fn start(&mut self, entry: StreamId) -> Result<Option<Delivery>, QueueError> {
+        let id = entry
+            .get::<String>("id")
+            .and_then(|id| MessageId::parse(&id))
+            .ok_or_else(|| QueueError::Corrupt(format!("queue entry {} has no id", entry.id)))?;
+        let started: Option<(String, u32)> = START
+            .key(self.queue.keys.queue())
+            .key(self.queue.keys.record(&id))
+            .arg(&entry.id)
+            .arg(unix_millis())
+            .arg(RECORD_LIFETIME.as_secs())
+            .invoke_async(&mut self.queue.connection.clone())
+            .await?;
+        let Some((payload, attempt)) = started else {
+            return Ok(None);
+        };
+        let mail: QueuedMail = serde_json::from_str(&payload)
+            .map_err(|error| QueueError::Corrupt(format!("mail {id}: {error}")))?;
+        Ok(Some(Delivery {
+            entry_id: entry.id,
+            mail,
+            attempt,
+        }))
+    }
+}
+
+#[async_trait]
+impl Consumer for RedisConsumer {
+    async fn next(&mut self, wait: Duration) -> Result<Option<Delivery>, QueueError> {
+        let entry = match self.claim_abandoned().await? {
+            Some(entry) => Some(entry),
+            None => self.read_new(wait).await?,
+        };
+        match entry {
+            Some(entry) => self.start(entry).await,
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::contract_tests;
+
+    async fn queue() -> (RedisQueue, passreset_testkit::TestRedis) {
+        let redis = passreset_testkit::test_redis().await;
+        let queue = RedisQueue::connect(&redis.url, &redis.prefix)
+            .await
+            .unwrap();
+        (queue, redis)
+    }
+
+    #[tokio::test]
+    async fn a_delivered_mail_leaves_nothing_of_its_content_in_redis() {
+        let (queue, redis) = queue().await;
+        let mail = contract_tests::reset_mail("https://reset.example/?token=prt_leakcheck");
+        queue.enqueue(contract_tests::plain(mail)).await.unwrap();
+        let mut consumer = queue.consumer("w1", Duration::from_secs(30)).await.unwrap();
+        let delivery = consumer
+            .next(Duration::from_secs(1))
+            .await
+            .unwrap()
+            .unwrap();
+        queue.delivered(&delivery).await.unwrap();
+        let dump = redis.dump().await;
+        assert!(!dump.contains("prt_leakcheck"), "{dump}");
+    }
+
+    #[tokio::test]
+    async fn keys_share_one_hash_tag_so_scripts_work_on_a_cluster() {
+        let keys = Keys {
+            prefix: "p:".to_owned(),
+        };
+        let id = MessageId::new();
+        for key in [
+            keys.queue(),
+            keys.record(&id),
+            keys.retry(),
+            keys.dead(),
+            keys.idempotency(Some("k")),
+        ] {
+            assert!(key.starts_with("p:{mail}:"), "{key}");
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The queue contract, shared by the Redis and memory queues.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+
+use crate::mail::{MessageId, QueuedMail};
+
+/// What a queue operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// Redis did not answer, or answered with an error.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// A consumer's own connection could not be opened.
+    #[error(transparent)]
+    Connect(#[from] passreset_redis::ConnectError),
+    /// A stored record cannot be read; the text says what (never its content).
+    #[error("corrupt queue record: {0}")]
+    Corrupt(String),
+}
+
+/// A mail to put into the queue.
+#[derive(Debug)]
+pub(crate) struct NewMail {
+    /// The mail.
+    pub mail: QueuedMail,
+    /// Repeating a key within the retention time returns the first mail's id, queueing nothing.
+    pub idempotency_key: Option<String>,
+    /// Record the mail as suppressed by policy instead of queueing it.
+    pub suppressed: bool,
+}
+
+/// A mail handed to one consumer, which must settle it (delivered, retry later or dead).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The queue's handle on this hand-over (a stream entry id).
+    pub entry_id: String,
+    /// The mail.
+    pub mail: QueuedMail,
+    /// Attempts including this one.
+    pub attempt: u32,
+}
+
+/// Where a mail is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker is sending it.
+    Sending,
+    /// A send failed transiently; it waits for its next try.
+    Retrying,
+    /// Accepted by the mail server.
+    Sent,
+    /// Given up; on the dead-letter stream.
+    Dead,
+    /// Not sent, by policy.
+    Suppressed,
+}
+
+impl State {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "queued" => Self::Queued,
+            "sending" => Self::Sending,
+            "retrying" => Self::Retrying,
+            "sent" => Self::Sent,
+            "dead" => Self::Dead,
+            "suppressed" => Self::Suppressed,
+            _ => return None,
+        })
+    }
+}
+
+/// A mail's status, without recipient or content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// Where it is.
+    pub state: State,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due (retrying), in ms since the Unix epoch.
+    pub next_attempt_at_ms: Option<u64>,
+    /// The last failure, without recipient or content; empty when none.
+    pub last_error: String,
+    /// When the state last changed, in ms since the Unix epoch.
+    pub updated_at_ms: u64,
+}
+
+/// A durable queue of mails. Every implementation passes `contract_tests.rs`.
+#[async_trait]
+pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
+    /// Stores the mail durably (or, if suppressed, only its status) and returns its id; for a
+    /// repeated idempotency key, the first mail's id and nothing else.
+    async fn enqueue(&self, new: NewMail) -> Result<MessageId, QueueError>;
+
+    /// A consumer named `name` (unique per worker and process): it receives new mail and takes
+    /// over mail that another consumer has held longer than `claim_idle`.
+    async fn consumer(
+        &self,
+        name: &str,
+        claim_idle: Duration,
+    ) -> Result<Box<dyn Consumer>, QueueError>;
+
+    /// Puts retrying mails whose time has come back into the queue; returns how many.
+    async fn release_due_retries(&self) -> Result<usize, QueueError>;
+
+    /// The mail server accepted it: it leaves the queue and its content is deleted.
+    async fn delivered(&self, delivery: &Delivery) -> Result<(), QueueError>;
+
+    /// A transient failure: try again at `due_ms` (ms since the Unix epoch).
+    async fn retry_at(
+        &self,
+        delivery: &Delivery,
+        due_ms: u64,
+        error: &str,
+    ) -> Result<(), QueueError>;
+
+    /// Given up: onto the dead-letter stream with `reason`; its content is deleted.
+    async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError>;
+
+    /// Where the mail is, if the queue still knows it.
+    async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError>;
+}
+
+/// One worker's end of the queue.
+#[async_trait]
+pub(crate) trait Consumer: Send + std::fmt::Debug {
+    /// The next mail for this consumer: one abandoned by another consumer, else a new one,
+    /// waiting up to `wait` for one to arrive.
+    async fn next(&mut self, wait: Duration) -> Result<Option<Delivery>, QueueError>;
+}
+
+/// Now, in ms since the Unix epoch.
+pub(crate) fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
+}

@@ -1,0 +1,145 @@
+//! [`Application`]: binds the listener, prepares the transport and templates, then serves
+//! `MailService`, gRPC health and reflection while the workers deliver. Tests and `stack`
+//! start exactly this.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
+use tokio::{net::TcpListener, sync::watch, task::JoinSet};
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::{
+    Config, Queue,
+    grpc::MailApi,
+    templates::{TemplateError, Templates},
+    transport::{Transport, TransportError},
+    worker::Dispatch,
+};
+
+/// Why the service could not start. Each message names the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Redis cannot be reached at `REDIS_URL`.
+    #[error(transparent)]
+    Redis(#[from] passreset_redis::ConnectError),
+    /// The queue's consumer group cannot be created.
+    #[error("REDIS_URL: cannot create the mail consumer group: {0}")]
+    Group(String),
+    /// `MAIL_TRANSPORT` cannot be set up.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// A template does not compile.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// The gRPC address cannot be bound.
+    #[error("MAIL_GRPC_ADDR: cannot listen on {addr}: {reason}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why the bind failed.
+        reason: std::io::Error,
+    },
+}
+
+/// Why a running server stopped other than by its shutdown signal.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The reflection service could not read the descriptor set.
+    #[error("grpc reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("grpc server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// The mail service, bound and ready to serve.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    api: MailApi,
+    dispatch: Dispatch,
+    workers: u16,
+}
+
+impl Application {
+    /// Connects to Redis (`redis_url`, `redis_key_prefix`), then as [`Self::build_with_queue`].
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let queue = Queue::connect_redis(&config.redis_url, &config.redis_key_prefix).await?;
+        Self::build_with_queue(config, queue).await
+    }
+
+    /// Compiles the templates, sets up the transport and binds `grpc_addr`, serving from
+    /// `queue` (the Redis settings are not used).
+    pub async fn build_with_queue(
+        config: Config,
+        queue: Queue,
+    ) -> Result<Application, StartupError> {
+        let templates = Arc::new(Templates::builtin()?);
+        let transport = Transport::new(&config.transport, u32::from(config.workers)).await?;
+        let bind_error = |reason| StartupError::Bind {
+            addr: config.grpc_addr,
+            reason,
+        };
+        let listener = TcpListener::bind(config.grpc_addr)
+            .await
+            .map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let queue = queue.store().clone();
+        Ok(Application {
+            listener,
+            local_addr,
+            api: MailApi::new(queue.clone(), config.unknown_account_notices),
+            dispatch: Dispatch {
+                queue,
+                transport,
+                templates,
+                from: config.from,
+                max_attempts: config.max_attempts,
+                retry_base: config.retry_base,
+                claim_idle: config.claim_idle,
+            },
+            workers: config.workers,
+        })
+    }
+
+    /// Where the server listens (the real port when `grpc_addr` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves and delivers until `shutdown` resolves; then stops taking calls, lets each
+    /// worker finish the mail in hand, and returns.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let (stop_workers, stop) = watch::channel(false);
+        let mut workers = JoinSet::new();
+        // Unique per process, so a restarted process can take over its predecessor's mail.
+        let process = uuid::Uuid::new_v4().simple().to_string();
+        for number in 0..self.workers {
+            let name = format!("{}-{number}", &process[..12]);
+            workers.spawn(self.dispatch.clone().run_worker(name, stop.clone()));
+        }
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<MailServiceServer<MailApi>>().await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(passreset_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        tracing::info!(addr = %self.local_addr, workers = self.workers, "mail-service listening");
+        let served = tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(MailServiceServer::new(self.api))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await;
+
+        let _ = stop_workers.send(true);
+        while workers.join_next().await.is_some() {}
+        tracing::info!("mail-service stopped");
+        Ok(served?)
+    }
+}

@@ -1,0 +1,167 @@
+//! The dispatch workers: each takes a mail from the queue, composes it, sends it, and settles it
+//! as delivered, to retry later (transient failure, with backoff and jitter) or dead
+//! (permanent failure, or attempts exhausted).
+
+use std::{sync::Arc, time::Duration};
+
+use lettre::message::Mailbox;
+use tokio::sync::watch;
+
+use crate::{
+    queue::{Consumer, Delivery, QueueError, QueueStore, unix_millis},
+    templates::Templates,
+    transport::{SendError, Transport},
+};
+
+/// How long a worker waits for mail before it looks at the retries and its stop signal again.
+const POLL: Duration = Duration::from_secs(1);
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+/// How long a worker pauses after the queue itself failed (say, Redis is restarting).
+const QUEUE_FAILURE_PAUSE: Duration = Duration::from_secs(1);
+
+/// What every worker shares.
+#[derive(Debug, Clone)]
+pub(crate) struct Dispatch {
+    pub queue: Arc<dyn QueueStore>,
+    pub transport: Transport,
+    pub templates: Arc<Templates>,
+    pub from: Mailbox,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub claim_idle: Duration,
+}
+
+impl Dispatch {
+    /// Runs one worker until `stop` changes. A mail in hand is finished before it returns.
+    pub(crate) async fn run_worker(self, name: String, mut stop: watch::Receiver<bool>) {
+        let mut consumer = loop {
+            match self.queue.consumer(&name, self.claim_idle).await {
+                Ok(consumer) => break consumer,
+                Err(error) => {
+                    tracing::warn!(worker = %name, %error, "mail worker cannot reach the queue");
+                    if pause_or_stop(&mut stop, QUEUE_FAILURE_PAUSE).await {
+                        return;
+                    }
+                }
+            }
+        };
+        tracing::debug!(worker = %name, "mail worker started");
+        while !*stop.borrow() {
+            if let Err(error) = self.step(consumer.as_mut(), &mut stop).await {
+                tracing::warn!(worker = %name, %error, "mail queue failed; retrying");
+                if pause_or_stop(&mut stop, QUEUE_FAILURE_PAUSE).await {
+                    break;
+                }
+            }
+        }
+        tracing::debug!(worker = %name, "mail worker stopped");
+    }
+
+    /// Releases due retries, then waits for one mail (or the stop signal) and delivers it.
+    async fn step(
+        &self,
+        consumer: &mut dyn Consumer,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), QueueError> {
+        self.queue.release_due_retries().await?;
+        let delivery = tokio::select! {
+            next = consumer.next(POLL) => next?,
+            // Stopping while waiting loses nothing: a mail read but not started is claimed
+            // again after the claim time.
+            _ = stop.changed() => return Ok(()),
+        };
+        if let Some(delivery) = delivery {
+            self.deliver(delivery).await?;
+        }
+        Ok(())
+    }
+
+    /// Composes and sends one mail, then settles it.
+    #[tracing::instrument(
+        name = "deliver mail",
+        skip_all,
+        fields(message_id = %delivery.mail.id, kind = delivery.mail.content.kind(), attempt = delivery.attempt)
+    )]
+    async fn deliver(&self, delivery: Delivery) -> Result<(), QueueError> {
+        let outcome = match self.templates.compose(&delivery.mail, &self.from) {
+            Ok(message) => self.transport.send(message).await,
+            Err(error) => Err(SendError::Permanent(error.to_string())),
+        };
+        match outcome {
+            Ok(()) => {
+                self.queue.delivered(&delivery).await?;
+                tracing::info!("mail sent");
+            }
+            Err(SendError::Transient(error)) if delivery.attempt < self.max_attempts => {
+                let wait = backoff(self.retry_base, delivery.attempt);
+                let due = unix_millis()
+                    .saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+                self.queue.retry_at(&delivery, due, &error).await?;
+                tracing::warn!(%error, retry_in = ?wait, "mail not sent; will retry");
+            }
+            Err(SendError::Transient(error)) => {
+                let reason = format!("gave up after {} attempts: {error}", delivery.attempt);
+                self.queue.dead(&delivery, &reason).await?;
+                tracing::error!(%reason, "mail dead-lettered");
+            }
+            Err(SendError::Permanent(reason)) => {
+                self.queue.dead(&delivery, &reason).await?;
+                tracing::error!(%reason, "mail dead-lettered");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits `pause`; true if told to stop meanwhile.
+async fn pause_or_stop(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(pause) => *stop.borrow(),
+        _ = stop.changed() => true,
+    }
+}
+
+/// The wait after the `attempt`-th failure: `base` doubled per attempt, capped, and then a
+/// random 50 to 100 % of that, so mails that failed together do not retry together.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exponential = base
+        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+        .min(MAX_BACKOFF);
+    let mut byte = [0u8; 1];
+    let jitter = match getrandom::fill(&mut byte) {
+        Ok(()) => 0.5 + f64::from(byte[0]) / 510.0,
+        Err(_) => 0.75,
+    };
+    exponential.mul_f64(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_within_jitter_and_is_capped() {
+        let base = Duration::from_secs(30);
+        for (attempt, full) in [(1, 30), (2, 60), (3, 120), (6, 900), (10, 900)] {
+            let wait = backoff(base, attempt);
+            let full = Duration::from_secs(full);
+            assert!(
+                wait >= full / 2 && wait <= full,
+                "attempt {attempt}: {wait:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ten_attempts_spread_over_about_an_hour() {
+        let total: Duration = (1..10)
+            .map(|attempt| {
+                Duration::from_secs(30)
+                    .saturating_mul(2u32.pow(attempt - 1))
+                    .min(MAX_BACKOFF)
+            })
+            .sum();
+        assert!(total > Duration::from_secs(45 * 60) && total < Duration::from_secs(90 * 60));
+    }
+}

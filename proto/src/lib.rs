@@ -1,0 +1,32 @@
+//! The gRPC contracts of passreset, compiled from `passreset/**/*.proto`.
+//!
+//! - [`token::v1`]: `TokenService` (issue, check, redeem) and the `AccountDirectory` admin
+//!   service, with the `ErrorReason` values their errors carry.
+//! - [`mail::v1`]: `MailService` (enqueue, status).
+//! - [`FILE_DESCRIPTOR_SET`]: every contract, for gRPC server reflection.
+//!
+//! Messages that carry a token or a password print it as `[redacted]` (see `redact.rs`).
+
+mod redact;
+
+/// Token issuing and the account directory.
+pub mod token {
+    /// Version 1 of the token contracts.
+    pub mod v1 {
+        tonic::include_proto!("passreset.token.v1");
+
+        /// The `google.rpc.ErrorInfo.domain` of every error this package's services send.
+        pub const ERROR_DOMAIN: &str = "passreset.token.v1";
+    }
+}
+
+/// The mail dispatcher.
+pub mod mail {
+    /// Version 1 of the mail contract.
+    pub mod v1 {
+        tonic::include_proto!("passreset.mail.v1");
+    }
+}
+
+/// Every passreset contract as an encoded `FileDescriptorSet`, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("passreset_descriptor");

@@ -1,0 +1,123 @@
+//! How passreset's services connect to Redis: [`connect`] opens one multiplexed
+//! [`ConnectionManager`] (it reconnects by itself after Redis restarts), checks that Redis
+//! answers, and fails within seconds with an error that names `REDIS_URL` and never shows its
+//! password ([`redact_url`]).
+
+use std::time::Duration;
+
+pub use redis::aio::ConnectionManager;
+use redis::aio::ConnectionManagerConfig;
+
+/// How long startup waits for Redis before giving up with a clear error.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one command may take before it fails (and the caller answers "unavailable").
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why no connection could be made. Each message names `REDIS_URL`, password hidden.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL does not parse as a Redis URL.
+    #[error("REDIS_URL: {url} is not a valid redis url: {reason}")]
+    Url {
+        /// The URL, password hidden.
+        url: String,
+        /// What the Redis client said.
+        reason: redis::RedisError,
+    },
+    /// Redis refused the connection or the PING.
+    #[error("REDIS_URL: redis at {url} does not answer: {reason}")]
+    Unreachable {
+        /// The URL, password hidden.
+        url: String,
+        /// What the Redis client said.
+        reason: redis::RedisError,
+    },
+    /// Redis did not answer in time.
+    #[error("REDIS_URL: redis at {url} did not answer within {seconds}s")]
+    Timeout {
+        /// The URL, password hidden.
+        url: String,
+        /// How long we waited.
+        seconds: u64,
+    },
+}
+
+/// Connects to Redis at `url` and checks that it answers PING. Commands time out after
+/// `response_timeout` (use [`RESPONSE_TIMEOUT`] unless the connection runs blocking reads).
+pub async fn connect(
+    url: &str,
+    response_timeout: Duration,
+) -> Result<ConnectionManager, ConnectError> {
+    let shown = redact_url(url);
+    let client = redis::Client::open(url).map_err(|reason| ConnectError::Url {
+        url: shown.clone(),
+        reason,
+    })?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(response_timeout))
+        .set_number_of_retries(2);
+    let connect = async {
+        let mut connection = ConnectionManager::new_with_config(client, config).await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await?;
+        Ok::<_, redis::RedisError>(connection)
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(reason)) => Err(ConnectError::Unreachable { url: shown, reason }),
+        Err(_) => Err(ConnectError::Timeout {
+            url: shown,
+            seconds: CONNECT_TIMEOUT.as_secs(),
+        }),
+    }
+}
+
+/// `url` without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(unparsable url)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redis_password_is_never_shown() {
+        let shown = redact_url("redis://user:hunter2@redis.internal:6379/0");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("redis.internal:6379"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn a_redis_that_does_not_answer_fails_fast_and_clearly() {
+        // A port nobody listens on: bind one, then free it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("redis://127.0.0.1:{port}");
+        let message = connect(&url, RESPONSE_TIMEOUT)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("REDIS_URL"), "{message}");
+        assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_redis_url_is_refused() {
+        let error = connect("http://nope", RESPONSE_TIMEOUT).await.unwrap_err();
+        assert!(matches!(error, ConnectError::Url { .. }), "{error}");
+    }
+}

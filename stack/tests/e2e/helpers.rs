@@ -1,0 +1,253 @@
+//! `spawn_app()`: a whole passreset on loopback for one test, with typed helpers to drive it.
+
+use std::time::Duration;
+
+use clap::Parser as _;
+use passreset_proto::token::v1::{
+    UpsertAccountRequest, VerifyPasswordRequest, account_directory_client::AccountDirectoryClient,
+};
+use passreset_testkit::{ReceivedMail, SmtpSink, TestRedis, test_redis};
+use reqwest::{Response, header::CONTENT_TYPE};
+use tokio::{sync::watch, task::JoinSet};
+use tonic::transport::Channel;
+
+/// Where the test gateway's reset links point; a forged Host header must never change it.
+pub const RESET_URL: &str = "https://reset.example.test/reset?token={token}";
+
+/// What persona's generated client sends as the content type.
+pub const PERSONA_CONTENT_TYPE: &str = "application/json;charset=utf-8";
+
+/// A running passreset and the real parts behind it.
+pub struct TestApp {
+    /// The gateway's base URL, e.g. `http://127.0.0.1:41234`.
+    pub base_url: String,
+    pub http: reqwest::Client,
+    pub smtp: SmtpSink,
+    pub redis: TestRedis,
+    pub directory: AccountDirectoryClient<Channel>,
+    /// The secret of the gateway's one API key (named `tests`), for the Metal surface.
+    pub api_key: String,
+    stop: watch::Sender<()>,
+    services: JoinSet<()>,
+}
+
+/// Starts token-service, mail-service and gateway, each on its own free port.
+pub async fn spawn_app() -> TestApp {
+    let redis = test_redis().await;
+    let smtp = SmtpSink::start().await;
+    let (stop, stopped) = watch::channel(());
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.changed().await;
+        }
+    };
+    let mut services = JoinSet::new();
+
+    let tokens = token_service::Application::build(
+        token_service::Config::try_parse_from([
+            "token-service",
+            "--redis-url",
+            &redis.url,
+            "--redis-key-prefix",
+            &redis.prefix,
+            "--grpc-addr",
+            "127.0.0.1:0",
+        ])
+        .expect("token-service config"),
+    )
+    .await
+    .expect("token-service starts");
+    let token_addr = tokens.local_addr();
+    let stopped_tokens = until_stopped();
+    services.spawn(async move {
+        tokens
+            .run_until_stopped(stopped_tokens)
+            .await
+            .expect("token-service runs");
+    });
+
+    let mail = mail_service::Application::build(
+        mail_service::Config::try_parse_from([
+            "mail-service",
+            "--redis-url",
+            &redis.url,
+            "--redis-key-prefix",
+            &redis.prefix,
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--transport",
+            &smtp.url(),
+            // One worker keeps delivery in queue order, so "no mail for X" can be asserted
+            // once a later mail has arrived.
+            "--workers",
+            "1",
+        ])
+        .expect("mail-service config"),
+    )
+    .await
+    .expect("mail-service starts");
+    let mail_addr = mail.local_addr();
+    let stopped_mail = until_stopped();
+    services.spawn(async move {
+        mail.run_until_stopped(stopped_mail)
+            .await
+            .expect("mail-service runs");
+    });
+
+    let api_key = format!("tests-key-{}", uuid::Uuid::new_v4().simple());
+    let api_keys = format!("tests={api_key}");
+    let token_url = format!("http://{token_addr}");
+    let mail_url = format!("http://{mail_addr}");
+    let gateway = gateway::Application::build(
+        gateway::Config::try_parse_from([
+            "gateway",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--token-service-url",
+            &token_url,
+            "--mail-service-url",
+            &mail_url,
+            "--reset-url",
+            RESET_URL,
+            "--api-keys",
+            &api_keys,
+        ])
+        .expect("gateway config"),
+    )
+    .await
+    .expect("gateway starts");
+    let base_url = format!("http://{}", gateway.local_addr());
+    let stopped_gateway = until_stopped();
+    services.spawn(async move {
+        gateway
+            .run_until_stopped(stopped_gateway)
+            .await
+            .expect("gateway runs");
+    });
+
+    let directory = AccountDirectoryClient::connect(token_url)
+        .await
+        .expect("account directory answers");
+    TestApp {
+        base_url,
+        http: reqwest::Client::new(),
+        smtp,
+        redis,
+        directory,
+        api_key,
+        stop,
+        services,
+    }
+}
+
+impl TestApp {
+    /// Creates an account through the admin gRPC API.
+    pub async fn create_account(&self, email: &str, password: &str) {
+        self.directory
+            .clone()
+            .upsert_account(UpsertAccountRequest {
+                email: email.to_owned(),
+                password: password.to_owned(),
+                locale: String::new(),
+            })
+            .await
+            .expect("account created");
+    }
+
+    /// Whether the directory accepts this password for this address.
+    pub async fn password_verifies(&self, email: &str, password: &str) -> bool {
+        self.directory
+            .clone()
+            .verify_password(VerifyPasswordRequest {
+                email: email.to_owned(),
+                password: password.to_owned(),
+            })
+            .await
+            .expect("verify answers")
+            .into_inner()
+            .valid
+    }
+
+    /// POSTs a body with the given content type to a gateway path.
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.http
+            .post(format!("{}{path}", self.base_url))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("gateway answers")
+    }
+
+    /// persona `POST /v1/account/password/forgot`.
+    pub async fn forgot(&self, email: &str) -> Response {
+        let body = serde_json::json!({ "email": email }).to_string();
+        self.post("/v1/account/password/forgot", PERSONA_CONTENT_TYPE, body)
+            .await
+    }
+
+    /// persona `POST /v1/account/password/check-token` with the token as a JSON string.
+    pub async fn check_token(&self, token: &str) -> Response {
+        let body = serde_json::Value::from(token).to_string();
+        self.post(
+            "/v1/account/password/check-token",
+            PERSONA_CONTENT_TYPE,
+            body,
+        )
+        .await
+    }
+
+    /// persona `POST /v1/account/password/reset`.
+    pub async fn reset(&self, token: &str, password: &str, confirmation: &str) -> Response {
+        let body = serde_json::json!({
+            "token": token,
+            "password": password,
+            "confirmPassword": confirmation,
+        })
+        .to_string();
+        self.post("/v1/account/password/reset", PERSONA_CONTENT_TYPE, body)
+            .await
+    }
+
+    /// Waits for the `count`-th mail and returns it.
+    pub async fn mail_number(&self, count: usize) -> ReceivedMail {
+        let mails = self
+            .smtp
+            .wait_for_messages(count, Duration::from_secs(20))
+            .await;
+        mails[count - 1].clone()
+    }
+
+    /// Stops the services and waits for them to finish.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(());
+        while let Some(finished) = self.services.join_next().await {
+            finished.expect("a service stopped cleanly");
+        }
+    }
+}
+
+/// The token in a reset mail's link.
+pub fn token_in(mail: &ReceivedMail) -> String {
+    let text = mail.text_body();
+    let prefix = RESET_URL.trim_end_matches("{token}");
+    let start = text
+        .find(prefix)
+        .expect("the mail holds the configured reset link")
+        + prefix.len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
+/// A response's JSON body.
+pub async fn json_of(response: Response) -> serde_json::Value {
+    response.json().await.expect("a JSON body")
+}

@@ -1,0 +1,14 @@
+//! End-to-end: the three services started through their library entry points on free ports,
+//! against real Redis and a real SMTP server on loopback, driven over HTTP as a client would.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failed step must fail the test loudly"
+)]
+
+mod fuzz;
+mod generated_client;
+mod helpers;
+mod metal;
+mod persona;
+mod python;

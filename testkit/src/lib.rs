@@ -1,0 +1,19 @@
+//! Real parts for the tests of every passreset crate (a dev-dependency only).
+//!
+//! - [`test_redis`]: a real Redis (`REDIS_URL`, else a private `redis-server` for this test
+//!   process) and a fresh key prefix per call, so tests run in parallel without seeing each
+//!   other's keys;
+//! - [`SmtpSink`]: a real SMTP server on loopback that keeps what it receives and can be told to
+//!   answer with failures.
+//!
+//! Helpers here panic on failure: a test that cannot get its parts should stop loudly.
+#![expect(
+    clippy::expect_used,
+    reason = "test support: a missing part must fail the test"
+)]
+
+mod redis_server;
+mod smtp;
+
+pub use redis_server::{TestRedis, test_redis};
+pub use smtp::{ReceivedMail, SmtpSink};

@@ -1,0 +1,146 @@
+//! The built-in account directory: addresses (`email`), passwords (`password`), the store
+//! contract (`store`) with its `redis` and `memory` implementations, and [`Directory`], the
+//! operations the gRPC service, the reset flow and the CLI share.
+
+pub(crate) mod email;
+pub(crate) mod memory;
+pub(crate) mod password;
+pub(crate) mod redis;
+pub(crate) mod store;
+
+#[cfg(test)]
+mod contract_tests;
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret as _, SecretString};
+
+pub(crate) use email::NormalizedEmail;
+pub(crate) use store::{AccountPage, AccountRecord, AccountStore};
+
+use crate::{Error, clock::UnixMillis};
+
+/// Longest locale tag accepted (BCP 47 tags in practice stay far below).
+const MAX_LOCALE_LENGTH: usize = 35;
+
+/// The account operations, over whichever store the service runs on.
+#[derive(Clone, Debug)]
+pub(crate) struct Directory {
+    store: Arc<dyn AccountStore>,
+}
+
+impl Directory {
+    /// A directory over `store`.
+    pub(crate) fn new(store: Arc<dyn AccountStore>) -> Self {
+        Self { store }
+    }
+
+    /// Creates the account of `email` or replaces its password (and its locale, when given).
+    /// Only an empty or overlong password is refused: administrators set what they choose.
+    pub(crate) async fn upsert(
+        &self,
+        email: &NormalizedEmail,
+        password: SecretString,
+        locale: Option<&str>,
+    ) -> Result<AccountRecord, Error> {
+        let length = password.expose_secret().chars().count();
+        if length == 0 {
+            return Err(Error::WeakPassword(
+                "the password must not be empty".to_owned(),
+            ));
+        }
+        if length > password::MAX_LENGTH {
+            return Err(Error::WeakPassword(format!(
+                "the password must be at most {} characters long",
+                password::MAX_LENGTH
+            )));
+        }
+        if let Some(locale) = locale {
+            check_locale(locale)?;
+        }
+        let hash = password::hash(password).await?;
+        self.store
+            .upsert(email, &hash, locale, UnixMillis::now())
+            .await
+    }
+
+    /// The account with this address, if any.
+    pub(crate) async fn by_email(
+        &self,
+        email: &NormalizedEmail,
+    ) -> Result<Option<AccountRecord>, Error> {
+        self.store.by_email(email).await
+    }
+
+    /// The account with this id, if any.
+    pub(crate) async fn by_id(&self, id: &str) -> Result<Option<AccountRecord>, Error> {
+        self.store.by_id(id).await
+    }
+
+    /// Sets a new password on an existing account (the policy was checked by the caller).
+    pub(crate) async fn set_password(
+        &self,
+        id: &str,
+        password: SecretString,
+    ) -> Result<AccountRecord, Error> {
+        let hash = password::hash(password).await?;
+        self.store.set_password(id, &hash, UnixMillis::now()).await
+    }
+
+    /// The account of `typed_email` if `password` is its password. An unknown or malformed
+    /// address still costs one argon2 verification, so timing does not tell it apart.
+    pub(crate) async fn verify(
+        &self,
+        typed_email: &str,
+        password: SecretString,
+    ) -> Result<Option<AccountRecord>, Error> {
+        let record = match NormalizedEmail::parse(typed_email) {
+            Ok(email) => self.store.by_email(&email).await?,
+            Err(_) => None,
+        };
+        // No stored password is longer: refuse without hashing megabytes.
+        let (record, password) = if password.expose_secret().chars().count() > password::MAX_LENGTH
+        {
+            (None, SecretString::from(""))
+        } else {
+            (record, password)
+        };
+        let hash = record.as_ref().map(|record| record.password_hash.clone());
+        let matches = password::verify(hash, password).await?;
+        Ok(record.filter(|_| matches))
+    }
+
+    /// A page of accounts.
+    pub(crate) async fn list(&self, cursor: &str, page_size: usize) -> Result<AccountPage, Error> {
+        self.store.list(cursor, page_size).await
+    }
+}
+
+/// Accepts BCP 47-shaped tags (`en`, `sv-SE`, `zh-Hant-TW`); anything else could end up in a
+/// template path or a header, so it is refused.
+fn check_locale(locale: &str) -> Result<(), Error> {
+    let shaped = locale.len() <= MAX_LOCALE_LENGTH
+        && locale
+            .split(['-', '_'])
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if locale.is_empty() || shaped {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument("the locale is not a BCP 47 tag"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locale_tags_are_accepted_and_junk_is_refused() {
+        for good in ["", "en", "sv-SE", "zh-Hant-TW", "pt_BR"] {
+            assert!(check_locale(good).is_ok(), "{good}");
+        }
+        for bad in ["../etc", "en US", "en\r\n", "-en", "a".repeat(36).as_str()] {
+            assert!(check_locale(bad).is_err(), "{bad}");
+        }
+    }
+}

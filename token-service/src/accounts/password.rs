@@ -1,0 +1,326 @@
+//! Passwords: the policy a new one must meet, the generator for `generate = true`, and argon2id
+//! hashing (OWASP parameters) run on the blocking pool so it never stalls the gRPC workers.
+
+use std::fmt;
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
+    password_hash::SaltString,
+};
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::email::NormalizedEmail;
+use crate::Error;
+
+/// Longest password accepted, in characters: hashing cost stays bounded.
+pub(crate) const MAX_LENGTH: usize = 256;
+/// Length of a generated password.
+pub(crate) const GENERATED_LENGTH: usize = 24;
+
+/// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
+const ARGON2_MEMORY_KIB: u32 = 19_456;
+const ARGON2_PASSES: u32 = 2;
+const ARGON2_LANES: u32 = 1;
+
+/// The hash of a generated password nobody kept, with the same parameters as real ones:
+/// verified against when an address has no account, so the answer takes as long as for a
+/// wrong password.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$s7CGnnL50MJep4G2kl+hTQ$QcxXKJrVZnckQEFtVLD6q13dzW+xTdoB2iJDHwYCBss";
+
+/// What a new password must satisfy.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PasswordPolicy {
+    /// Fewest characters allowed.
+    pub min_length: usize,
+}
+
+impl PasswordPolicy {
+    /// `Ok` when `password` may become the password of `email`'s account; otherwise
+    /// [`Error::WeakPassword`] saying which rule failed, in words for the user.
+    pub(crate) fn check(
+        &self,
+        password: &SecretString,
+        email: &NormalizedEmail,
+    ) -> Result<(), Error> {
+        let password = password.expose_secret();
+        let length = password.chars().count();
+        if length < self.min_length {
+            return Err(Error::WeakPassword(format!(
+                "the password must be at least {} characters long",
+                self.min_length
+            )));
+        }
+        if length > MAX_LENGTH {
+            return Err(Error::WeakPassword(format!(
+                "the password must be at most {MAX_LENGTH} characters long"
+            )));
+        }
+        if password.trim().is_empty() {
+            return Err(Error::WeakPassword(
+                "the password must not be only spaces".to_owned(),
+            ));
+        }
+        let lowered = password.to_lowercase();
+        if lowered == email.as_str().to_lowercase() || lowered == email.local_part().to_lowercase()
+        {
+            return Err(Error::WeakPassword(
+                "the password must not be the email address or its name part".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The characters of generated passwords, by class; look-alikes (`l`, `1`, `I`, `O`, `0`)
+/// are left out so a password read aloud or copied by hand survives.
+const CLASSES: [&[u8]; 4] = [
+    b"abcdefghijkmnopqrstuvwxyz",
+    b"ABCDEFGHJKLMNPQRSTUVWXYZ",
+    b"23456789",
+    b"-_.!#%+=@~^*",
+];
+
+/// A random password of [`GENERATED_LENGTH`] characters with at least one of each class: it
+/// satisfies any policy this service can be configured with.
+pub(crate) fn generate() -> Result<SecretString, Error> {
+    let alphabet: Vec<u8> = CLASSES.concat();
+    loop {
+        let mut password = String::with_capacity(GENERATED_LENGTH);
+        let mut random = RandomBytes::default();
+        while password.len() < GENERATED_LENGTH {
+            let index = random.below(alphabet.len())?;
+            if let Some(&byte) = alphabet.get(index) {
+                password.push(char::from(byte));
+            }
+        }
+        let has_every_class = CLASSES
+            .iter()
+            .all(|class| password.bytes().any(|byte| class.contains(&byte)));
+        if has_every_class {
+            return Ok(SecretString::from(password));
+        }
+    }
+}
+
+/// Random bytes from the OS, fetched a buffer at a time.
+#[derive(Default)]
+struct RandomBytes {
+    buffer: [u8; 32],
+    used: usize,
+}
+
+impl RandomBytes {
+    /// A uniform number in `0..bound` (`bound` <= 256), by rejection so no value is favoured.
+    fn below(&mut self, bound: usize) -> Result<usize, Error> {
+        let limit = 256 - 256 % bound;
+        loop {
+            if self.used == 0 || self.used == self.buffer.len() {
+                getrandom::fill(&mut self.buffer)
+                    .map_err(|error| Error::Internal(format!("os random source: {error}")))?;
+                self.used = 0;
+            }
+            let value = usize::from(self.buffer.get(self.used).copied().unwrap_or(u8::MAX));
+            self.used += 1;
+            if value < limit {
+                return Ok(value % bound);
+            }
+        }
+    }
+}
+
+/// An argon2id hash in PHC string form. Not a secret, but not for logs either.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct HashedPassword(String);
+
+impl HashedPassword {
+    /// Rebuilds a hash read from storage.
+    pub(crate) fn from_stored(phc: String) -> Self {
+        Self(phc)
+    }
+
+    /// The PHC string, for storage.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn dummy() -> Self {
+        Self(DUMMY_HASH.to_owned())
+    }
+}
+
+impl fmt::Debug for HashedPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HashedPassword([redacted])")
+    }
+}
+
+fn hasher() -> Result<Argon2<'static>, Error> {
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, None)
+        .map_err(|error| Error::Internal(format!("argon2 parameters: {error}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+fn hash_now(password: &SecretString) -> Result<HashedPassword, Error> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt)
+        .map_err(|error| Error::Internal(format!("os random source: {error}")))?;
+    let salt = SaltString::encode_b64(&salt)
+        .map_err(|error| Error::Internal(format!("argon2 salt: {error}")))?;
+    let hash = hasher()?
+        .hash_password(password.expose_secret().as_bytes(), &salt)
+        .map_err(|error| Error::Internal(format!("argon2 hash: {error}")))?;
+    Ok(HashedPassword(hash.to_string()))
+}
+
+fn verify_now(hash: &HashedPassword, password: &SecretString) -> bool {
+    let Ok(parsed) = PasswordHash::new(&hash.0) else {
+        tracing::error!("a stored password hash does not parse");
+        return false;
+    };
+    // The parameters come from the PHC string; the hasher only fixes the algorithm family.
+    hasher().is_ok_and(|argon2| {
+        argon2
+            .verify_password(password.expose_secret().as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// Hashes `password` with a fresh salt, on the blocking pool.
+pub(crate) async fn hash(password: SecretString) -> Result<HashedPassword, Error> {
+    tokio::task::spawn_blocking(move || hash_now(&password))
+        .await
+        .map_err(|error| Error::Internal(format!("hashing task: {error}")))?
+}
+
+/// Whether `password` matches `hash`, on the blocking pool. With no hash (no such account) it
+/// checks against a dummy one and answers `false`, taking the same time.
+pub(crate) async fn verify(
+    hash: Option<HashedPassword>,
+    password: SecretString,
+) -> Result<bool, Error> {
+    tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => verify_now(&hash, &password),
+        None => {
+            let _ = verify_now(&HashedPassword::dummy(), &password);
+            false
+        }
+    })
+    .await
+    .map_err(|error| Error::Internal(format!("verifying task: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> PasswordPolicy {
+        PasswordPolicy { min_length: 12 }
+    }
+
+    fn email() -> NormalizedEmail {
+        NormalizedEmail::parse("Ada.Lovelace@example.com").unwrap()
+    }
+
+    fn weakness(password: &str) -> Option<String> {
+        match policy().check(&SecretString::from(password), &email()) {
+            Ok(()) => None,
+            Err(Error::WeakPassword(message)) => Some(message),
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_long_enough_password_passes() {
+        assert_eq!(weakness("correct horse battery staple"), None);
+        assert_eq!(weakness("twelve chars"), None);
+        assert_eq!(weakness(&"x".repeat(MAX_LENGTH)), None);
+    }
+
+    #[test]
+    fn a_short_password_is_refused_saying_the_minimum() {
+        let message = weakness("short").unwrap();
+        assert!(message.contains("at least 12 characters"), "{message}");
+        // Characters, not bytes: eleven two-byte characters are still too short.
+        assert!(weakness(&"é".repeat(11)).is_some());
+    }
+
+    #[test]
+    fn an_overlong_password_is_refused_saying_the_maximum() {
+        let message = weakness(&"x".repeat(MAX_LENGTH + 1)).unwrap();
+        assert!(message.contains("at most 256"), "{message}");
+    }
+
+    #[test]
+    fn the_address_or_its_local_part_is_refused_in_any_case() {
+        assert!(
+            weakness("ada.lovelace@EXAMPLE.com")
+                .unwrap()
+                .contains("email")
+        );
+        assert!(weakness("ADA.LOVELACE").unwrap().contains("email"));
+    }
+
+    #[test]
+    fn a_blank_password_is_refused() {
+        assert!(weakness(&" ".repeat(20)).is_some());
+    }
+
+    #[test]
+    fn generated_passwords_pass_the_policy_and_mix_every_class() {
+        let strict = PasswordPolicy { min_length: 24 };
+        for _ in 0..200 {
+            let password = generate().unwrap();
+            let text = password.expose_secret();
+            assert_eq!(text.chars().count(), GENERATED_LENGTH);
+            strict.check(&password, &email()).unwrap();
+            for class in CLASSES {
+                assert!(
+                    text.bytes().any(|b| class.contains(&b)),
+                    "{class:?} missing"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn generated_passwords_do_not_repeat() {
+        let first = generate().unwrap();
+        let second = generate().unwrap();
+        assert_ne!(first.expose_secret(), second.expose_secret());
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_no_other() {
+        let hash = hash(SecretString::from("correct horse battery staple"))
+            .await
+            .unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let right = verify(
+            Some(hash.clone()),
+            SecretString::from("correct horse battery staple"),
+        );
+        assert!(right.await.unwrap());
+        let wrong = verify(
+            Some(hash),
+            SecretString::from("correct horse battery stapler"),
+        );
+        assert!(!wrong.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn without_an_account_nothing_verifies_not_even_the_dummy() {
+        assert!(
+            PasswordHash::new(DUMMY_HASH).is_ok(),
+            "the dummy hash parses"
+        );
+        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!verify(None, SecretString::from("")).await.unwrap());
+        assert!(!verify(None, SecretString::from("password")).await.unwrap());
+    }
+
+    #[test]
+    fn debug_output_hides_the_hash() {
+        let hash = HashedPassword::from_stored(DUMMY_HASH.to_owned());
+        assert!(!format!("{hash:?}").contains("argon2id"));
+    }
+}

@@ -1,0 +1,277 @@
+//! Accounts in Redis: the keys, the Lua scripts and the typed calls around them.
+//!
+//! - `{prefix}account:{<id>}`: a hash per account (id, email, password_hash, locale,
+//!   created_at, password_changed_at);
+//! - `{prefix}account-email:{<normalised email>}`: the account id of an address.
+//!
+//! Each script touches one account key only, so everything works on Redis Cluster. The address
+//! index is claimed with `SET NX`, so concurrent upserts of one new address agree on one id.
+
+use std::{collections::HashMap, sync::LazyLock};
+
+use async_trait::async_trait;
+use redis::{AsyncCommands as _, Script, aio::ConnectionManager};
+
+use super::{
+    email::NormalizedEmail,
+    password::HashedPassword,
+    store::{AccountPage, AccountRecord, AccountStore, new_account_id},
+};
+use crate::{Error, clock::UnixMillis};
+
+/// Creates or updates an account hash; returns it whole.
+/// KEYS[1] = account key; ARGV = id, email, hash, now (ms), locale, whether to set the locale.
+static UPSERT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('HSETNX', KEYS[1], 'created_at', ARGV[4])
+redis.call('HSETNX', KEYS[1], 'locale', '')
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'email', ARGV[2], 'password_hash', ARGV[3],
+           'password_changed_at', ARGV[4])
+if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'locale', ARGV[5]) end
+return redis.call('HGETALL', KEYS[1])
+",
+    )
+});
+
+/// Replaces the password hash of an existing account; returns it whole, or nothing.
+/// KEYS[1] = account key; ARGV = hash, now (ms).
+static SET_PASSWORD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+redis.call('HSET', KEYS[1], 'password_hash', ARGV[1], 'password_changed_at', ARGV[2])
+return redis.call('HGETALL', KEYS[1])
+",
+    )
+});
+
+/// Accounts in Redis, over the service's one multiplexed connection.
+#[derive(Clone)]
+pub(crate) struct RedisAccountStore {
+    connection: ConnectionManager,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisAccountStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAccountStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisAccountStore {
+    /// A store writing keys under `prefix`.
+    pub(crate) fn new(connection: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            connection,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    fn account_key(&self, id: &str) -> String {
+        format!("{}account:{{{id}}}", self.prefix)
+    }
+
+    fn email_key(&self, email: &NormalizedEmail) -> String {
+        format!("{}account-email:{{{}}}", self.prefix, email.as_str())
+    }
+
+    /// The SCAN pattern matching every account key (and no other kind of key).
+    fn account_pattern(&self) -> String {
+        format!("{}account:*", escape_glob(&self.prefix))
+    }
+
+    async fn id_of(&self, email: &NormalizedEmail) -> Result<Option<String>, Error> {
+        let mut connection = self.connection.clone();
+        Ok(connection.get(self.email_key(email)).await?)
+    }
+}
+
+/// `prefix` with the glob characters of SCAN MATCH escaped.
+fn escape_glob(prefix: &str) -> String {
+    let mut escaped = String::with_capacity(prefix.len());
+    for character in prefix.chars() {
+        if matches!(character, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+/// Reads an account from its hash fields; `None` for an empty (missing) hash.
+fn record_from(fields: HashMap<String, String>) -> Result<Option<AccountRecord>, Error> {
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    let mut fields = fields;
+    let mut take = |name: &str| {
+        fields.remove(name).ok_or_else(|| Error::CorruptRecord {
+            kind: "account",
+            detail: format!("missing {name}"),
+        })
+    };
+    let id = take("id")?;
+    let email = take("email")?;
+    let password_hash = take("password_hash")?;
+    let locale = take("locale").unwrap_or_default();
+    let created_at = take("created_at")?;
+    let password_changed_at = take("password_changed_at")?;
+    let millis = |text: String, name: &str| {
+        text.parse()
+            .map(UnixMillis)
+            .map_err(|_| Error::CorruptRecord {
+                kind: "account",
+                detail: format!("{name} is not a number"),
+            })
+    };
+    Ok(Some(AccountRecord {
+        id,
+        email: NormalizedEmail::from_stored(email),
+        password_hash: HashedPassword::from_stored(password_hash),
+        locale,
+        created_at: millis(created_at, "created_at")?,
+        password_changed_at: millis(password_changed_at, "password_changed_at")?,
+    }))
+}
+
+/// A script's flat `HGETALL` answer as a map.
+fn pairs(flat: Vec<String>) -> HashMap<String, String> {
+    let mut map = HashMap::with_capacity(flat.len() / 2);
+    let mut items = flat.into_iter();
+    while let (Some(name), Some(value)) = (items.next(), items.next()) {
+        map.insert(name, value);
+    }
+    map
+}
+
+#[async_trait]
+impl AccountStore for RedisAccountStore {
+    async fn by_id(&self, id: &str) -> Result<Option<AccountRecord>, Error> {
+        let mut connection = self.connection.clone();
+        let fields: HashMap<String, String> = connection.hgetall(self.account_key(id)).await?;
+        record_from(fields)
+    }
+
+    async fn by_email(&self, email: &NormalizedEmail) -> Result<Option<AccountRecord>, Error> {
+        match self.id_of(email).await? {
+            Some(id) => self.by_id(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn upsert(
+        &self,
+        email: &NormalizedEmail,
+        password_hash: &HashedPassword,
+        locale: Option<&str>,
+        now: UnixMillis,
+    ) -> Result<AccountRecord, Error> {
+        let mut connection = self.connection.clone();
+        let id = match self.id_of(email).await? {
+            Some(id) => id,
+            None => {
+                let candidate = new_account_id()?;
+                let claimed: Option<String> = redis::cmd("SET")
+                    .arg(self.email_key(email))
+                    .arg(&candidate)
+                    .arg("NX")
+                    .query_async(&mut connection)
+                    .await?;
+                match claimed {
+                    Some(_) => candidate,
+                    // Another upsert of this address won the race: use its id.
+                    None => self
+                        .id_of(email)
+                        .await?
+                        .ok_or_else(|| Error::CorruptRecord {
+                            kind: "account",
+                            detail: "address index vanished during an upsert".to_owned(),
+                        })?,
+                }
+            }
+        };
+        let flat: Vec<String> = UPSERT
+            .key(self.account_key(&id))
+            .arg(&id)
+            .arg(email.as_str())
+            .arg(password_hash.as_str())
+            .arg(now.0)
+            .arg(locale.unwrap_or_default())
+            .arg(if locale.is_some() { "1" } else { "0" })
+            .invoke_async(&mut connection)
+            .await?;
+        record_from(pairs(flat))?.ok_or_else(|| Error::CorruptRecord {
+            kind: "account",
+            detail: "upsert returned nothing".to_owned(),
+        })
+    }
+
+    async fn set_password(
+        &self,
+        id: &str,
+        password_hash: &HashedPassword,
+        now: UnixMillis,
+    ) -> Result<AccountRecord, Error> {
+        let mut connection = self.connection.clone();
+        let flat: Vec<String> = SET_PASSWORD
+            .key(self.account_key(id))
+            .arg(password_hash.as_str())
+            .arg(now.0)
+            .invoke_async(&mut connection)
+            .await?;
+        record_from(pairs(flat))?.ok_or(Error::AccountNotFound)
+    }
+
+    async fn list(&self, cursor: &str, page_size: usize) -> Result<AccountPage, Error> {
+        let mut scan_cursor: u64 = match cursor {
+            "" => 0,
+            text => text
+                .parse()
+                .map_err(|_| Error::InvalidArgument("the cursor is not valid"))?,
+        };
+        let mut connection = self.connection.clone();
+        let mut keys: Vec<String> = Vec::new();
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(scan_cursor)
+                .arg("MATCH")
+                .arg(self.account_pattern())
+                .arg("COUNT")
+                .arg(page_size.max(10))
+                .query_async(&mut connection)
+                .await?;
+            keys.extend(batch);
+            scan_cursor = next;
+            if scan_cursor == 0 || keys.len() >= page_size {
+                break;
+            }
+        }
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.hgetall(key);
+        }
+        let hashes: Vec<HashMap<String, String>> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query_async(&mut connection).await?
+        };
+        let mut accounts = Vec::with_capacity(hashes.len());
+        for fields in hashes {
+            // An account deleted between SCAN and HGETALL reads as empty: skip it.
+            if let Some(record) = record_from(fields)? {
+                accounts.push(record);
+            }
+        }
+        Ok(AccountPage {
+            accounts,
+            next_cursor: if scan_cursor == 0 {
+                String::new()
+            } else {
+                scan_cursor.to_string()
+            },
+        })
+    }
+}

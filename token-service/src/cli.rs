@@ -1,0 +1,159 @@
+//! The binary's command line: no subcommand serves gRPC; `accounts add|verify|list` manages the
+//! built-in directory directly in Redis (`REDIS_URL`, `REDIS_KEY_PREFIX`), through the same
+//! store code the service uses.
+//!
+//! Exit codes: 0 success (`verify`: the password matches), 1 `verify` did not match, 2 error.
+
+use std::{io::BufRead as _, process::ExitCode};
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+
+use crate::{
+    Config, Storage,
+    accounts::{Directory, NormalizedEmail},
+};
+
+/// Accounts fetched per page by `accounts list`.
+const LIST_PAGE_SIZE: usize = 500;
+
+/// The whole command line: the service's settings and an optional subcommand.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "token-service",
+    version,
+    about = "passreset token service: reset tokens and the account directory over gRPC",
+    long_about = "Serves gRPC when run without a subcommand. Settings go before the subcommand \
+                  or in the environment."
+)]
+pub struct Cli {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The service's settings.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Manage the built-in account directory (directly in Redis).
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+}
+
+/// Account directory chores.
+#[derive(Debug, clap::Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account or replace its password (and locale); prints the account id.
+    Add {
+        /// The address (normalised before it is stored).
+        #[arg(long)]
+        email: String,
+        /// The password.
+        #[command(flatten)]
+        password: PasswordSource,
+        /// Preferred locale (BCP 47, e.g. `sv`); unset keeps the current one.
+        #[arg(long)]
+        locale: Option<String>,
+    },
+    /// Check a password: prints `valid` (exit 0) or `invalid` (exit 1).
+    Verify {
+        /// The address.
+        #[arg(long)]
+        email: String,
+        /// The password to check.
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// List every account, one per line: id, email, locale (tab-separated).
+    List,
+}
+
+/// Where a password comes from: the command line, or (kept out of shell history and the
+/// process list) standard input.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct PasswordSource {
+    /// The password (visible to other users in the process list: prefer --password-stdin).
+    #[arg(long, value_parser = secret)]
+    password: Option<SecretString>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+impl PasswordSource {
+    fn read(self) -> anyhow::Result<SecretString> {
+        if let Some(password) = self.password {
+            return Ok(password);
+        }
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        let password = line.strip_suffix('\n').unwrap_or(&line);
+        let password = password.strip_suffix('\r').unwrap_or(password);
+        Ok(SecretString::from(password))
+    }
+}
+
+fn secret(value: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(value))
+}
+
+/// Runs `command` and says how the process should exit; errors go to stderr (exit 2).
+pub async fn run(command: Command, config: &Config) -> ExitCode {
+    match execute(command, config).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("token-service: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn execute(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
+    let Command::Accounts(command) = command;
+    let storage = Storage::connect_redis(&config.redis_url, &config.redis_key_prefix).await?;
+    let directory = Directory::new(storage.account_store());
+    match command {
+        AccountsCommand::Add {
+            email,
+            password,
+            locale,
+        } => {
+            let email = NormalizedEmail::parse(&email)?;
+            let password = password.read()?;
+            let locale = locale.as_deref().filter(|locale| !locale.is_empty());
+            let record = directory.upsert(&email, password, locale).await?;
+            println!("{}", record.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        AccountsCommand::Verify { email, password } => {
+            let password = password.read()?;
+            if directory.verify(&email, password).await?.is_some() {
+                println!("valid");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("invalid");
+                Ok(ExitCode::from(1))
+            }
+        }
+        AccountsCommand::List => {
+            let mut cursor = String::new();
+            loop {
+                let page = directory.list(&cursor, LIST_PAGE_SIZE).await?;
+                for account in page.accounts {
+                    println!("{}\t{}\t{}", account.id, account.email, account.locale);
+                }
+                if page.next_cursor.is_empty() {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                cursor = page.next_cursor;
+            }
+        }
+    }
+}

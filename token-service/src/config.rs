@@ -1,0 +1,155 @@
+//! The service's settings: every one a flag with an environment fallback and a default, so
+//! `token-service --help` documents them all and a container needs only variables.
+
+use std::{net::SocketAddr, time::Duration};
+
+use passreset_telemetry::LogFormat;
+use secrecy::SecretString;
+
+/// Default Redis, for a laptop.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Default key prefix, shared with mail-service so one Redis holds all of passreset.
+pub const DEFAULT_REDIS_KEY_PREFIX: &str = "passreset:";
+/// Default token lifetime: long enough to find the mail, short enough to limit a leak.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
+/// Default minimum password length, in characters.
+pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
+
+/// The token service's settings.
+#[derive(Clone, Debug, clap::Parser)]
+#[command(
+    name = "token-service",
+    version,
+    about = "passreset token service: reset tokens and the account directory over gRPC"
+)]
+pub struct Config {
+    /// Redis holding tokens and accounts (one multiplexed connection per process).
+    #[arg(long, env = "REDIS_URL", default_value = DEFAULT_REDIS_URL)]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key this service writes, so services and tests can share a Redis.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = DEFAULT_REDIS_KEY_PREFIX)]
+    pub redis_key_prefix: String,
+
+    /// Where the gRPC server listens (port 0 picks a free one).
+    #[arg(long, env = "TOKEN_GRPC_ADDR", default_value = "0.0.0.0:50051")]
+    pub grpc_addr: SocketAddr,
+
+    /// How long a reset token stays usable, e.g. `30m`, `1h`.
+    #[arg(long, env = "TOKEN_TTL", default_value = "30m", value_parser = passreset_telemetry::parse_duration)]
+    pub token_ttl: Duration,
+
+    /// Key for HMAC-SHA256 token digests; unset, digests are plain SHA-256. With a key, a copy
+    /// of Redis alone cannot even confirm a guessed token.
+    #[arg(long, env = "TOKEN_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub token_secret: Option<SecretString>,
+
+    /// Fewest characters a new password may have.
+    #[arg(long, env = "TOKEN_PASSWORD_MIN_LENGTH", default_value_t = DEFAULT_PASSWORD_MIN_LENGTH, value_parser = parse_min_length)]
+    pub password_min_length: usize,
+
+    /// Whether issuing a token revokes the account's older ones (`true`/`false`).
+    #[arg(
+        long,
+        env = "TOKEN_REVOKE_OLDER_TOKENS",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub revoke_older_tokens: bool,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The defaults, with `redis_url`, ignoring the environment: for code that builds a
+    /// config itself (tests, the `stack` binary) and wants no surprise from the caller's shell.
+    pub fn default_for(redis_url: &str) -> Self {
+        Self {
+            redis_url: redis_url.to_owned(),
+            redis_key_prefix: DEFAULT_REDIS_KEY_PREFIX.to_owned(),
+            grpc_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            token_ttl: DEFAULT_TOKEN_TTL,
+            token_secret: None,
+            password_min_length: DEFAULT_PASSWORD_MIN_LENGTH,
+            revoke_older_tokens: true,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+fn parse_secret(value: &str) -> Result<SecretString, String> {
+    if value.is_empty() {
+        return Err("must not be empty (unset it for plain SHA-256 digests)".to_owned());
+    }
+    Ok(SecretString::from(value))
+}
+
+fn parse_min_length(value: &str) -> Result<usize, String> {
+    let length: usize = value
+        .trim()
+        .parse()
+        .map_err(|_| "must be a whole number".to_owned())?;
+    if !(8..=128).contains(&length) {
+        return Err("must be between 8 and 128".to_owned());
+    }
+    Ok(length)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    #[test]
+    fn flags_override_the_defaults() {
+        let config = Config::try_parse_from([
+            "token-service",
+            "--redis-url",
+            "redis://redis:6379",
+            "--redis-key-prefix",
+            "p:",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--token-ttl",
+            "15m",
+            "--token-secret",
+            "k3y",
+            "--password-min-length",
+            "16",
+            "--revoke-older-tokens",
+            "false",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(config.redis_url, "redis://redis:6379");
+        assert_eq!(config.redis_key_prefix, "p:");
+        assert_eq!(config.grpc_addr.port(), 0);
+        assert_eq!(config.token_ttl, Duration::from_secs(900));
+        assert_eq!(
+            config.token_secret.as_ref().map(|s| s.expose_secret()),
+            Some("k3y")
+        );
+        assert_eq!(config.password_min_length, 16);
+        assert!(!config.revoke_older_tokens);
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn a_zero_ttl_and_a_tiny_minimum_length_are_refused() {
+        assert!(Config::try_parse_from(["token-service", "--token-ttl", "0s"]).is_err());
+        assert!(Config::try_parse_from(["token-service", "--password-min-length", "3"]).is_err());
+    }
+
+    #[test]
+    fn the_token_secret_never_shows_in_debug_output() {
+        let mut config = Config::default_for("redis://127.0.0.1:6379");
+        config.token_secret = Some(SecretString::from("hunter2-secret"));
+        assert!(!format!("{config:?}").contains("hunter2-secret"));
+    }
+}

@@ -1,0 +1,181 @@
+//! What a call can fail with, and the one place those failures become `tonic::Status`.
+//!
+//! Policy: a caller gets the gRPC code and a `google.rpc.ErrorInfo` whose `reason` is the
+//! proto's `ErrorReason` name, so it can branch without parsing text. Messages sent are short
+//! and fixed (or, for a weak password, say which rule failed). Storage and internal failures
+//! are logged here with their detail and answered with a generic message. No variant ever holds
+//! a token, a password or a reset link.
+
+use std::collections::HashMap;
+
+use passreset_proto::token::v1::{ERROR_DOMAIN, ErrorReason};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
+
+/// Everything the token service and its stores can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The address is not one we can send mail to; the text says why.
+    #[error("invalid email address: {0}")]
+    InvalidEmail(&'static str),
+    /// The new password breaks the policy; the text says which rule, for the user.
+    #[error("{0}")]
+    WeakPassword(String),
+    /// Never issued, malformed, revoked by a newer one, or forgotten after its grace period.
+    #[error("unknown token")]
+    TokenUnknown,
+    /// Issued, but its lifetime has passed.
+    #[error("token expired")]
+    TokenExpired,
+    /// Already used for a reset.
+    #[error("token already used")]
+    TokenSpent,
+    /// Another redemption of the same token is in progress right now.
+    #[error("token is being redeemed")]
+    TokenInUse,
+    /// No account has this id or address (account directory calls).
+    #[error("account not found")]
+    AccountNotFound,
+    /// A request field other than the address or password is unusable; the text names it.
+    #[error("{0}")]
+    InvalidArgument(&'static str),
+    /// Redis did not answer, or answered with an error.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// A stored record lacks a field or holds one we cannot read.
+    #[error("corrupt {kind} record: {detail}")]
+    CorruptRecord {
+        /// Which kind of record (`token`, `account`).
+        kind: &'static str,
+        /// What is wrong with it (never a value that could be a secret).
+        detail: String,
+    },
+    /// A fault on our side (random source, a hashing task); the text is for the logs.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The `ErrorReason` a caller branches on, when the failure has one.
+    fn reason(&self) -> Option<ErrorReason> {
+        match self {
+            Self::InvalidEmail(_) => Some(ErrorReason::InvalidEmail),
+            Self::WeakPassword(_) => Some(ErrorReason::WeakPassword),
+            Self::TokenUnknown => Some(ErrorReason::TokenUnknown),
+            Self::TokenExpired => Some(ErrorReason::TokenExpired),
+            Self::TokenSpent | Self::TokenInUse => Some(ErrorReason::TokenSpent),
+            Self::AccountNotFound => Some(ErrorReason::AccountNotFound),
+            Self::InvalidArgument(_)
+            | Self::Redis(_)
+            | Self::CorruptRecord { .. }
+            | Self::Internal(_) => None,
+        }
+    }
+
+    fn code(&self) -> Code {
+        match self {
+            Self::InvalidEmail(_) | Self::WeakPassword(_) | Self::InvalidArgument(_) => {
+                Code::InvalidArgument
+            }
+            Self::TokenUnknown | Self::AccountNotFound => Code::NotFound,
+            Self::TokenExpired | Self::TokenSpent | Self::TokenInUse => Code::FailedPrecondition,
+            Self::Redis(_) => Code::Unavailable,
+            Self::CorruptRecord { .. } | Self::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        let code = error.code();
+        let message = match &error {
+            Error::Redis(_) => {
+                tracing::error!(%error, "storage failure");
+                "storage is temporarily unavailable".to_owned()
+            }
+            Error::CorruptRecord { .. } | Error::Internal(_) => {
+                tracing::error!(%error, "internal failure");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        match error.reason() {
+            Some(reason) => Status::with_error_details(
+                code,
+                message,
+                ErrorDetails::with_error_info(
+                    reason.as_str_name(),
+                    ERROR_DOMAIN,
+                    HashMap::<String, String>::new(),
+                ),
+            ),
+            None => Status::new(code, message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason_of(status: &Status) -> Option<String> {
+        status
+            .get_details_error_info()
+            .map(|info| format!("{}/{}", info.domain, info.reason))
+    }
+
+    #[test]
+    fn token_failures_carry_their_code_and_reason() {
+        let cases = [
+            (Error::TokenUnknown, Code::NotFound, "TOKEN_UNKNOWN"),
+            (
+                Error::TokenExpired,
+                Code::FailedPrecondition,
+                "TOKEN_EXPIRED",
+            ),
+            (Error::TokenSpent, Code::FailedPrecondition, "TOKEN_SPENT"),
+            (Error::TokenInUse, Code::FailedPrecondition, "TOKEN_SPENT"),
+            (
+                Error::WeakPassword("too short".into()),
+                Code::InvalidArgument,
+                "WEAK_PASSWORD",
+            ),
+            (
+                Error::InvalidEmail("no @"),
+                Code::InvalidArgument,
+                "INVALID_EMAIL",
+            ),
+            (Error::AccountNotFound, Code::NotFound, "ACCOUNT_NOT_FOUND"),
+        ];
+        for (error, code, reason) in cases {
+            let status = Status::from(error);
+            assert_eq!(status.code(), code);
+            assert_eq!(reason_of(&status), Some(format!("{ERROR_DOMAIN}/{reason}")));
+        }
+    }
+
+    #[test]
+    fn a_weak_password_message_says_what_failed() {
+        let status = Status::from(Error::WeakPassword(
+            "the password must be at least 12 characters long".into(),
+        ));
+        assert_eq!(
+            status.message(),
+            "the password must be at least 12 characters long"
+        );
+    }
+
+    #[test]
+    fn internal_detail_is_never_sent() {
+        let status = Status::from(Error::Internal("hasher exploded at 0xdead".into()));
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "internal error");
+        let redis_failure = redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connection refused by 10.0.0.7:6379",
+        ));
+        let status = Status::from(Error::Redis(redis_failure));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(!status.message().contains("10.0.0.7"));
+    }
+}

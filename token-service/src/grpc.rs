@@ -1,0 +1,293 @@
+//! The gRPC face: `TokenService` and `AccountDirectory`, translating messages to the flows in
+//! `reset.rs` and `accounts/`, and writing one audit line per outcome (never a token, a
+//! password or a link).
+
+use passreset_proto::token::v1::{
+    Account, CheckTokenRequest, CheckTokenResponse, GetAccountRequest, IssueTokenRequest,
+    IssueTokenResponse, IssuedToken, ListAccountsRequest, ListAccountsResponse, NoAccount,
+    RedeemRequest, RedeemResponse, RequestContext, UpsertAccountRequest, VerifyPasswordRequest,
+    VerifyPasswordResponse, account_directory_server::AccountDirectory, get_account_request::Key,
+    issue_token_response::Outcome, redeem_request::Password, token_service_server::TokenService,
+};
+use secrecy::{ExposeSecret as _, SecretString};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    Error,
+    accounts::{AccountRecord, Directory, NormalizedEmail},
+    reset::{NewPassword, Resets},
+};
+
+/// Accounts per page when the caller does not say.
+const DEFAULT_PAGE_SIZE: usize = 100;
+/// Most accounts per page.
+const MAX_PAGE_SIZE: usize = 1000;
+/// Longest caller-supplied context value kept in an audit line.
+const MAX_CONTEXT_LENGTH: usize = 64;
+
+/// Who asked, as the edge reported it: for audit lines only.
+#[derive(Debug)]
+struct Caller {
+    client_ip: String,
+    surface: String,
+}
+
+impl Caller {
+    fn of(context: Option<&RequestContext>) -> Self {
+        let clip = |value: &str| -> String {
+            value
+                .chars()
+                .filter(|character| !character.is_control())
+                .take(MAX_CONTEXT_LENGTH)
+                .collect()
+        };
+        let surface = context
+            .map(|context| clip(&context.surface))
+            .unwrap_or_default();
+        Self {
+            client_ip: context
+                .map(|context| clip(&context.client_ip))
+                .unwrap_or_default(),
+            surface: if surface.is_empty() {
+                "grpc".to_owned()
+            } else {
+                surface
+            },
+        }
+    }
+
+    /// Audits a refusal of `step` and turns it into the caller's status.
+    fn refused(&self, step: &'static str, error: Error) -> Status {
+        tracing::info!(
+            step,
+            reason = %error,
+            client_ip = self.client_ip,
+            surface = self.surface,
+            "refused"
+        );
+        error.into()
+    }
+}
+
+/// `TokenService` over the reset flows.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenApi {
+    resets: Resets,
+}
+
+impl TokenApi {
+    pub(crate) fn new(resets: Resets) -> Self {
+        Self { resets }
+    }
+}
+
+#[tonic::async_trait]
+impl TokenService for TokenApi {
+    #[tracing::instrument(name = "IssueToken", skip_all)]
+    async fn issue_token(
+        &self,
+        request: Request<IssueTokenRequest>,
+    ) -> Result<Response<IssueTokenResponse>, Status> {
+        let request = request.into_inner();
+        let caller = Caller::of(request.context.as_ref());
+        let issue = self
+            .resets
+            .issue(&request.email)
+            .await
+            .map_err(|error| caller.refused("issue", error))?;
+        let outcome = match issue.issued {
+            Some(issued) => {
+                tracing::info!(
+                    account_id = issued.account_id,
+                    client_ip = caller.client_ip,
+                    surface = caller.surface,
+                    "token issued"
+                );
+                Outcome::Issued(IssuedToken {
+                    token: issued.token.expose().to_owned(),
+                    account_id: issued.account_id,
+                    expires_at_unix: issued.expires_at.unix_seconds(),
+                    ttl_seconds: u32::try_from(issued.ttl.as_secs()).unwrap_or(u32::MAX),
+                    locale: issued.locale,
+                })
+            }
+            None => {
+                tracing::info!(
+                    client_ip = caller.client_ip,
+                    surface = caller.surface,
+                    "no account has the address: no token issued"
+                );
+                Outcome::NoAccount(NoAccount {})
+            }
+        };
+        Ok(Response::new(IssueTokenResponse {
+            email: issue.email.to_string(),
+            outcome: Some(outcome),
+        }))
+    }
+
+    #[tracing::instrument(name = "CheckToken", skip_all)]
+    async fn check_token(
+        &self,
+        request: Request<CheckTokenRequest>,
+    ) -> Result<Response<CheckTokenResponse>, Status> {
+        let request = request.into_inner();
+        let caller = Caller::of(request.context.as_ref());
+        let record = self
+            .resets
+            .check(&request.token)
+            .await
+            .map_err(|error| caller.refused("check", error))?;
+        tracing::info!(
+            account_id = record.account_id,
+            client_ip = caller.client_ip,
+            surface = caller.surface,
+            "token checked"
+        );
+        Ok(Response::new(CheckTokenResponse {
+            account_id: record.account_id,
+            expires_at_unix: record.expires_at.unix_seconds(),
+        }))
+    }
+
+    #[tracing::instrument(name = "Redeem", skip_all)]
+    async fn redeem(
+        &self,
+        request: Request<RedeemRequest>,
+    ) -> Result<Response<RedeemResponse>, Status> {
+        let request = request.into_inner();
+        let caller = Caller::of(request.context.as_ref());
+        let new_password = match request.password {
+            Some(Password::NewPassword(password)) => {
+                NewPassword::Chosen(SecretString::from(password))
+            }
+            Some(Password::Generate(true)) => NewPassword::Generate,
+            Some(Password::Generate(false)) | None => {
+                return Err(caller.refused(
+                    "redeem",
+                    Error::InvalidArgument("either new_password or generate = true is required"),
+                ));
+            }
+        };
+        let redeemed = self
+            .resets
+            .redeem(&request.token, new_password)
+            .await
+            .map_err(|error| caller.refused("redeem", error))?;
+        tracing::info!(
+            account_id = redeemed.account.id,
+            client_ip = caller.client_ip,
+            surface = caller.surface,
+            generated = redeemed.generated.is_some(),
+            "token redeemed: password changed"
+        );
+        Ok(Response::new(RedeemResponse {
+            account_id: redeemed.account.id,
+            email: redeemed.account.email.to_string(),
+            locale: redeemed.account.locale,
+            generated_password: redeemed
+                .generated
+                .map(|password| password.expose_secret().to_owned())
+                .unwrap_or_default(),
+            changed_at_unix: redeemed.account.password_changed_at.unix_seconds(),
+        }))
+    }
+}
+
+/// `AccountDirectory` over the built-in directory.
+#[derive(Debug, Clone)]
+pub(crate) struct AccountsApi {
+    directory: Directory,
+}
+
+impl AccountsApi {
+    pub(crate) fn new(directory: Directory) -> Self {
+        Self { directory }
+    }
+}
+
+fn account_message(record: AccountRecord) -> Account {
+    Account {
+        id: record.id,
+        email: record.email.to_string(),
+        locale: record.locale,
+        created_at_unix: record.created_at.unix_seconds(),
+        password_changed_at_unix: record.password_changed_at.unix_seconds(),
+    }
+}
+
+#[tonic::async_trait]
+impl AccountDirectory for AccountsApi {
+    #[tracing::instrument(name = "UpsertAccount", skip_all)]
+    async fn upsert_account(
+        &self,
+        request: Request<UpsertAccountRequest>,
+    ) -> Result<Response<Account>, Status> {
+        let request = request.into_inner();
+        let email = NormalizedEmail::parse(&request.email)?;
+        let locale = Some(request.locale.as_str()).filter(|locale| !locale.is_empty());
+        let record = self
+            .directory
+            .upsert(&email, SecretString::from(request.password), locale)
+            .await?;
+        tracing::info!(account_id = record.id, "account upserted");
+        Ok(Response::new(account_message(record)))
+    }
+
+    #[tracing::instrument(name = "GetAccount", skip_all)]
+    async fn get_account(
+        &self,
+        request: Request<GetAccountRequest>,
+    ) -> Result<Response<Account>, Status> {
+        let record = match request.into_inner().key {
+            Some(Key::Id(id)) => self.directory.by_id(&id).await?,
+            Some(Key::Email(email)) => {
+                self.directory
+                    .by_email(&NormalizedEmail::parse(&email)?)
+                    .await?
+            }
+            None => return Err(Error::InvalidArgument("an id or an email is required").into()),
+        };
+        let record = record.ok_or(Error::AccountNotFound)?;
+        Ok(Response::new(account_message(record)))
+    }
+
+    #[tracing::instrument(name = "VerifyPassword", skip_all)]
+    async fn verify_password(
+        &self,
+        request: Request<VerifyPasswordRequest>,
+    ) -> Result<Response<VerifyPasswordResponse>, Status> {
+        let request = request.into_inner();
+        let record = self
+            .directory
+            .verify(&request.email, SecretString::from(request.password))
+            .await?;
+        let account_id = record.map(|record| record.id).unwrap_or_default();
+        tracing::info!(
+            valid = !account_id.is_empty(),
+            account_id,
+            "password verified"
+        );
+        Ok(Response::new(VerifyPasswordResponse {
+            valid: !account_id.is_empty(),
+            account_id,
+        }))
+    }
+
+    #[tracing::instrument(name = "ListAccounts", skip_all)]
+    async fn list_accounts(
+        &self,
+        request: Request<ListAccountsRequest>,
+    ) -> Result<Response<ListAccountsResponse>, Status> {
+        let request = request.into_inner();
+        let page_size = match usize::try_from(request.page_size).unwrap_or(MAX_PAGE_SIZE) {
+            0 => DEFAULT_PAGE_SIZE,
+            size => size.min(MAX_PAGE_SIZE),
+        };
+        let page = self.directory.list(&request.cursor, page_size).await?;
+        Ok(Response::new(ListAccountsResponse {
+            accounts: page.accounts.into_iter().map(account_message).collect(),
+            next_cursor: page.next_cursor,
+        }))
+    }
+}

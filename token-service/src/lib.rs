@@ -1,0 +1,36 @@
+//! passreset's token service: single-use password reset tokens and the built-in account
+//! directory, served over gRPC and kept in Redis.
+//!
+//! Layout:
+//! - [`config`]: settings (flags with environment fallbacks);
+//! - [`startup`]: [`Application`] (`build`, `local_addr`, `run_until_stopped`), what `main`,
+//!   `stack` and the tests start;
+//! - [`storage`]: [`Storage`], Redis or (for `stack` only) memory;
+//! - `grpc.rs`: `TokenService` and `AccountDirectory`, translating and auditing;
+//! - `reset.rs`: the issue / check / redeem flows;
+//! - `tokens/`: token shape and digest (`codec`), the store contract and its Redis and memory
+//!   implementations;
+//! - `accounts/`: addresses, the password policy, argon2id hashing, the directory and its
+//!   stores;
+//! - [`error`]: the one error type and its mapping to `tonic::Status`;
+//! - [`cli`]: the binary's command line (`accounts add|verify|list`).
+//!
+//! Tokens and passwords never reach logs, error messages or `Debug` output; Redis holds only
+//! token digests and argon2id password hashes.
+
+mod accounts;
+pub mod cli;
+mod clock;
+pub mod config;
+pub mod error;
+mod grpc;
+mod reset;
+pub mod startup;
+pub mod storage;
+mod tokens;
+
+pub use config::Config;
+pub use error::Error;
+pub use passreset_telemetry::LogFormat;
+pub use startup::{Application, ServeError, StartupError};
+pub use storage::Storage;

@@ -1,0 +1,117 @@
+//! [`Application`]: binds the listener, then serves `TokenService`, `AccountDirectory`, gRPC
+//! health and reflection on it until told to stop. Tests and `stack` start exactly this.
+
+use std::{future::Future, net::SocketAddr};
+
+use passreset_proto::token::v1::{
+    account_directory_server::AccountDirectoryServer, token_service_server::TokenServiceServer,
+};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::{
+    Config, Storage,
+    accounts::Directory,
+    grpc::{AccountsApi, TokenApi},
+    reset::Resets,
+};
+
+/// Why the service could not start. Each message names the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Redis cannot be reached at `REDIS_URL`.
+    #[error(transparent)]
+    Redis(#[from] passreset_redis::ConnectError),
+    /// The gRPC address cannot be bound.
+    #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why the bind failed.
+        reason: std::io::Error,
+    },
+}
+
+/// Why a running server stopped other than by its shutdown signal.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The reflection service could not read the descriptor set.
+    #[error("grpc reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("grpc server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// The token service, bound and ready to serve.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    resets: Resets,
+    directory: Directory,
+}
+
+impl Application {
+    /// Connects to Redis (`redis_url`, `redis_key_prefix`) and binds `grpc_addr`.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let storage = Storage::connect_redis(&config.redis_url, &config.redis_key_prefix).await?;
+        Self::build_with_storage(config, storage).await
+    }
+
+    /// Binds `grpc_addr` and serves from `storage` (the Redis settings are not used).
+    pub async fn build_with_storage(
+        config: Config,
+        storage: Storage,
+    ) -> Result<Application, StartupError> {
+        let bind_error = |reason| StartupError::Bind {
+            addr: config.grpc_addr,
+            reason,
+        };
+        let listener = TcpListener::bind(config.grpc_addr)
+            .await
+            .map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let directory = Directory::new(storage.account_store());
+        let resets = Resets::new(&config, storage.token_store(), directory.clone());
+        Ok(Application {
+            listener,
+            local_addr,
+            resets,
+            directory,
+        })
+    }
+
+    /// Where the server listens (the real port when `grpc_addr` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the calls in flight.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<TokenServiceServer<TokenApi>>().await;
+        health
+            .set_serving::<AccountDirectoryServer<AccountsApi>>()
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(passreset_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        tracing::info!(addr = %self.local_addr, "token-service listening");
+        tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(TokenServiceServer::new(TokenApi::new(self.resets)))
+            .add_service(AccountDirectoryServer::new(AccountsApi::new(
+                self.directory,
+            )))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await?;
+        tracing::info!("token-service stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,66 @@
+//! Which stores the service runs on: Redis (production, tests) or process memory (the `stack`
+//! fallback when no Redis can be had).
+
+use std::sync::Arc;
+
+use crate::{
+    StartupError,
+    accounts::{AccountStore, memory::MemoryAccountStore, redis::RedisAccountStore},
+    tokens::{TokenStore, memory::MemoryTokenStore, redis::RedisTokenStore},
+};
+
+/// The token and account stores, chosen together.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// Redis, over one multiplexed connection shared by both stores.
+    Redis(RedisStorage),
+    /// Process memory: nothing survives a restart.
+    Memory(MemoryStorage),
+}
+
+/// Both stores on one Redis connection.
+#[derive(Debug, Clone)]
+pub struct RedisStorage {
+    tokens: RedisTokenStore,
+    accounts: RedisAccountStore,
+}
+
+/// Both stores in memory.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStorage {
+    tokens: Arc<MemoryTokenStore>,
+    accounts: Arc<MemoryAccountStore>,
+}
+
+impl Storage {
+    /// Connects to Redis at `url` and checks that it answers, failing within a few seconds
+    /// with an error naming the (password-free) address if it does not. Every key written
+    /// starts with `key_prefix`.
+    pub async fn connect_redis(url: &str, key_prefix: &str) -> Result<Storage, StartupError> {
+        let connection = passreset_redis::connect(url, passreset_redis::RESPONSE_TIMEOUT).await?;
+        Ok(Storage::Redis(RedisStorage {
+            tokens: RedisTokenStore::new(connection.clone(), key_prefix),
+            accounts: RedisAccountStore::new(connection, key_prefix),
+        }))
+    }
+
+    /// Empty in-memory stores. For the `stack` binary's last resort only: everything is lost
+    /// when the process exits, and nothing is shared between processes.
+    pub fn in_memory() -> Storage {
+        Storage::Memory(MemoryStorage::default())
+    }
+
+    pub(crate) fn token_store(&self) -> Arc<dyn TokenStore> {
+        match self {
+            Self::Redis(redis) => Arc::new(redis.tokens.clone()),
+            Self::Memory(memory) => memory.tokens.clone(),
+        }
+    }
+
+    pub(crate) fn account_store(&self) -> Arc<dyn AccountStore> {
+        match self {
+            Self::Redis(redis) => Arc::new(redis.accounts.clone()),
+            Self::Memory(memory) => memory.accounts.clone(),
+        }
+    }
+}

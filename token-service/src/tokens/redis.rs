@@ -1,0 +1,289 @@
+//! Tokens in Redis: the keys, the Lua scripts and the typed calls around them.
+//!
+//! - `{prefix}token:{<digest>}`: a hash per token (account_id, email, locale, issued_at,
+//!   expires_at, state, claim_id, claim_until, spent_at), expiring at `expires_at` + grace;
+//! - `{prefix}account-tokens:{<account_id>}`: the set of the account's outstanding digests.
+//!
+//! Each script touches one token key only, so everything works on Redis Cluster; revocation
+//! walks the account's set one key at a time.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use redis::{AsyncCommands as _, Script, aio::ConnectionManager};
+
+use super::{
+    codec::Digest,
+    store::{ClaimId, TokenRecord, TokenStore},
+};
+use crate::{Error, clock::UnixMillis};
+
+/// Takes hold of a token for one redemption, or says precisely why not.
+/// KEYS[1] = token key; ARGV = now, claim id, claim deadline (ms).
+static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local f = redis.call('HMGET', KEYS[1], 'state', 'expires_at', 'claim_until',
+                     'account_id', 'email', 'locale', 'issued_at')
+local state = f[1]
+if not state then return {'unknown'} end
+if state == 'spent' then return {'spent'} end
+local now = tonumber(ARGV[1])
+if tonumber(f[2]) <= now then return {'expired'} end
+if state == 'claimed' and tonumber(f[3]) > now then return {'in_use'} end
+redis.call('HSET', KEYS[1], 'state', 'claimed', 'claim_id', ARGV[2], 'claim_until', ARGV[3])
+return {'claimed', f[4], f[5], f[6], f[7], f[2]}
+",
+    )
+});
+
+/// Makes a claimed token valid again, if the claim is still ours.
+/// KEYS[1] = token key; ARGV = claim id.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local f = redis.call('HMGET', KEYS[1], 'state', 'claim_id')
+if f[1] == 'claimed' and f[2] == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'state', 'valid')
+  redis.call('HDEL', KEYS[1], 'claim_id', 'claim_until')
+  return 1
+end
+return 0
+",
+    )
+});
+
+/// Marks a claimed token spent, if the claim is still ours; returns its account id (or nil).
+/// KEYS[1] = token key; ARGV = claim id, now (ms).
+static FINALIZE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local f = redis.call('HMGET', KEYS[1], 'state', 'claim_id', 'account_id')
+if f[1] == 'claimed' and f[2] == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'state', 'spent', 'spent_at', ARGV[2])
+  redis.call('HDEL', KEYS[1], 'claim_id', 'claim_until')
+  return f[3]
+end
+return false
+",
+    )
+});
+
+/// Tokens in Redis, over the service's one multiplexed connection.
+#[derive(Clone)]
+pub(crate) struct RedisTokenStore {
+    connection: ConnectionManager,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisTokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisTokenStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisTokenStore {
+    /// A store writing keys under `prefix`.
+    pub(crate) fn new(connection: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            connection,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    fn token_key(&self, digest: &Digest) -> String {
+        format!("{}token:{{{}}}", self.prefix, digest.as_str())
+    }
+
+    fn account_tokens_key(&self, account_id: &str) -> String {
+        format!("{}account-tokens:{{{account_id}}}", self.prefix)
+    }
+
+    /// Deletes the account's outstanding tokens except `keep`, and takes them (and `keep`)
+    /// out of its set.
+    async fn revoke_account(&self, account_id: &str, keep: Option<&Digest>) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let set_key = self.account_tokens_key(account_id);
+        let members: Vec<String> = connection.smembers(&set_key).await?;
+        if members.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for member in &members {
+            match Digest::from_stored(member) {
+                Some(digest) if Some(&digest) == keep => {}
+                Some(digest) => {
+                    pipe.del(self.token_key(&digest)).ignore();
+                }
+                None => tracing::warn!(account_id, "ignoring a malformed digest in a token set"),
+            }
+        }
+        pipe.srem(&set_key, &members).ignore();
+        pipe.query_async::<()>(&mut connection).await?;
+        Ok(())
+    }
+}
+
+/// Reads a record from the fields `[account_id, email, locale, issued_at, expires_at]`.
+fn record_from(fields: &[Option<String>]) -> Result<TokenRecord, Error> {
+    let text = |index: usize, name: &str| {
+        fields
+            .get(index)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| corrupt(format!("missing {name}")))
+    };
+    let millis = |index: usize, name: &str| -> Result<UnixMillis, Error> {
+        text(index, name)?
+            .parse()
+            .map(UnixMillis)
+            .map_err(|_| corrupt(format!("{name} is not a number")))
+    };
+    Ok(TokenRecord {
+        account_id: text(0, "account_id")?,
+        email: text(1, "email")?,
+        locale: fields.get(2).cloned().flatten().unwrap_or_default(),
+        issued_at: millis(3, "issued_at")?,
+        expires_at: millis(4, "expires_at")?,
+    })
+}
+
+fn corrupt(detail: String) -> Error {
+    Error::CorruptRecord {
+        kind: "token",
+        detail,
+    }
+}
+
+#[async_trait]
+impl TokenStore for RedisTokenStore {
+    async fn insert(
+        &self,
+        digest: &Digest,
+        record: &TokenRecord,
+        revoke_older: bool,
+    ) -> Result<(), Error> {
+        // Revoke before writing: two concurrent issues then leave both new tokens alive rather
+        // than each deleting the other's.
+        if revoke_older {
+            self.revoke_account(&record.account_id, None).await?;
+        }
+        let mut connection = self.connection.clone();
+        let key = self.token_key(digest);
+        let forget_at = record.forget_at().0;
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[
+                    ("account_id", record.account_id.as_str()),
+                    ("email", record.email.as_str()),
+                    ("locale", record.locale.as_str()),
+                    ("issued_at", &record.issued_at.0.to_string()),
+                    ("expires_at", &record.expires_at.0.to_string()),
+                    ("state", "valid"),
+                ],
+            )
+            .ignore()
+            .pexpire_at(&key, forget_at)
+            .ignore()
+            .query_async::<()>(&mut connection)
+            .await?;
+        let set_key = self.account_tokens_key(&record.account_id);
+        redis::pipe()
+            .atomic()
+            .sadd(&set_key, digest.as_str())
+            .ignore()
+            .pexpire_at(&set_key, forget_at)
+            .ignore()
+            .query_async::<()>(&mut connection)
+            .await?;
+        Ok(())
+    }
+
+    async fn check(&self, digest: &Digest, now: UnixMillis) -> Result<TokenRecord, Error> {
+        let mut connection = self.connection.clone();
+        let fields: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(self.token_key(digest))
+            .arg(&[
+                "state",
+                "account_id",
+                "email",
+                "locale",
+                "issued_at",
+                "expires_at",
+            ])
+            .query_async(&mut connection)
+            .await?;
+        let Some(Some(state)) = fields.first() else {
+            return Err(Error::TokenUnknown);
+        };
+        if state == "spent" {
+            return Err(Error::TokenSpent);
+        }
+        let record = record_from(fields.get(1..).unwrap_or_default())?;
+        if record.expires_at <= now {
+            return Err(Error::TokenExpired);
+        }
+        Ok(record)
+    }
+
+    async fn claim(
+        &self,
+        digest: &Digest,
+        claim: &ClaimId,
+        now: UnixMillis,
+        claim_until: UnixMillis,
+    ) -> Result<TokenRecord, Error> {
+        let mut connection = self.connection.clone();
+        let answer: Vec<Option<String>> = CLAIM
+            .key(self.token_key(digest))
+            .arg(now.0)
+            .arg(&claim.0)
+            .arg(claim_until.0)
+            .invoke_async(&mut connection)
+            .await?;
+        match answer.first().cloned().flatten().as_deref() {
+            Some("claimed") => record_from(answer.get(1..).unwrap_or_default()),
+            Some("unknown") => Err(Error::TokenUnknown),
+            Some("spent") => Err(Error::TokenSpent),
+            Some("expired") => Err(Error::TokenExpired),
+            Some("in_use") => Err(Error::TokenInUse),
+            _ => Err(corrupt(
+                "unexpected answer from the claim script".to_owned(),
+            )),
+        }
+    }
+
+    async fn release(&self, digest: &Digest, claim: &ClaimId) -> Result<bool, Error> {
+        let mut connection = self.connection.clone();
+        let released: i64 = RELEASE
+            .key(self.token_key(digest))
+            .arg(&claim.0)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(released == 1)
+    }
+
+    async fn finalize(
+        &self,
+        digest: &Digest,
+        claim: &ClaimId,
+        now: UnixMillis,
+    ) -> Result<bool, Error> {
+        let mut connection = self.connection.clone();
+        let account_id: Option<String> = FINALIZE
+            .key(self.token_key(digest))
+            .arg(&claim.0)
+            .arg(now.0)
+            .invoke_async(&mut connection)
+            .await?;
+        let Some(account_id) = account_id else {
+            return Ok(false);
+        };
+        self.revoke_account(&account_id, Some(digest)).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,181 @@
+//! The `token-service accounts ...` commands, run as the real binary against the test's Redis.
+
+use std::process::Stdio;
+
+use passreset_testkit::{TestRedis, test_redis};
+use tokio::{io::AsyncWriteExt as _, process::Command};
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn command(redis: &TestRedis, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_token-service"));
+    command
+        .args(args)
+        .env("REDIS_URL", &redis.url)
+        .env("REDIS_KEY_PREFIX", &redis.prefix)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+async fn run(mut command: Command) -> Run {
+    let output = command.output().await.expect("the binary runs");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn an_added_account_verifies_with_its_password_only_and_is_listed() {
+    let redis = test_redis().await;
+    let added = run(command(
+        &redis,
+        &[
+            "accounts",
+            "add",
+            "--email",
+            "Ada@EXAMPLE.com",
+            "--password",
+            "a long passphrase",
+            "--locale",
+            "sv",
+        ],
+    ))
+    .await;
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    let id = added.stdout.trim().to_owned();
+    assert!(id.starts_with("acct_") && id.len() == 37, "{id}");
+
+    let valid = run(command(
+        &redis,
+        &[
+            "accounts",
+            "verify",
+            "--email",
+            "Ada@example.com",
+            "--password",
+            "a long passphrase",
+        ],
+    ))
+    .await;
+    assert_eq!(valid.code, Some(0), "{}", valid.stderr);
+    assert_eq!(valid.stdout.trim(), "valid");
+
+    let invalid = run(command(
+        &redis,
+        &[
+            "accounts",
+            "verify",
+            "--email",
+            "Ada@example.com",
+            "--password",
+            "a wrong passphrase",
+        ],
+    ))
+    .await;
+    assert_eq!(invalid.code, Some(1), "{}", invalid.stderr);
+    assert_eq!(invalid.stdout.trim(), "invalid");
+
+    let listed = run(command(&redis, &["accounts", "list"])).await;
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    assert_eq!(listed.stdout, format!("{id}\tAda@example.com\tsv\n"));
+}
+
+#[tokio::test]
+async fn a_password_can_come_from_standard_input() {
+    let redis = test_redis().await;
+    let mut add = command(
+        &redis,
+        &[
+            "accounts",
+            "add",
+            "--email",
+            "ada@example.com",
+            "--password-stdin",
+        ],
+    );
+    add.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"piped passphrase\n").await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let valid = run(command(
+        &redis,
+        &[
+            "accounts",
+            "verify",
+            "--email",
+            "ada@example.com",
+            "--password",
+            "piped passphrase",
+        ],
+    ))
+    .await;
+    assert_eq!(valid.code, Some(0), "{}", valid.stderr);
+}
+
+#[tokio::test]
+async fn verify_exits_2_when_redis_is_unreachable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = TestRedis {
+        url: format!("redis://127.0.0.1:{port}"),
+        prefix: "unused:".to_owned(),
+    };
+    let verify = run(command(
+        &unreachable,
+        &[
+            "accounts",
+            "verify",
+            "--email",
+            "ada@example.com",
+            "--password",
+            "whatever it is",
+        ],
+    ))
+    .await;
+    assert_eq!(verify.code, Some(2));
+    assert!(verify.stderr.contains("REDIS_URL"), "{}", verify.stderr);
+}
+
+#[tokio::test]
+async fn help_lists_every_setting_with_its_variable() {
+    let redis = test_redis().await;
+    let help = run(command(&redis, &["--help"])).await;
+    assert_eq!(help.code, Some(0));
+    for variable in [
+        "REDIS_URL",
+        "REDIS_KEY_PREFIX",
+        "TOKEN_GRPC_ADDR",
+        "TOKEN_TTL",
+        "TOKEN_SECRET",
+        "TOKEN_PASSWORD_MIN_LENGTH",
+        "TOKEN_REVOKE_OLDER_TOKENS",
+        "LOG_FORMAT",
+        "accounts",
+    ] {
+        assert!(
+            help.stdout.contains(variable),
+            "{variable} missing:\n{}",
+            help.stdout
+        );
+    }
+}
