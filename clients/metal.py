@@ -19,7 +19,9 @@ from equinix_metal.models.error import Error
 
 def client(host: str, key: str) -> equinix_metal.PasswordResetTokensApi:
     configuration = equinix_metal.Configuration(host=host)
-    configuration.api_key["x_auth_token"] = key
+    if key:
+        # An empty key would make the client send a header without a value.
+        configuration.api_key["x_auth_token"] = key
     return equinix_metal.PasswordResetTokensApi(equinix_metal.ApiClient(configuration))
 
 

@@ -5,7 +5,7 @@ use lettre::{
     Message,
     message::{Mailbox, MultiPart},
 };
-use minijinja::{Environment, context};
+use minijinja::{Environment, Value, context};
 use time::{OffsetDateTime, format_description::BorrowedFormatItem, macros::format_description};
 
 use crate::mail::{Content, QueuedMail};
@@ -111,6 +111,7 @@ impl Templates {
             } => context! {
                 to => &mail.to,
                 link => link.expose(),
+                link_html => Value::from_safe_string(escape_html(link.expose())),
                 expires_in => duration_in_words(*ttl_seconds),
                 expires_at => format_unix(*expires_at_unix),
             },
@@ -160,6 +161,23 @@ pub(crate) fn duration_in_words(seconds: u32) -> String {
             unit(minutes, "minute", "minutes")
         ),
     }
+}
+
+/// Escapes what HTML needs escaped and no more, so a link stays readable in the HTML source
+/// (the template engine's own escaping also turns every `/` into `&#x2f;`).
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 fn format_unix(seconds: i64) -> String {

@@ -3,7 +3,10 @@
 
 use tokio::process::Command;
 
-use crate::{helpers::spawn_app, python::python};
+use crate::{
+    helpers::spawn_app,
+    python::{Venv, python},
+};
 
 /// What every answer must satisfy.
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
@@ -14,7 +17,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
     let app = spawn_app().await;
     app.create_account("fuzz@example.com", "the old password 1")
         .await;
-    let schemathesis = python().await.with_file_name("schemathesis");
+    let schemathesis = python(Venv::Tools).await.with_file_name("schemathesis");
 
     let output = Command::new(schemathesis)
         .arg("run")

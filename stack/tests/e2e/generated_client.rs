@@ -7,7 +7,7 @@ use tokio::process::Command;
 
 use crate::{
     helpers::{spawn_app, token_in},
-    python::{python, run_client},
+    python::{Venv, python, run_client},
 };
 
 const EMAIL: &str = "linus@example.com";
@@ -28,7 +28,7 @@ async fn generate_client(base_url: &str) -> PathBuf {
     let spec = work.join("openapi.json");
     std::fs::write(&spec, document).unwrap();
 
-    let python = python().await;
+    let python = python(Venv::Tools).await;
     let validated = Command::new(python)
         .args(["-m", "openapi_spec_validator"])
         .arg(&spec)
@@ -76,7 +76,7 @@ async fn a_client_generated_from_the_openapi_document_runs_the_persona_flow() {
             .into_iter()
             .chain(args.iter().copied())
             .collect();
-        run_client("persona.py", &all, &[]).await
+        run_client(Venv::GeneratedClient, "persona.py", &all, &[]).await
     };
 
     assert_eq!(persona(&["forgot", EMAIL]).await["status"], 204);

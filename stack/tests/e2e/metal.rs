@@ -2,7 +2,7 @@
 
 use crate::{
     helpers::{spawn_app, token_in},
-    python::run_client,
+    python::{Venv, run_client},
 };
 
 const EMAIL: &str = "grace@example.com";
@@ -15,6 +15,7 @@ async fn the_official_metal_client_resets_a_password_with_an_api_key_and_the_mai
     let host = format!("{}/metal/v1", app.base_url);
 
     let created = run_client(
+        Venv::Tools,
         "metal.py",
         &["create", &host, EMAIL],
         &[("METAL_API_KEY", &app.api_key)],
@@ -24,6 +25,7 @@ async fn the_official_metal_client_resets_a_password_with_an_api_key_and_the_mai
     let token = token_in(&app.mail_number(1).await);
 
     let reset = run_client(
+        Venv::Tools,
         "metal.py",
         &["reset", &host],
         &[("METAL_RESET_TOKEN", &token)],
@@ -51,6 +53,7 @@ async fn the_official_metal_client_resets_a_password_with_an_api_key_and_the_mai
     );
 
     let again = run_client(
+        Venv::Tools,
         "metal.py",
         &["reset", &host],
         &[("METAL_RESET_TOKEN", &token)],
@@ -68,6 +71,7 @@ async fn the_official_metal_client_gets_401_without_a_valid_key_and_422_for_a_ba
 
     for key in ["", "not-the-key-at-all-0000"] {
         let refused = run_client(
+            Venv::Tools,
             "metal.py",
             &["create", &host, EMAIL],
             &[("METAL_API_KEY", key)],
@@ -77,6 +81,7 @@ async fn the_official_metal_client_gets_401_without_a_valid_key_and_422_for_a_ba
         assert!(refused["error"]["errors"][0].is_string(), "{refused}");
     }
     let malformed = run_client(
+        Venv::Tools,
         "metal.py",
         &["create", &host, "not an address"],
         &[("METAL_API_KEY", &app.api_key)],
@@ -86,6 +91,7 @@ async fn the_official_metal_client_gets_401_without_a_valid_key_and_422_for_a_ba
     assert!(malformed["error"]["errors"][0].is_string(), "{malformed}");
 
     let unknown_token = run_client(
+        Venv::Tools,
         "metal.py",
         &["reset", &host],
         &[("METAL_RESET_TOKEN", "prt_nope")],
