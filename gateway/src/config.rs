@@ -4,7 +4,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use passreset_telemetry::{LogFormat, parse_duration};
 
-use crate::api_keys::ApiKeys;
+use crate::{api_keys::ApiKeys, client_ip::TrustedProxies};
 
 /// Everything the gateway needs to know, from flags or `GATEWAY_*` variables.
 #[derive(Debug, Clone, clap::Parser)]
@@ -54,6 +54,11 @@ pub struct Config {
         hide_default_value = true
     )]
     pub api_keys: ApiKeys,
+
+    /// Proxies whose `X-Forwarded-For` is believed: comma-separated CIDRs or addresses. Empty:
+    /// the socket peer is the client.
+    #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 
     /// How long one call to an upstream may take before the client gets a 504.
     #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT", default_value = "5s", value_parser = parse_duration)]

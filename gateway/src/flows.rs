@@ -53,7 +53,8 @@ pub(crate) async fn start_reset(
         Some(Outcome::Issued(token)) => mail::EnqueueRequest {
             to: issued.email,
             locale: token.locale,
-            idempotency_key: String::new(),
+            // One mail per token, however often this call is retried.
+            idempotency_key: idempotency_key(&token.token),
             kind: Some(Kind::PasswordReset(mail::PasswordReset {
                 link: reset_url.link_for(&token.token),
                 expires_at_unix: token.expires_at_unix,
@@ -145,4 +146,14 @@ pub(crate) async fn complete_reset(
     let generated = (!redeemed.generated_password.is_empty())
         .then(|| SecretString::from(redeemed.generated_password));
     Ok(generated)
+}
+
+/// The mail's idempotency key for a token: a digest, so the key itself reveals nothing.
+fn idempotency_key(token: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"passreset password_reset mail\0")
+        .chain_update(token.as_bytes())
+        .finalize();
+    hex::encode(digest)
 }

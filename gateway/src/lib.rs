@@ -9,10 +9,12 @@
 //! - `persona`: KSF Media's persona AccountApi under `/v1`;
 //! - `metal`: Equinix Metal's PasswordResetTokensApi under `/metal/v1`;
 //! - `api_keys`: the Metal surface's `X-Auth-Token` keys, kept as digests;
+//! - `client_ip`: the client's address, through trusted proxies only;
 //! - `openapi`: the OpenAPI document of both surfaces, generated from the code;
 //! - `health`: liveness for orchestrators.
 
 mod api_keys;
+mod client_ip;
 mod clients;
 mod config;
 mod error;
@@ -24,6 +26,7 @@ mod persona;
 mod startup;
 
 pub use api_keys::ApiKeys;
+pub use client_ip::TrustedProxies;
 pub use clients::Upstreams;
 pub use config::{Config, ResetUrl};
 pub use error::ApiError;

@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use crate::{
-    Config, Upstreams, api_keys::ApiKeys, clients::InvalidUpstream, config::ResetUrl, health,
-    metal, openapi, persona,
+    Config, TrustedProxies, Upstreams, api_keys::ApiKeys, clients::InvalidUpstream,
+    config::ResetUrl, health, metal, openapi, persona,
 };
 
 /// Request bodies larger than this are refused with 413; the largest valid body is far smaller.
@@ -28,6 +28,8 @@ pub struct AppState {
     pub reset_url: Arc<ResetUrl>,
     /// The keys that may start resets on the Metal surface.
     pub api_keys: Arc<ApiKeys>,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 /// Every route of the gateway, ready to serve (or to `oneshot` in a test).
@@ -105,6 +107,7 @@ impl Application {
             upstreams,
             reset_url: Arc::new(config.reset_url),
             api_keys: Arc::new(config.api_keys),
+            trusted_proxies: Arc::new(config.trusted_proxies),
         };
         Ok(Self {
             listener,

@@ -3,7 +3,10 @@
 
 use lettre::{
     Message,
-    message::{Mailbox, MultiPart},
+    message::{
+        Body, Mailbox, MultiPart, SinglePart,
+        header::{ContentTransferEncoding, ContentType},
+    },
 };
 use minijinja::{Environment, Value, context};
 use time::{OffsetDateTime, format_description::BorrowedFormatItem, macros::format_description};
@@ -140,9 +143,36 @@ impl Templates {
             .to(to)
             .subject(subject.trim())
             .message_id(Some(format!("<{}@{}>", mail.id, from.email.domain())))
-            .multipart(MultiPart::alternative_plain_html(text, html))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(readable_body(text)),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(readable_body(html)),
+                    ),
+            )
             .map_err(|error| ComposeError::Message(error.to_string()))
     }
+}
+
+/// The longest line SMTP allows (RFC 5321), without its CRLF.
+const MAX_LINE: usize = 998;
+
+/// A body that stays readable in its raw form when it can: ASCII text with lines SMTP accepts
+/// goes as 7bit, so the link is one unbroken line even in an `.eml` opened in an editor;
+/// anything else gets the encoding lettre chooses (quoted-printable or base64).
+fn readable_body(text: String) -> Body {
+    let fits_7bit = text.is_ascii() && text.lines().all(|line| line.len() <= MAX_LINE);
+    if !fits_7bit {
+        return Body::new(text);
+    }
+    let crlf = text.lines().collect::<Vec<_>>().join("\r\n") + "\r\n";
+    Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
 }
 
 /// `seconds` as a person would say it: "30 minutes", "1 hour", "1 hour and 30 minutes".
@@ -230,6 +260,11 @@ mod tests {
         assert!(raw.contains("for 30 minutes"), "{raw}");
         assert!(raw.contains("UTC on"), "{raw}");
         assert!(raw.contains("Content-Type: text/plain"), "{raw}");
+        // Unbroken in the raw message, as a person opening the .eml would look for it.
+        assert!(
+            raw.contains("\r\nhttps://reset.example/reset?token=prt_abc&x=<y>\r\n"),
+            "{raw}"
+        );
         assert!(raw.contains("Content-Type: text/html"), "{raw}");
         // The HTML part escapes what the link holds.
         assert!(

@@ -6,18 +6,18 @@ mod error;
 
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Query, State},
+    extract::{Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::post,
 };
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     ApiError, AppState,
+    client_ip::ClientIp,
     flows::{self, Caller, NewPassword},
 };
 pub(crate) use error::{MetalError, MetalErrorBody};
@@ -75,7 +75,7 @@ fn auth_token(headers: &HeaderMap) -> Option<&[u8]> {
 )]
 pub(crate) async fn create_password_reset_token(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     query: Result<Query<CreateTokenQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, MetalError> {
@@ -93,7 +93,7 @@ pub(crate) async fn create_password_reset_token(
             ApiError::InvalidRequest("the email query parameter is required".to_owned())
         })?;
     let caller = Caller {
-        ip: peer.ip(),
+        ip,
         surface: SURFACE,
         api_key_name: Some(key_name),
     };
@@ -119,7 +119,7 @@ pub(crate) async fn create_password_reset_token(
 )]
 pub(crate) async fn reset_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Response, MetalError> {
     let token = auth_token(&headers)
@@ -129,7 +129,7 @@ pub(crate) async fn reset_password(
             "the reset token is required in X-Auth-Token",
         ))?;
     let caller = Caller {
-        ip: peer.ip(),
+        ip,
         surface: SURFACE,
         api_key_name: None,
     };

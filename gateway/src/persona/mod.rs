@@ -4,19 +4,14 @@
 mod error;
 mod extract;
 
-use axum::{
-    Router,
-    extract::{ConnectInfo, State},
-    http::StatusCode,
-    routing::post,
-};
+use axum::{Router, extract::State, http::StatusCode, routing::post};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState,
+    client_ip::ClientIp,
     flows::{self, Caller, NewPassword},
 };
 pub(crate) use error::{PersonaError, PersonaErrorBody, PersonaErrorDetail};
@@ -56,9 +51,9 @@ pub(crate) struct UpdatePasswordData {
     confirm_password: Option<SecretString>,
 }
 
-fn caller(peer: SocketAddr) -> Caller {
+fn caller(ClientIp(ip): ClientIp) -> Caller {
     Caller {
-        ip: peer.ip(),
+        ip,
         surface: SURFACE,
         api_key_name: None,
     }
@@ -82,14 +77,14 @@ fn caller(peer: SocketAddr) -> Caller {
 )]
 pub(crate) async fn forgot(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client_ip: ClientIp,
     PersonaJson(body): PersonaJson<ForgotPasswordData>,
 ) -> Result<StatusCode, PersonaError> {
     flows::start_reset(
         &state.upstreams,
         &state.reset_url,
         &body.email,
-        &caller(peer),
+        &caller(client_ip),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -114,10 +109,10 @@ pub(crate) async fn forgot(
 )]
 pub(crate) async fn check_token(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client_ip: ClientIp,
     PersonaJson(token): PersonaJson<SecretString>,
 ) -> Result<StatusCode, PersonaError> {
-    flows::check_token(&state.upstreams, &token, &caller(peer)).await?;
+    flows::check_token(&state.upstreams, &token, &caller(client_ip)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -140,7 +135,7 @@ pub(crate) async fn check_token(
 )]
 pub(crate) async fn reset(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client_ip: ClientIp,
     PersonaJson(body): PersonaJson<UpdatePasswordData>,
 ) -> Result<StatusCode, PersonaError> {
     let (Some(password), Some(confirmation)) = (body.password, body.confirm_password) else {
@@ -159,7 +154,7 @@ pub(crate) async fn reset(
         &state.upstreams,
         &body.token,
         NewPassword::Chosen(password),
-        &caller(peer),
+        &caller(client_ip),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,3 +12,4 @@ mod helpers;
 mod metal;
 mod persona;
 mod python;
+mod security;

@@ -1,5 +1,8 @@
-//! Passwords: the policy a new one must meet, the generator for `generate = true`, and argon2id
-//! hashing (OWASP parameters) run on the blocking pool so it never stalls the gRPC workers.
+//! Passwords: the policy a new one must meet (NIST SP 800-63B: length, no context words, not
+//! guessable), the generator for `generate = true`, and argon2id hashing (OWASP parameters) run
+//! on the blocking pool so it never stalls the gRPC workers. Passwords are NFKC-normalised
+//! before they are judged, hashed or verified, so the same password typed on another keyboard
+//! (composed or decomposed accents, full-width digits) still matches.
 
 use std::fmt;
 
@@ -8,6 +11,8 @@ use argon2::{
     password_hash::SaltString,
 };
 use secrecy::{ExposeSecret as _, SecretString};
+use unicode_normalization::UnicodeNormalization as _;
+use zxcvbn::Score;
 
 use super::email::NormalizedEmail;
 use crate::Error;
@@ -16,6 +21,12 @@ use crate::Error;
 pub(crate) const MAX_LENGTH: usize = 256;
 /// Length of a generated password.
 pub(crate) const GENERATED_LENGTH: usize = 24;
+/// The lowest zxcvbn score accepted: 3 means more than 10^8 guesses, "safely unguessable" for
+/// an online attack on a rate-limited service.
+const MIN_SCORE: Score = Score::Three;
+/// How much of a password zxcvbn looks at: its cost grows fast with length, and a password
+/// whose first 100 characters are guessable is not saved by the rest.
+const SCORED_PREFIX: usize = 100;
 
 /// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
 const ARGON2_MEMORY_KIB: u32 = 19_456;
@@ -42,7 +53,8 @@ impl PasswordPolicy {
         password: &SecretString,
         email: &NormalizedEmail,
     ) -> Result<(), Error> {
-        let password = password.expose_secret();
+        let password = normalize(password.expose_secret());
+        let password = password.as_str();
         let length = password.chars().count();
         if length < self.min_length {
             return Err(Error::WeakPassword(format!(
@@ -67,8 +79,41 @@ impl PasswordPolicy {
                 "the password must not be the email address or its name part".to_owned(),
             ));
         }
+        let scored: String = password.chars().take(SCORED_PREFIX).collect();
+        let context = context_words(email);
+        let context: Vec<&str> = context.iter().map(String::as_str).collect();
+        let estimate = zxcvbn::zxcvbn(&scored, &context);
+        if estimate.score() < MIN_SCORE {
+            let why = estimate
+                .feedback()
+                .and_then(zxcvbn::feedback::Feedback::warning)
+                .map(|warning| warning.to_string().trim_end_matches('.').to_lowercase())
+                .unwrap_or_else(|| "it follows a common pattern".to_owned());
+            return Err(Error::WeakPassword(format!(
+                "the password is too easy to guess: {why}; a few unrelated words make a strong one"
+            )));
+        }
         Ok(())
     }
+}
+
+/// The words an attacker knows about the account: the address, its parts and the domain's
+/// name, which zxcvbn then treats as a dictionary.
+fn context_words(email: &NormalizedEmail) -> Vec<String> {
+    let address = email.as_str().to_lowercase();
+    let mut words = vec![address.clone()];
+    words.extend(
+        address
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| word.len() >= 3)
+            .map(str::to_owned),
+    );
+    words
+}
+
+/// The NFKC form every check, hash and verification works on.
+fn normalize(password: &str) -> String {
+    password.nfkc().collect()
 }
 
 /// The characters of generated passwords, by class; look-alikes (`l`, `1`, `I`, `O`, `0`)
@@ -167,7 +212,7 @@ fn hash_now(password: &SecretString) -> Result<HashedPassword, Error> {
     let salt = SaltString::encode_b64(&salt)
         .map_err(|error| Error::Internal(format!("argon2 salt: {error}")))?;
     let hash = hasher()?
-        .hash_password(password.expose_secret().as_bytes(), &salt)
+        .hash_password(normalize(password.expose_secret()).as_bytes(), &salt)
         .map_err(|error| Error::Internal(format!("argon2 hash: {error}")))?;
     Ok(HashedPassword(hash.to_string()))
 }
@@ -180,7 +225,7 @@ fn verify_now(hash: &HashedPassword, password: &SecretString) -> bool {
     // The parameters come from the PHC string; the hasher only fixes the algorithm family.
     hasher().is_ok_and(|argon2| {
         argon2
-            .verify_password(password.expose_secret().as_bytes(), &parsed)
+            .verify_password(normalize(password.expose_secret()).as_bytes(), &parsed)
             .is_ok()
     })
 }
@@ -232,8 +277,13 @@ mod tests {
     #[test]
     fn a_long_enough_password_passes() {
         assert_eq!(weakness("correct horse battery staple"), None);
-        assert_eq!(weakness("twelve chars"), None);
-        assert_eq!(weakness(&"x".repeat(MAX_LENGTH)), None);
+        assert_eq!(weakness("tulip orbit kettle 42"), None);
+        let longest: String = "horse battery staple correct "
+            .chars()
+            .cycle()
+            .take(MAX_LENGTH)
+            .collect();
+        assert_eq!(weakness(&longest), None);
     }
 
     #[test]
@@ -258,6 +308,48 @@ mod tests {
                 .contains("email")
         );
         assert!(weakness("ADA.LOVELACE").unwrap().contains("email"));
+    }
+
+    #[test]
+    fn common_and_guessable_passwords_are_refused_saying_why() {
+        // The issue's own example fails on length already.
+        assert!(weakness("password123").is_some());
+        for weak in [
+            "password1234",
+            "qwertyuiopas",
+            "aaaaaaaaaaaaaaaa",
+            "123456789012",
+            "iloveyou2024!",
+        ] {
+            let message = weakness(weak).unwrap_or_else(|| panic!("{weak} was accepted"));
+            assert!(message.contains("too easy to guess"), "{weak}: {message}");
+        }
+    }
+
+    #[test]
+    fn the_address_makes_a_password_built_on_it_guessable() {
+        assert!(weakness("lovelace2024").is_some());
+    }
+
+    #[test]
+    fn passwords_are_judged_and_hashed_in_nfkc_form() {
+        // Full-width digits and letters are their ASCII selves after NFKC.
+        assert!(weakness("ｐａｓｓｗｏｒｄ１２３").is_some());
+        // Eleven characters after normalisation: "ﬁ" (one ligature) becomes "fi" (two).
+        assert_eq!(normalize("ﬁ"), "fi");
+    }
+
+    #[tokio::test]
+    async fn a_password_verifies_whichever_unicode_form_it_is_typed_in() {
+        let composed = "crème brûlée à la carte";
+        let decomposed: String = composed.nfd().collect();
+        assert_ne!(composed, decomposed);
+        let hash = hash(SecretString::from(composed)).await.unwrap();
+        assert!(
+            verify(Some(hash), SecretString::from(decomposed))
+                .await
+                .unwrap()
+        );
     }
 
     #[test]

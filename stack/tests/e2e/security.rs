@@ -1,0 +1,127 @@
+//! The attacks reset flows are known to fall to, tried against the running services: header
+//! injection through the address, Host header poisoning, racing redemptions, malformed bodies.
+
+use std::time::Duration;
+
+use reqwest::{StatusCode, header};
+
+use crate::helpers::{PERSONA_CONTENT_TYPE, RESET_URL, json_of, spawn_app, token_in};
+
+const EMAIL: &str = "mallory-target@example.com";
+const OLD_PASSWORD: &str = "the old password 1";
+const NEW_PASSWORD: &str = "correct horse battery staple";
+
+#[tokio::test]
+async fn a_forged_host_origin_or_forwarded_host_never_shapes_the_link() {
+    let app = spawn_app().await;
+    app.create_account(EMAIL, OLD_PASSWORD).await;
+    let body = serde_json::json!({ "email": EMAIL }).to_string();
+    let response = app
+        .http
+        .post(format!("{}/v1/account/password/forgot", app.base_url))
+        .header(header::CONTENT_TYPE, PERSONA_CONTENT_TYPE)
+        .header(header::HOST, "evil.example")
+        .header("X-Forwarded-Host", "evil.example")
+        .header(header::ORIGIN, "https://evil.example")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let mail = app.mail_number(1).await;
+    let configured = RESET_URL.trim_end_matches("{token}");
+    assert!(mail.text_body().contains(configured));
+    assert!(!mail.text_body().contains("evil.example"));
+    assert!(!mail.html_body().contains("evil.example"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn control_characters_in_an_address_are_refused_and_no_mail_is_sent() {
+    let app = spawn_app().await;
+    app.create_account(EMAIL, OLD_PASSWORD).await;
+    let injections = [
+        format!("{EMAIL}\r\nBcc: eve@example.com"),
+        format!("{EMAIL}\nBcc: eve@example.com"),
+        format!("{EMAIL}\0"),
+        format!("eve@example.com\r\nTo: {EMAIL}"),
+    ];
+    for address in &injections {
+        let response = app.forgot(address).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{address:?}");
+        let body = json_of(response).await;
+        assert_eq!(body["http_code"], 400, "{body}");
+
+        let metal = app
+            .http
+            .post(format!("{}/metal/v1/reset-password", app.base_url))
+            .query(&[("email", address)])
+            .header("X-Auth-Token", &app.api_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            metal.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{address:?}"
+        );
+        let body = json_of(metal).await;
+        assert!(body["errors"][0].is_string(), "{body}");
+    }
+    // A clean request afterwards is the first and only mail.
+    assert_eq!(app.forgot(EMAIL).await.status(), StatusCode::NO_CONTENT);
+    app.mail_number(1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.smtp.messages().len(),
+        1,
+        "an injected request sent mail"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_body_is_a_400_in_personas_shape() {
+    let app = spawn_app().await;
+    let mut body = br#"{"email": "ada@example.com"#.to_vec();
+    body.extend_from_slice(&[0xff, 0xfe]);
+    body.extend_from_slice(br#""}"#);
+    let response = app
+        .post("/v1/account/password/forgot", PERSONA_CONTENT_TYPE, body)
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = json_of(response).await;
+    assert!(
+        body["invalid_request_body"]["message"].is_string(),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn fifty_concurrent_redemptions_of_one_token_have_exactly_one_winner_and_no_5xx() {
+    let app = spawn_app().await;
+    app.create_account(EMAIL, OLD_PASSWORD).await;
+    assert_eq!(app.forgot(EMAIL).await.status(), StatusCode::NO_CONTENT);
+    let token = token_in(&app.mail_number(1).await);
+
+    let attempts = (0..50).map(|_| app.reset(&token, NEW_PASSWORD, NEW_PASSWORD));
+    let statuses: Vec<StatusCode> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|response| response.status())
+        .collect();
+    let winners = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::NO_CONTENT)
+        .count();
+    assert_eq!(winners, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|status| *status == StatusCode::NO_CONTENT || status.is_client_error()),
+        "{statuses:?}"
+    );
+    assert!(app.password_verifies(EMAIL, NEW_PASSWORD).await);
+    app.stop().await;
+}
