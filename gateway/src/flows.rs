@@ -19,9 +19,20 @@ pub(crate) struct Caller {
     pub surface: &'static str,
     /// The name of the API key that authorised the call, if one did.
     pub api_key_name: Option<String>,
+    /// The request's `Accept-Language`: the mail's language when the account has none.
+    pub accept_language: String,
 }
 
 impl Caller {
+    /// The mail's locale: the account's own, else what the request asked for.
+    fn mail_locale(&self, account_locale: String) -> String {
+        if account_locale.is_empty() {
+            self.accept_language.clone()
+        } else {
+            account_locale
+        }
+    }
+
     fn context(&self) -> token::RequestContext {
         token::RequestContext {
             client_ip: self.ip.to_string(),
@@ -52,7 +63,7 @@ pub(crate) async fn start_reset(
     let request = match issued.outcome {
         Some(Outcome::Issued(token)) => mail::EnqueueRequest {
             to: issued.email,
-            locale: token.locale,
+            locale: caller.mail_locale(token.locale),
             // One mail per token, however often this call is retried.
             idempotency_key: idempotency_key(&token.token),
             kind: Some(Kind::PasswordReset(mail::PasswordReset {
@@ -63,7 +74,7 @@ pub(crate) async fn start_reset(
         },
         Some(Outcome::NoAccount(_)) | None => mail::EnqueueRequest {
             to: issued.email,
-            locale: String::new(),
+            locale: caller.mail_locale(String::new()),
             idempotency_key: String::new(),
             kind: Some(Kind::UnknownAccount(mail::UnknownAccount {})),
         },
@@ -123,7 +134,7 @@ pub(crate) async fn complete_reset(
 
     let notice = mail::EnqueueRequest {
         to: redeemed.email.clone(),
-        locale: redeemed.locale.clone(),
+        locale: caller.mail_locale(redeemed.locale.clone()),
         idempotency_key: String::new(),
         kind: Some(Kind::PasswordChanged(mail::PasswordChanged {
             changed_at_unix: redeemed.changed_at_unix,

@@ -10,6 +10,7 @@
 //! - `metal`: Equinix Metal's PasswordResetTokensApi under `/metal/v1`;
 //! - `api_keys`: the Metal surface's `X-Auth-Token` keys, kept as digests;
 //! - `client_ip`: the client's address, through trusted proxies only;
+//! - `locale`: the request's `Accept-Language`, for mail to addresses without a locale;
 //! - `openapi`: the OpenAPI document of both surfaces, generated from the code;
 //! - `health`: liveness for orchestrators.
 
@@ -20,6 +21,7 @@ mod config;
 mod error;
 mod flows;
 mod health;
+mod locale;
 mod metal;
 mod openapi;
 mod persona;

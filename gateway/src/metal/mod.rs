@@ -19,6 +19,7 @@ use crate::{
     ApiError, AppState,
     client_ip::ClientIp,
     flows::{self, Caller, NewPassword},
+    locale::AcceptLanguage,
 };
 pub(crate) use error::{MetalError, MetalErrorBody};
 
@@ -76,6 +77,7 @@ fn auth_token(headers: &HeaderMap) -> Option<&[u8]> {
 pub(crate) async fn create_password_reset_token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    AcceptLanguage(accept_language): AcceptLanguage,
     headers: HeaderMap,
     query: Result<Query<CreateTokenQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, MetalError> {
@@ -96,6 +98,7 @@ pub(crate) async fn create_password_reset_token(
         ip,
         surface: SURFACE,
         api_key_name: Some(key_name),
+        accept_language,
     };
     flows::start_reset(&state.upstreams, &state.reset_url, &email, &caller).await?;
     Ok(StatusCode::CREATED)
@@ -120,6 +123,7 @@ pub(crate) async fn create_password_reset_token(
 pub(crate) async fn reset_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    AcceptLanguage(accept_language): AcceptLanguage,
     headers: HeaderMap,
 ) -> Result<Response, MetalError> {
     let token = auth_token(&headers)
@@ -132,6 +136,7 @@ pub(crate) async fn reset_password(
         ip,
         surface: SURFACE,
         api_key_name: None,
+        accept_language,
     };
     let generated =
         flows::complete_reset(&state.upstreams, &token, NewPassword::Generated, &caller)

@@ -13,6 +13,7 @@ use crate::{
     ApiError, AppState,
     client_ip::ClientIp,
     flows::{self, Caller, NewPassword},
+    locale::AcceptLanguage,
 };
 pub(crate) use error::{PersonaError, PersonaErrorBody, PersonaErrorDetail};
 use extract::PersonaJson;
@@ -51,11 +52,12 @@ pub(crate) struct UpdatePasswordData {
     confirm_password: Option<SecretString>,
 }
 
-fn caller(ClientIp(ip): ClientIp) -> Caller {
+fn caller(ClientIp(ip): ClientIp, AcceptLanguage(accept_language): AcceptLanguage) -> Caller {
     Caller {
         ip,
         surface: SURFACE,
         api_key_name: None,
+        accept_language,
     }
 }
 
@@ -78,13 +80,14 @@ fn caller(ClientIp(ip): ClientIp) -> Caller {
 pub(crate) async fn forgot(
     State(state): State<AppState>,
     client_ip: ClientIp,
+    accept_language: AcceptLanguage,
     PersonaJson(body): PersonaJson<ForgotPasswordData>,
 ) -> Result<StatusCode, PersonaError> {
     flows::start_reset(
         &state.upstreams,
         &state.reset_url,
         &body.email,
-        &caller(client_ip),
+        &caller(client_ip, accept_language),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -110,9 +113,15 @@ pub(crate) async fn forgot(
 pub(crate) async fn check_token(
     State(state): State<AppState>,
     client_ip: ClientIp,
+    accept_language: AcceptLanguage,
     PersonaJson(token): PersonaJson<SecretString>,
 ) -> Result<StatusCode, PersonaError> {
-    flows::check_token(&state.upstreams, &token, &caller(client_ip)).await?;
+    flows::check_token(
+        &state.upstreams,
+        &token,
+        &caller(client_ip, accept_language),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -136,6 +145,7 @@ pub(crate) async fn check_token(
 pub(crate) async fn reset(
     State(state): State<AppState>,
     client_ip: ClientIp,
+    accept_language: AcceptLanguage,
     PersonaJson(body): PersonaJson<UpdatePasswordData>,
 ) -> Result<StatusCode, PersonaError> {
     let (Some(password), Some(confirmation)) = (body.password, body.confirm_password) else {
@@ -154,7 +164,7 @@ pub(crate) async fn reset(
         &state.upstreams,
         &body.token,
         NewPassword::Chosen(password),
-        &caller(client_ip),
+        &caller(client_ip, accept_language),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
