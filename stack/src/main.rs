@@ -106,6 +106,14 @@ async fn main() -> anyhow::Result<()> {
         ))
         .map_err(anyhow::Error::msg)?;
     }
+    // Without keys of its own, the Metal surface gets a demo key so it can be tried too.
+    let demo_api_key = if std::env::var_os("GATEWAY_API_KEYS").is_none() {
+        let key = random_password()?;
+        gateway_config.api_keys = format!("demo={key}").parse().map_err(anyhow::Error::msg)?;
+        Some(key)
+    } else {
+        None
+    };
     let gateway = gateway::Application::build(gateway_config)
         .await
         .context("starting gateway")?;
@@ -141,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
         storage: &storage,
         demo_email: DEMO_EMAIL,
         demo_password: &demo_password,
+        demo_api_key: demo_api_key.as_deref(),
     }
     .print();
 
