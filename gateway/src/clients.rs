@@ -8,6 +8,7 @@ use passreset_proto::{
     token::v1::token_service_client::TokenServiceClient,
 };
 use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::health_client::HealthClient;
 
 /// Clients of the token and mail services.
 #[derive(Debug, Clone)]
@@ -16,6 +17,10 @@ pub struct Upstreams {
     pub tokens: TokenServiceClient<Channel>,
     /// Queues the mails.
     pub mail: MailServiceClient<Channel>,
+    /// The token service's gRPC health, on the same channel.
+    pub health_of_tokens: HealthClient<Channel>,
+    /// The mail service's gRPC health, on the same channel.
+    pub health_of_mail: HealthClient<Channel>,
 }
 
 /// An upstream URL that cannot be used.
@@ -37,8 +42,10 @@ impl Upstreams {
         let tokens = channel("GATEWAY_TOKEN_SERVICE_URL", token_service_url, call_timeout)?;
         let mail = channel("GATEWAY_MAIL_SERVICE_URL", mail_service_url, call_timeout)?;
         Ok(Self {
-            tokens: TokenServiceClient::new(tokens),
-            mail: MailServiceClient::new(mail),
+            tokens: TokenServiceClient::new(tokens.clone()),
+            mail: MailServiceClient::new(mail.clone()),
+            health_of_tokens: HealthClient::new(tokens),
+            health_of_mail: HealthClient::new(mail),
         })
     }
 }

@@ -1,8 +1,72 @@
-//! Liveness for orchestrators: the process answers HTTP.
+//! Health for orchestrators: `/healthz` says the process serves HTTP (liveness); `/readyz`
+//! says both upstreams answer their gRPC health check with SERVING (readiness), so a load
+//! balancer sends no traffic to a gateway whose requests would only fail.
 
-use axum::http::StatusCode;
+use std::time::Duration;
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::Serialize;
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+use crate::AppState;
+
+/// How long a readiness probe waits for each upstream.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The gRPC services whose health decides readiness.
+pub(crate) const TOKEN_SERVICE: &str = "passreset.token.v1.TokenService";
+pub(crate) const MAIL_SERVICE: &str = "passreset.mail.v1.MailService";
 
 /// `GET /healthz`: 200 while the process serves requests.
 pub(crate) async fn healthz() -> StatusCode {
     StatusCode::OK
+}
+
+/// What `/readyz` reports: each upstream's state, never an address or an error text.
+#[derive(Debug, Serialize)]
+pub(crate) struct Readiness {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    /// The token service's health.
+    token_service: &'static str,
+    /// The mail service's health.
+    mail_service: &'static str,
+}
+
+/// `GET /readyz`: 200 while both upstreams are SERVING, else 503.
+pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let (tokens, mail) = tokio::join!(
+        probe(state.upstreams.health_of_tokens.clone(), TOKEN_SERVICE),
+        probe(state.upstreams.health_of_mail.clone(), MAIL_SERVICE),
+    );
+    let ready = tokens == "serving" && mail == "serving";
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let readiness = Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        token_service: tokens,
+        mail_service: mail,
+    };
+    (code, Json(readiness))
+}
+
+/// One upstream's health: `serving`, `not_serving` or `unreachable`.
+async fn probe(mut client: HealthClient<Channel>, service: &str) -> &'static str {
+    let request = HealthCheckRequest {
+        service: service.to_owned(),
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, client.check(request)).await {
+        Ok(Ok(response)) if response.get_ref().status == ServingStatus::Serving as i32 => "serving",
+        Ok(Ok(_)) => "not_serving",
+        Ok(Err(status)) => {
+            tracing::debug!(service, code = ?status.code(), "health probe failed");
+            "unreachable"
+        }
+        Err(_) => "unreachable",
+    }
 }

@@ -12,7 +12,7 @@
 //! - `client_ip`: the client's address, through trusted proxies only;
 //! - `locale`: the request's `Accept-Language`, for mail to addresses without a locale;
 //! - `openapi`: the OpenAPI document of both surfaces, generated from the code;
-//! - `health`: liveness for orchestrators.
+//! - `health`: liveness (`/healthz`) and readiness (`/readyz`) for orchestrators.
 
 mod api_keys;
 mod client_ip;

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/metal/v1", metal::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

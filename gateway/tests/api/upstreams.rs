@@ -87,3 +87,21 @@ async fn responses_forbid_caching_and_referrers() {
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
 }
+
+#[tokio::test]
+async fn readiness_is_503_while_an_upstream_is_down_and_liveness_stays_200() {
+    let down = closed_port_url().await;
+    let gateway = spawn_gateway(&down, &down, Duration::from_secs(2)).await;
+
+    let live = reqwest::get(format!("{}/healthz", gateway.base_url))
+        .await
+        .unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    let ready = reqwest::get(format!("{}/readyz", gateway.base_url))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(body["token_service"], "unreachable");
+}
