@@ -33,6 +33,11 @@ pub struct TestApp {
 
 /// Starts token-service, mail-service and gateway, each on its own free port.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// As [`spawn_app`], with extra token-service flags (e.g. other rate limits).
+pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
     let redis = test_redis().await;
     let smtp = SmtpSink::start().await;
     let (stop, stopped) = watch::channel(());
@@ -53,7 +58,9 @@ pub async fn spawn_app() -> TestApp {
             &redis.prefix,
             "--grpc-addr",
             "127.0.0.1:0",
-        ])
+        ]
+        .into_iter()
+        .chain(token_flags.iter().copied()))
         .expect("token-service config"),
     )
     .await
