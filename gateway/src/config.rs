@@ -18,6 +18,10 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     pub http_addr: SocketAddr,
 
+    /// Address of the Prometheus `/metrics` endpoint, apart from the public API.
+    #[arg(long, env = "GATEWAY_METRICS_ADDR", default_value = "0.0.0.0:9090")]
+    pub metrics_addr: SocketAddr,
+
     /// The token service's gRPC endpoint.
     #[arg(
         long,

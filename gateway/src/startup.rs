@@ -8,6 +8,10 @@ use axum::{
     http::{HeaderValue, header},
     routing::get,
 };
+use passreset_telemetry::{
+    Shutdown,
+    metrics::{HttpMetrics, MetricsBindError, MetricsEndpoint, Registry},
+};
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
@@ -30,6 +34,8 @@ pub struct AppState {
     pub api_keys: Arc<ApiKeys>,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// Request counts and latencies, by route and status.
+    pub http_metrics: HttpMetrics,
 }
 
 /// Every route of the gateway, ready to serve (or to `oneshot` in a test).
@@ -41,6 +47,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.http_metrics.clone(),
+            HttpMetrics::track,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -68,6 +78,9 @@ pub enum StartupError {
     /// An upstream URL is unusable.
     #[error(transparent)]
     Upstream(#[from] InvalidUpstream),
+    /// The metrics address cannot be bound.
+    #[error(transparent)]
+    Metrics(#[from] MetricsBindError),
     /// The listen address cannot be bound.
     #[error("GATEWAY_HTTP_ADDR: cannot listen on {addr}: {source}")]
     Bind {
@@ -83,6 +96,7 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    metrics: MetricsEndpoint,
 }
 
 impl Application {
@@ -104,15 +118,21 @@ impl Application {
                 "GATEWAY_API_KEYS is empty: the metal surface refuses every reset request"
             );
         }
+        let mut registry = Registry::default();
+        let http_metrics = HttpMetrics::register(&mut registry);
+        let metrics =
+            MetricsEndpoint::bind(config.metrics_addr, registry, "GATEWAY_METRICS_ADDR").await?;
         let state = AppState {
             upstreams,
             reset_url: Arc::new(config.reset_url),
             api_keys: Arc::new(config.api_keys),
             trusted_proxies: Arc::new(config.trusted_proxies),
+            http_metrics,
         };
         Ok(Self {
             listener,
             router: router(state),
+            metrics,
         })
     }
 
@@ -123,17 +143,25 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Where `/metrics` is served.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics.local_addr()
+    }
+
+    /// Serves the API and the metrics until `shutdown` resolves, then finishes the requests in
+    /// flight.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let shutdown = Shutdown::new(shutdown);
+        let api = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_graceful_shutdown(shutdown.wait());
+        let (api, metrics) = tokio::join!(api, self.metrics.serve(shutdown.wait()));
+        api.and(metrics)
     }
 }

@@ -26,13 +26,8 @@ const WARM_UP: usize = 40;
 
 #[tokio::main]
 async fn main() {
-    let app = helpers::spawn_app_with(&[
-        "--limit-per-address",
-        "off",
-        "--limit-per-ip",
-        "off",
-    ])
-    .await;
+    let app =
+        helpers::spawn_app_with(&["--limit-per-address", "off", "--limit-per-ip", "off"]).await;
     let accounts = SAMPLES + WARM_UP;
     println!("creating {accounts} accounts");
     for n in 0..accounts {

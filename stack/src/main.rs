@@ -97,6 +97,9 @@ async fn main() -> anyhow::Result<()> {
     let mut gateway_config =
         gateway::Config::try_parse_from(["gateway"]).context("gateway settings")?;
     gateway_config.http_addr = args.http_addr;
+    if std::env::var_os("GATEWAY_METRICS_ADDR").is_none() {
+        gateway_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    }
     gateway_config.token_service_url = format!("http://{token_addr}");
     gateway_config.mail_service_url = format!("http://{mail_addr}");
     if std::env::var_os("GATEWAY_RESET_URL").is_none() {

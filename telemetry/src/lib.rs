@@ -3,7 +3,10 @@
 //! - [`init`]: logs to stdout (`text` for people, `json` for machines) filtered by `RUST_LOG`,
 //!   and, only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans exported over OTLP;
 //! - [`shutdown_signal`]: the future that ends a server on Ctrl-C or SIGTERM;
-//! - [`parse_duration`]: `30m`-style durations for clap.
+//! - [`parse_duration`]: `30m`-style durations for clap;
+//! - [`metrics`]: Prometheus metrics per service, served on a port of their own.
+
+pub mod metrics;
 
 use std::time::Duration;
 
@@ -146,6 +149,31 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutdown signal received");
+}
+
+/// One shutdown signal shared by the several servers of a service (its API, its metrics, its
+/// workers): each [`Shutdown::wait`] resolves once the signal has.
+#[derive(Debug, Clone)]
+pub struct Shutdown(tokio::sync::watch::Receiver<bool>);
+
+impl Shutdown {
+    /// Watches `signal` (e.g. [`shutdown_signal`], or a test's own trigger).
+    pub fn new(signal: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            signal.await;
+            let _ = stop.send(true);
+        });
+        Self(stopped)
+    }
+
+    /// Resolves once the signal has (also if it can no longer come).
+    pub fn wait(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stopped = self.0.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    }
 }
 
 /// Parses `30m`, `1h 30m`, `45s` for clap's `value_parser`.

@@ -26,6 +26,8 @@ pub async fn spawn_gateway(token_url: &str, mail_url: &str, timeout: Duration) -
         "gateway",
         "--http-addr",
         "127.0.0.1:0",
+        "--metrics-addr",
+        "127.0.0.1:0",
         "--token-service-url",
         token_url,
         "--mail-service-url",

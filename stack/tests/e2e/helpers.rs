@@ -21,6 +21,8 @@ pub const PERSONA_CONTENT_TYPE: &str = "application/json;charset=utf-8";
 pub struct TestApp {
     /// The gateway's base URL, e.g. `http://127.0.0.1:41234`.
     pub base_url: String,
+    /// The gateway's `/metrics` URL.
+    pub gateway_metrics_url: String,
     pub http: reqwest::Client,
     pub smtp: SmtpSink,
     pub redis: TestRedis,
@@ -50,17 +52,19 @@ pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
     let mut services = JoinSet::new();
 
     let tokens = token_service::Application::build(
-        token_service::Config::try_parse_from([
-            "token-service",
-            "--redis-url",
-            &redis.url,
-            "--redis-key-prefix",
-            &redis.prefix,
-            "--grpc-addr",
-            "127.0.0.1:0",
-        ]
-        .into_iter()
-        .chain(token_flags.iter().copied()))
+        token_service::Config::try_parse_from(
+            [
+                "token-service",
+                "--redis-url",
+                &redis.url,
+                "--redis-key-prefix",
+                &redis.prefix,
+                "--grpc-addr",
+                "127.0.0.1:0",
+            ]
+            .into_iter()
+            .chain(token_flags.iter().copied()),
+        )
         .expect("token-service config"),
     )
     .await
@@ -111,6 +115,8 @@ pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
             "gateway",
             "--http-addr",
             "127.0.0.1:0",
+            "--metrics-addr",
+            "127.0.0.1:0",
             "--token-service-url",
             &token_url,
             "--mail-service-url",
@@ -125,6 +131,7 @@ pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
     .await
     .expect("gateway starts");
     let base_url = format!("http://{}", gateway.local_addr());
+    let gateway_metrics_url = format!("http://{}/metrics", gateway.metrics_addr());
     let stopped_gateway = until_stopped();
     services.spawn(async move {
         gateway
@@ -138,6 +145,7 @@ pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
         .expect("account directory answers");
     TestApp {
         base_url,
+        gateway_metrics_url,
         http: reqwest::Client::new(),
         smtp,
         redis,

@@ -10,6 +10,7 @@ mod fuzz;
 mod generated_client;
 mod helpers;
 mod metal;
+mod operations;
 mod persona;
 mod python;
 mod security;

@@ -211,18 +211,3 @@ async fn no_token_or_link_remains_in_redis_once_the_mail_is_delivered() {
     assert!(!dump.contains(OLD_PASSWORD));
     app.stop().await;
 }
-
-#[tokio::test]
-async fn the_gateway_is_ready_once_both_upstreams_serve() {
-    let app = spawn_app().await;
-    let ready = app
-        .http
-        .get(format!("{}/readyz", app.base_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), StatusCode::OK);
-    let body = json_of(ready).await;
-    assert_eq!(body["status"], "ready", "{body}");
-    app.stop().await;
-}
