@@ -1,5 +1,6 @@
 //! The gateway's upstreams: one lazily connected HTTP/2 channel each, shared by every request
-//! (tonic clients are cheap clones of it), with a deadline on every call.
+//! (tonic clients are cheap clones of it), with a deadline on every call and the request's
+//! trace context in every call's metadata.
 
 use std::time::Duration;
 
@@ -7,16 +8,24 @@ use passreset_proto::{
     mail::v1::mail_service_client::MailServiceClient,
     token::v1::token_service_client::TokenServiceClient,
 };
-use tonic::transport::{Channel, Endpoint};
+use tonic::{
+    Request, Status,
+    service::interceptor::InterceptedService,
+    transport::{Channel, Endpoint},
+};
 use tonic_health::pb::health_client::HealthClient;
+
+/// A channel whose calls carry the caller's trace context.
+pub type TracedChannel =
+    InterceptedService<Channel, fn(Request<()>) -> Result<Request<()>, Status>>;
 
 /// Clients of the token and mail services.
 #[derive(Debug, Clone)]
 pub struct Upstreams {
     /// Issues, checks and redeems tokens.
-    pub tokens: TokenServiceClient<Channel>,
+    pub tokens: TokenServiceClient<TracedChannel>,
     /// Queues the mails.
-    pub mail: MailServiceClient<Channel>,
+    pub mail: MailServiceClient<TracedChannel>,
     /// The token service's gRPC health, on the same channel.
     pub health_of_tokens: HealthClient<Channel>,
     /// The mail service's gRPC health, on the same channel.
@@ -42,13 +51,17 @@ impl Upstreams {
         let tokens = channel("GATEWAY_TOKEN_SERVICE_URL", token_service_url, call_timeout)?;
         let mail = channel("GATEWAY_MAIL_SERVICE_URL", mail_service_url, call_timeout)?;
         Ok(Self {
-            tokens: TokenServiceClient::new(tokens.clone()),
-            mail: MailServiceClient::new(mail.clone()),
+            tokens: TokenServiceClient::with_interceptor(tokens.clone(), TRACED),
+            mail: MailServiceClient::with_interceptor(mail.clone(), TRACED),
             health_of_tokens: HealthClient::new(tokens),
             health_of_mail: HealthClient::new(mail),
         })
     }
 }
+
+/// The interceptor, as the `fn` pointer [`TracedChannel`] names.
+const TRACED: fn(Request<()>) -> Result<Request<()>, Status> =
+    passreset_telemetry::propagation::inject_into_metadata;
 
 fn channel(
     variable: &'static str,

@@ -44,7 +44,8 @@ impl MailService for MailApi {
         &self,
         request: Request<EnqueueRequest>,
     ) -> Result<Response<EnqueueResponse>, Status> {
-        let new = new_mail(request.into_inner(), self.unknown_account_notices)?;
+        let mut new = new_mail(request.into_inner(), self.unknown_account_notices)?;
+        new.mail.traceparent = passreset_telemetry::propagation::current_traceparent();
         let span = tracing::Span::current();
         span.record("kind", new.mail.content.kind());
         let id = self.queue.enqueue(new).await.map_err(Error::from)?;
@@ -133,6 +134,7 @@ fn new_mail(request: EnqueueRequest, unknown_account_notices: bool) -> Result<Ne
     Ok(NewMail {
         mail: QueuedMail {
             id: MessageId::new(),
+            traceparent: String::new(),
             to,
             locale,
             content,

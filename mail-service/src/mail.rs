@@ -54,6 +54,10 @@ pub struct QueuedMail {
     pub locale: String,
     /// What to say.
     pub content: Content,
+    /// The W3C `traceparent` of the request that queued it, so its delivery joins that trace;
+    /// empty when there was none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub traceparent: String,
 }
 
 /// What a mail says: one variant per template.
@@ -121,6 +125,7 @@ mod tests {
     fn a_link_never_shows_in_debug_output() {
         let mail = QueuedMail {
             id: MessageId::new(),
+            traceparent: String::new(),
             to: "ada@example.com".to_owned(),
             locale: String::new(),
             content: Content::PasswordReset {
@@ -136,6 +141,7 @@ mod tests {
     fn a_mail_survives_the_round_trip_through_the_queue() {
         let mail = QueuedMail {
             id: MessageId::new(),
+            traceparent: String::new(),
             to: "ada@example.com".to_owned(),
             locale: "sv".to_owned(),
             content: Content::PasswordChanged {

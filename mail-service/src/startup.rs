@@ -131,6 +131,7 @@ impl Application {
             .build_v1()?;
         tracing::info!(addr = %self.local_addr, workers = self.workers, "mail-service listening");
         let served = tonic::transport::Server::builder()
+            .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(MailServiceServer::new(self.api))

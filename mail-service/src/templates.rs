@@ -229,6 +229,7 @@ mod tests {
     fn reset_mail() -> QueuedMail {
         QueuedMail {
             id: MessageId::new(),
+            traceparent: String::new(),
             to: "ada@example.com".to_owned(),
             locale: String::new(),
             content: Content::PasswordReset {

@@ -6,6 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use lettre::message::Mailbox;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 use crate::{
     queue::{Consumer, Delivery, QueueError, QueueStore, unix_millis},
@@ -77,13 +78,21 @@ impl Dispatch {
         Ok(())
     }
 
-    /// Composes and sends one mail, then settles it.
-    #[tracing::instrument(
-        name = "deliver mail",
-        skip_all,
-        fields(message_id = %delivery.mail.id, kind = delivery.mail.content.kind(), attempt = delivery.attempt)
-    )]
+    /// Composes and sends one mail, then settles it, in a span that belongs to the trace of
+    /// the request that queued the mail.
     async fn deliver(&self, delivery: Delivery) -> Result<(), QueueError> {
+        let span = tracing::info_span!(
+            "deliver mail",
+            message_id = %delivery.mail.id,
+            kind = delivery.mail.content.kind(),
+            attempt = delivery.attempt
+        );
+        // Before the span is first entered: a started span's parent is fixed.
+        passreset_telemetry::propagation::span_following(&span, &delivery.mail.traceparent);
+        self.send_and_settle(delivery).instrument(span).await
+    }
+
+    async fn send_and_settle(&self, delivery: Delivery) -> Result<(), QueueError> {
         let outcome = match self.templates.compose(&delivery.mail, &self.from) {
             Ok(message) => self.transport.send(message).await,
             Err(error) => Err(SendError::Permanent(error.to_string())),

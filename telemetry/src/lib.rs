@@ -4,9 +4,11 @@
 //!   and, only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans exported over OTLP;
 //! - [`shutdown_signal`]: the future that ends a server on Ctrl-C or SIGTERM;
 //! - [`parse_duration`]: `30m`-style durations for clap;
-//! - [`metrics`]: Prometheus metrics per service, served on a port of their own.
+//! - [`metrics`]: Prometheus metrics per service, served on a port of their own;
+//! - [`propagation`]: W3C trace context through gRPC calls and the mail queue.
 
 pub mod metrics;
+pub mod propagation;
 
 use std::time::Duration;
 

@@ -103,6 +103,7 @@ impl Application {
             .build_v1()?;
         tracing::info!(addr = %self.local_addr, "token-service listening");
         tonic::transport::Server::builder()
+            .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(TokenServiceServer::new(TokenApi::new(self.resets)))

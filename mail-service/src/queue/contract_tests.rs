@@ -16,6 +16,7 @@ const CLAIM_IDLE: Duration = Duration::from_secs(30);
 pub(super) fn reset_mail(link: &str) -> QueuedMail {
     QueuedMail {
         id: MessageId::new(),
+        traceparent: String::new(),
         to: "ada@example.com".to_owned(),
         locale: "en".to_owned(),
         content: Content::PasswordReset {
