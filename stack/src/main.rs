@@ -63,6 +63,9 @@ async fn main() -> anyhow::Result<()> {
     let mut token_config = token_service::Config::try_parse_from(["token-service"])
         .context("token-service settings")?;
     token_config.grpc_addr = args.token_grpc_addr;
+    if std::env::var_os("TOKEN_METRICS_ADDR").is_none() {
+        token_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    }
     token_config.redis_url = storage.redis_url().unwrap_or_default().to_owned();
     let tokens = match storage.redis_url() {
         Some(_) => token_service::Application::build(token_config).await,

@@ -35,6 +35,10 @@ pub struct Config {
     #[arg(long, env = "TOKEN_GRPC_ADDR", default_value = "0.0.0.0:50051")]
     pub grpc_addr: SocketAddr,
 
+    /// Where the Prometheus `/metrics` endpoint listens, apart from the gRPC API.
+    #[arg(long, env = "TOKEN_METRICS_ADDR", default_value = "0.0.0.0:9091")]
+    pub metrics_addr: SocketAddr,
+
     /// How long a reset token stays usable, e.g. `30m`, `1h`.
     #[arg(long, env = "TOKEN_TTL", default_value = "30m", value_parser = passreset_telemetry::parse_duration)]
     pub token_ttl: Duration,
@@ -66,11 +70,13 @@ pub struct Config {
 impl Config {
     /// The defaults, with `redis_url`, ignoring the environment: for code that builds a
     /// config itself (tests, the `stack` binary) and wants no surprise from the caller's shell.
+    /// Metrics listen on a free loopback port, so several services can share a host.
     pub fn default_for(redis_url: &str) -> Self {
         Self {
             redis_url: redis_url.to_owned(),
             redis_key_prefix: DEFAULT_REDIS_KEY_PREFIX.to_owned(),
             grpc_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token_ttl: DEFAULT_TOKEN_TTL,
             token_secret: None,
             password_min_length: DEFAULT_PASSWORD_MIN_LENGTH,

@@ -6,6 +6,10 @@ use std::{future::Future, net::SocketAddr};
 use passreset_proto::token::v1::{
     account_directory_server::AccountDirectoryServer, token_service_server::TokenServiceServer,
 };
+use passreset_telemetry::{
+    Shutdown,
+    metrics::{GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -22,6 +26,9 @@ pub enum StartupError {
     /// Redis cannot be reached at `REDIS_URL`.
     #[error(transparent)]
     Redis(#[from] passreset_redis::ConnectError),
+    /// The metrics address cannot be bound.
+    #[error(transparent)]
+    Metrics(#[from] MetricsBindError),
     /// The gRPC address cannot be bound.
     #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -50,6 +57,8 @@ pub struct Application {
     local_addr: SocketAddr,
     resets: Resets,
     directory: Directory,
+    metrics: MetricsEndpoint,
+    grpc_metrics: GrpcServerMetrics,
 }
 
 impl Application {
@@ -74,11 +83,17 @@ impl Application {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let directory = Directory::new(storage.account_store());
         let resets = Resets::new(&config, storage.token_store(), directory.clone());
+        let mut registry = Registry::default();
+        let grpc_metrics = GrpcServerMetrics::register(&mut registry);
+        let metrics =
+            MetricsEndpoint::bind(config.metrics_addr, registry, "TOKEN_METRICS_ADDR").await?;
         Ok(Application {
             listener,
             local_addr,
             resets,
             directory,
+            metrics,
+            grpc_metrics,
         })
     }
 
@@ -87,7 +102,13 @@ impl Application {
         self.local_addr
     }
 
-    /// Serves until `shutdown` resolves, then finishes the calls in flight.
+    /// Where `/metrics` is served.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics.local_addr()
+    }
+
+    /// Serves gRPC and the metrics until `shutdown` resolves, then finishes the calls in
+    /// flight.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -101,17 +122,23 @@ impl Application {
             .register_encoded_file_descriptor_set(passreset_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()?;
-        tracing::info!(addr = %self.local_addr, "token-service listening");
+        tracing::info!(addr = %self.local_addr, metrics = %self.metrics.local_addr(), "token-service listening");
+        let shutdown = Shutdown::new(shutdown);
+        let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
         tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
+            .layer(self.grpc_metrics)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(TokenServiceServer::new(TokenApi::new(self.resets)))
             .add_service(AccountDirectoryServer::new(AccountsApi::new(
                 self.directory,
             )))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown.wait())
             .await?;
+        if let Ok(Err(error)) = metrics.await {
+            tracing::warn!(%error, "the metrics endpoint failed");
+        }
         tracing::info!("token-service stopped");
         Ok(())
     }

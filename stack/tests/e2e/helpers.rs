@@ -23,6 +23,8 @@ pub struct TestApp {
     pub base_url: String,
     /// The gateway's `/metrics` URL.
     pub gateway_metrics_url: String,
+    /// The token service's `/metrics` URL.
+    pub token_metrics_url: String,
     pub http: reqwest::Client,
     pub smtp: SmtpSink,
     pub redis: TestRedis,
@@ -61,6 +63,8 @@ pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
                 &redis.prefix,
                 "--grpc-addr",
                 "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
             ]
             .into_iter()
             .chain(token_flags.iter().copied()),
@@ -70,6 +74,7 @@ pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
     .await
     .expect("token-service starts");
     let token_addr = tokens.local_addr();
+    let token_metrics_url = format!("http://{}/metrics", tokens.metrics_addr());
     let stopped_tokens = until_stopped();
     services.spawn(async move {
         tokens
@@ -146,6 +151,7 @@ pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
     TestApp {
         base_url,
         gateway_metrics_url,
+        token_metrics_url,
         http: reqwest::Client::new(),
         smtp,
         redis,

@@ -76,6 +76,48 @@ async fn the_gateway_counts_requests_by_route_and_status() {
 }
 
 #[tokio::test]
+async fn the_token_service_counts_grpc_calls_by_method_and_code() {
+    let app = spawn_app().await;
+    let scrape = async || {
+        app.http
+            .get(&app.token_metrics_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let issue = [
+        r#"method="passreset.token.v1.TokenService/IssueToken""#,
+        r#"code="OK""#,
+    ];
+    let check = [
+        r#"method="passreset.token.v1.TokenService/CheckToken""#,
+        r#"code="NOT_FOUND""#,
+    ];
+    let before = scrape().await;
+    assert_eq!(
+        app.forgot("nobody@example.com").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.check_token("prt_made_up").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let after = scrape().await;
+    for labels in [&issue[..], &check[..]] {
+        assert_eq!(
+            sample(&after, "grpc_server_calls_total", labels)
+                - sample(&before, "grpc_server_calls_total", labels),
+            1.0,
+            "{labels:?}: {after}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_gateway_is_ready_once_both_upstreams_serve() {
     let app = spawn_app().await;
     let ready = app
