@@ -6,6 +6,32 @@ use passreset_telemetry::{LogFormat, parse_duration};
 
 use crate::{api_keys::ApiKeys, client_ip::TrustedProxies};
 
+/// The whole command line: the gateway's settings and an optional subcommand.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "gateway",
+    version,
+    about = "passreset REST gateway (persona and Equinix Metal APIs)",
+    long_about = "Serves the REST APIs when run without a subcommand. Settings go before the \
+                  subcommand or in the environment."
+)]
+pub struct Cli {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The gateway's settings.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Exit 0 if the gateway at GATEWAY_HTTP_ADDR answers `/healthz` (for container health
+    /// checks).
+    Healthcheck,
+}
+
 /// Everything the gateway needs to know, from flags or `GATEWAY_*` variables.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(

@@ -30,6 +30,6 @@ mod startup;
 pub use api_keys::ApiKeys;
 pub use client_ip::TrustedProxies;
 pub use clients::Upstreams;
-pub use config::{Config, ResetUrl};
+pub use config::{Cli, Command, Config, ResetUrl};
 pub use error::ApiError;
 pub use startup::{AppState, Application, StartupError, router};

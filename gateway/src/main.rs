@@ -1,13 +1,33 @@
+//! `gateway`: serves the REST APIs, or with `healthcheck` asks the running gateway whether it
+//! is alive.
+
+use std::process::ExitCode;
+
 use clap::Parser as _;
-use gateway::{Application, Config};
-use passreset_telemetry::shutdown_signal;
+use gateway::{Application, Cli, Command, Config};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::parse();
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Healthcheck) = cli.command {
+        return passreset_telemetry::healthcheck::http(cli.config.http_addr, "/healthz").await;
+    }
+    match serve(cli.config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("gateway: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Telemetry, then the server until Ctrl-C or SIGTERM; a failure is one line naming the setting.
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let _telemetry = passreset_telemetry::init("gateway", config.log_format)?;
     let application = Application::build(config).await?;
     tracing::info!(addr = %application.local_addr(), "gateway listening");
-    application.run_until_stopped(shutdown_signal()).await?;
+    application
+        .run_until_stopped(passreset_telemetry::shutdown_signal())
+        .await?;
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! The three release-shaped binaries as separate processes, configured only through their
 //! documented environment variables, as a platform runs them: one forgot request is one trace
-//! across all three (received by an OTLP collector on loopback), and SIGTERM stops each with
-//! exit code 0. A binary of its own: it needs the workspace's binaries built (`cargo test
-//! --workspace` builds them before any test runs).
+//! across all three (received by an OTLP collector on loopback), each `healthcheck` subcommand
+//! passes, and SIGTERM stops each with exit code 0. A binary of its own: it needs the
+//! workspace's binaries built (`cargo test --workspace` builds them before any test runs).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -202,6 +202,17 @@ async fn one_forgot_request_is_one_trace_across_all_three_and_sigterm_exits_0() 
         .unwrap();
     assert_eq!(forgot.status(), reqwest::StatusCode::NO_CONTENT);
     smtp.wait_for_messages(1, Duration::from_secs(20)).await;
+
+    // The container health checks pass while everything runs.
+    for name in ["token-service", "gateway"] {
+        let status = Command::new(binary(name))
+            .arg("healthcheck")
+            .envs(&common)
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success(), "{name} healthcheck: {status}");
+    }
 
     // SIGTERM flushes what each process has not exported yet.
     for child in [gateway, mail, tokens] {

@@ -5,8 +5,10 @@
 //! - [`shutdown_signal`]: the future that ends a server on Ctrl-C or SIGTERM;
 //! - [`parse_duration`]: `30m`-style durations for clap;
 //! - [`metrics`]: Prometheus metrics per service, served on a port of their own;
+//! - [`healthcheck`]: the `healthcheck` subcommand's probes, for container health checks;
 //! - [`propagation`]: W3C trace context through gRPC calls and the mail queue.
 
+pub mod healthcheck;
 pub mod metrics;
 pub mod propagation;
 

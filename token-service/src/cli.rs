@@ -1,6 +1,6 @@
 //! The binary's command line: no subcommand serves gRPC; `accounts add|verify|list` manages the
 //! built-in directory directly in Redis (`REDIS_URL`, `REDIS_KEY_PREFIX`), through the same
-//! store code the service uses.
+//! store code the service uses; `healthcheck` asks the running service whether it serves.
 //!
 //! Exit codes: 0 success (`verify`: the password matches), 1 `verify` did not match, 2 error.
 
@@ -41,6 +41,8 @@ pub enum Command {
     /// Manage the built-in account directory (directly in Redis).
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Exit 0 if the service at TOKEN_GRPC_ADDR reports SERVING (for container health checks).
+    Healthcheck,
 }
 
 /// Account directory chores.
@@ -106,6 +108,16 @@ fn secret(value: &str) -> Result<SecretString, String> {
 
 /// Runs `command` and says how the process should exit; errors go to stderr (exit 2).
 pub async fn run(command: Command, config: &Config) -> ExitCode {
+    let command = match command {
+        Command::Healthcheck => {
+            return passreset_telemetry::healthcheck::grpc(
+                config.grpc_addr,
+                "passreset.token.v1.TokenService",
+            )
+            .await;
+        }
+        Command::Accounts(command) => command,
+    };
     match execute(command, config).await {
         Ok(code) => code,
         Err(error) => {
@@ -115,8 +127,7 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
     }
 }
 
-async fn execute(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
-    let Command::Accounts(command) = command;
+async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<ExitCode> {
     let storage = Storage::connect_redis(&config.redis_url, &config.redis_key_prefix).await?;
     let directory = Directory::new(storage.account_store());
     match command {
