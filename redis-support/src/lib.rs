@@ -74,6 +74,17 @@ pub async fn connect(
     }
 }
 
+/// Whether Redis answers a PING within a second: what a health check reports.
+pub async fn answers(connection: &ConnectionManager) -> bool {
+    let mut connection = connection.clone();
+    let ping = redis::cmd("PING");
+    let answer = tokio::time::timeout(
+        Duration::from_secs(1),
+        ping.query_async::<String>(&mut connection),
+    );
+    matches!(answer.await, Ok(Ok(_)))
+}
+
 /// `url` without its password, for messages.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {

@@ -9,6 +9,43 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
+/// How often a service re-checks what its health depends on.
+const REPORT_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Keeps `services` SERVING on `reporter` while `probe` says the service's dependencies answer,
+/// NOT_SERVING otherwise, until `stop` resolves.
+pub async fn keep_reporting<P, F>(
+    reporter: tonic_health::server::HealthReporter,
+    services: &[&str],
+    probe: P,
+    stop: impl std::future::Future<Output = ()>,
+) where
+    P: Fn() -> F,
+    F: std::future::Future<Output = bool>,
+{
+    tokio::pin!(stop);
+    let mut was_serving = None;
+    loop {
+        let serving = probe().await;
+        if was_serving != Some(serving) {
+            let status = if serving {
+                tonic_health::ServingStatus::Serving
+            } else {
+                tracing::warn!("a dependency does not answer: reporting not serving");
+                tonic_health::ServingStatus::NotServing
+            };
+            for service in services {
+                reporter.set_service_status(*service, status).await;
+            }
+            was_serving = Some(serving);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(REPORT_INTERVAL) => {}
+            () = &mut stop => return,
+        }
+    }
+}
+
 /// How long a probe may take before it counts as a failure.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 

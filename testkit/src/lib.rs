@@ -3,6 +3,7 @@
 //! - [`test_redis`]: a real Redis (`REDIS_URL`, else a private `redis-server` for this test
 //!   process) and a fresh key prefix per call, so tests run in parallel without seeing each
 //!   other's keys;
+//! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again;
 //! - [`SmtpSink`]: a real SMTP server on loopback that keeps what it receives and can be told to
 //!   answer with failures.
 //!
@@ -12,8 +13,10 @@
     reason = "test support: a missing part must fail the test"
 )]
 
+mod redis_process;
 mod redis_server;
 mod smtp;
 
+pub use redis_process::RedisProcess;
 pub use redis_server::{TestRedis, test_redis};
 pub use smtp::{ReceivedMail, SmtpSink};

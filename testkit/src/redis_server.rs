@@ -121,7 +121,7 @@ async fn server_url() -> String {
     panic!("the private redis-server at {url} did not start");
 }
 
-async fn answers(url: &str) -> bool {
+pub(crate) async fn answers(url: &str) -> bool {
     let Ok(client) = redis::Client::open(url) else {
         return false;
     };

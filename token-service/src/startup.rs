@@ -59,6 +59,8 @@ pub struct Application {
     directory: Directory,
     metrics: MetricsEndpoint,
     grpc_metrics: GrpcServerMetrics,
+    /// What health checks probe.
+    storage: Storage,
 }
 
 impl Application {
@@ -94,6 +96,7 @@ impl Application {
             directory,
             metrics,
             grpc_metrics,
+            storage,
         })
     }
 
@@ -113,17 +116,34 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
+        let shutdown = Shutdown::new(shutdown);
+        // Serving from the start (startup checked Redis), then as often as Redis answers.
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<TokenServiceServer<TokenApi>>().await;
         health
             .set_serving::<AccountDirectoryServer<AccountsApi>>()
             .await;
+        let storage = self.storage;
+        tokio::spawn({
+            let stop = shutdown.wait();
+            async move {
+                passreset_telemetry::healthcheck::keep_reporting(
+                    health,
+                    &[
+                        <TokenServiceServer<TokenApi> as tonic::server::NamedService>::NAME,
+                        <AccountDirectoryServer<AccountsApi> as tonic::server::NamedService>::NAME,
+                    ],
+                    || storage.answers(),
+                    stop,
+                )
+                .await;
+            }
+        });
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(passreset_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()?;
         tracing::info!(addr = %self.local_addr, metrics = %self.metrics.local_addr(), "token-service listening");
-        let shutdown = Shutdown::new(shutdown);
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
         tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)

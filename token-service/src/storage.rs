@@ -23,6 +23,8 @@ pub enum Storage {
 pub struct RedisStorage {
     tokens: RedisTokenStore,
     accounts: RedisAccountStore,
+    /// The connection both stores share, for health checks.
+    connection: passreset_redis::ConnectionManager,
 }
 
 /// Both stores in memory.
@@ -40,7 +42,8 @@ impl Storage {
         let connection = passreset_redis::connect(url, passreset_redis::RESPONSE_TIMEOUT).await?;
         Ok(Storage::Redis(RedisStorage {
             tokens: RedisTokenStore::new(connection.clone(), key_prefix),
-            accounts: RedisAccountStore::new(connection, key_prefix),
+            accounts: RedisAccountStore::new(connection.clone(), key_prefix),
+            connection,
         }))
     }
 
@@ -48,6 +51,14 @@ impl Storage {
     /// when the process exits, and nothing is shared between processes.
     pub fn in_memory() -> Storage {
         Storage::Memory(MemoryStorage::default())
+    }
+
+    /// Whether the stores can be used right now (memory always can).
+    pub(crate) async fn answers(&self) -> bool {
+        match self {
+            Self::Redis(redis) => passreset_redis::answers(&redis.connection).await,
+            Self::Memory(_) => true,
+        }
     }
 
     pub(crate) fn token_store(&self) -> Arc<dyn TokenStore> {

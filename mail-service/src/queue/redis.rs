@@ -377,7 +377,7 @@ impl RedisConsumer {
         if !scan_due {
             return Ok(None);
         }
-        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+        let claimed = redis::cmd("XAUTOCLAIM")
             .arg(self.queue.keys.queue())
             .arg(GROUP)
             .arg(&self.name)
@@ -385,8 +385,17 @@ impl RedisConsumer {
             .arg(&self.claim_cursor)
             .arg("COUNT")
             .arg(1)
-            .query_async(&mut self.connection)
-            .await?;
+            .query_async::<StreamAutoClaimReply>(&mut self.connection)
+            .await;
+        let reply = match claimed {
+            Ok(reply) => reply,
+            Err(error) if error.code() == Some("NOGROUP") => {
+                self.queue.create_group().await?;
+                self.claim_cursor = "0-0".to_owned();
+                return Ok(None);
+            }
+            Err(error) => return Err(error.into()),
+        };
         self.claim_cursor = reply.next_stream_id;
         if self.claim_cursor == "0-0" {
             // A full pass is done; wait before the next one.
@@ -415,7 +424,7 @@ impl RedisConsumer {
             .await;
         let reply = match read {
             Ok(reply) => reply,
-            // Redis lost its data (restart without persistence): recreate the group.
+            // Redis lost its data (a restart without persistence): recreate the group.
             Err(error) if error.code() == Some("NOGROUP") => {
                 self.queue.create_group().await?;
                 return Ok(None);

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub gateway_metrics_url: String,
     /// The token service's `/metrics` URL.
     pub token_metrics_url: String,
+    /// The token service's gRPC URL.
+    pub token_url: String,
     pub http: reqwest::Client,
     pub smtp: SmtpSink,
     pub redis: TestRedis,
@@ -42,7 +44,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// As [`spawn_app`], with extra token-service flags (e.g. other rate limits).
 pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
-    let redis = test_redis().await;
+    spawn_app_on(test_redis().await, token_flags).await
+}
+
+/// As [`spawn_app_with`], on the given Redis.
+pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
     let smtp = SmtpSink::start().await;
     let (stop, stopped) = watch::channel(());
     let until_stopped = move || {
@@ -145,13 +151,14 @@ pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
             .expect("gateway runs");
     });
 
-    let directory = AccountDirectoryClient::connect(token_url)
+    let directory = AccountDirectoryClient::connect(token_url.clone())
         .await
         .expect("account directory answers");
     TestApp {
         base_url,
         gateway_metrics_url,
         token_metrics_url,
+        token_url,
         http: reqwest::Client::new(),
         smtp,
         redis,

@@ -1,8 +1,12 @@
 //! What operators watch: readiness and metrics, scraped before and after a flow.
 
-use reqwest::StatusCode;
+use std::time::Duration;
 
-use crate::helpers::{json_of, spawn_app, token_in};
+use passreset_testkit::RedisProcess;
+use reqwest::StatusCode;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+use crate::helpers::{TestApp, json_of, spawn_app, spawn_app_on, token_in};
 
 /// The value of the sample `name{labels}` in a Prometheus text page, 0 when absent.
 fn sample(page: &str, name: &str, labels: &[&str]) -> f64 {
@@ -129,5 +133,76 @@ async fn the_gateway_is_ready_once_both_upstreams_serve() {
     assert_eq!(ready.status(), StatusCode::OK);
     let body = json_of(ready).await;
     assert_eq!(body["status"], "ready", "{body}");
+    app.stop().await;
+}
+
+/// The token service's gRPC health status (1 SERVING, 2 NOT_SERVING).
+async fn token_health(app: &TestApp) -> i32 {
+    let channel = tonic::transport::Endpoint::from_shared(app.token_url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = HealthClient::new(channel);
+    client
+        .check(HealthCheckRequest {
+            service: "passreset.token.v1.TokenService".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status
+}
+
+async fn readyz(app: &TestApp) -> StatusCode {
+    app.http
+        .get(format!("{}/readyz", app.base_url))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Polls `check` until it holds, for at most 15 s (the services re-check every 2 s).
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..150 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} never happened");
+}
+
+#[tokio::test]
+async fn health_and_readiness_follow_redis_going_away_and_coming_back() {
+    let mut redis = RedisProcess::start().await;
+    let app = spawn_app_on(redis.test_redis(), &[]).await;
+    assert_eq!(readyz(&app).await, StatusCode::OK);
+    assert_eq!(token_health(&app).await, 1);
+
+    redis.stop().await;
+    eventually("NOT_SERVING while redis is down", async || {
+        token_health(&app).await == 2
+    })
+    .await;
+    assert_eq!(readyz(&app).await, StatusCode::SERVICE_UNAVAILABLE);
+
+    redis.restart().await;
+    eventually("SERVING once redis is back", async || {
+        token_health(&app).await == 1
+    })
+    .await;
+    eventually("ready once redis is back", async || {
+        readyz(&app).await == StatusCode::OK
+    })
+    .await;
+    app.create_account("back@example.com", "the old password 1")
+        .await;
+    assert_eq!(
+        app.forgot("back@example.com").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    app.mail_number(1).await;
     app.stop().await;
 }
