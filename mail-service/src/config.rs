@@ -38,6 +38,10 @@ pub struct Config {
     #[arg(long, env = "MAIL_GRPC_ADDR", default_value = "0.0.0.0:50052")]
     pub grpc_addr: SocketAddr,
 
+    /// Where the Prometheus `/metrics` endpoint listens, apart from the gRPC API.
+    #[arg(long, env = "MAIL_METRICS_ADDR", default_value = "0.0.0.0:9092")]
+    pub metrics_addr: SocketAddr,
+
     /// How mail leaves: `smtp://[user:pass@]host:port?tls=none|starttls|tls` or `file://DIR`
     /// (an outbox of .eml files).
     #[arg(long, env = "MAIL_TRANSPORT", default_value = DEFAULT_TRANSPORT, hide_env_values = true)]

@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     Error,
     mail::{Content, Link, MessageId, QueuedMail},
+    metrics::MailMetrics,
     queue::{NewMail, QueueStore, State},
 };
 
@@ -24,14 +25,20 @@ const MAX_LINK: usize = 2048;
 #[derive(Debug, Clone)]
 pub(crate) struct MailApi {
     queue: Arc<dyn QueueStore>,
+    metrics: MailMetrics,
     /// Whether `unknown_account` notices are sent (else recorded as suppressed).
     unknown_account_notices: bool,
 }
 
 impl MailApi {
-    pub(crate) fn new(queue: Arc<dyn QueueStore>, unknown_account_notices: bool) -> Self {
+    pub(crate) fn new(
+        queue: Arc<dyn QueueStore>,
+        metrics: MailMetrics,
+        unknown_account_notices: bool,
+    ) -> Self {
         Self {
             queue,
+            metrics,
             unknown_account_notices,
         }
     }
@@ -48,7 +55,13 @@ impl MailService for MailApi {
         new.mail.traceparent = passreset_telemetry::propagation::current_traceparent();
         let span = tracing::Span::current();
         span.record("kind", new.mail.content.kind());
+        let suppressed = new.suppressed;
         let id = self.queue.enqueue(new).await.map_err(Error::from)?;
+        if suppressed {
+            self.metrics.suppressed.inc();
+        } else {
+            self.metrics.queued.inc();
+        }
         span.record("message_id", id.as_str());
         tracing::info!("mail queued");
         Ok(Response::new(EnqueueResponse {

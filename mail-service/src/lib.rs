@@ -2,7 +2,7 @@
 //! delivered by background workers with lettre.
 //!
 //! Layout:
-//! - [`config`]: settings (flags with environment fallbacks);
+//! - [`config`]: settings (flags with environment fallbacks); [`cli`]: the subcommands;
 //! - [`startup`]: [`Application`] (`build`, `local_addr`, `run_until_stopped`), what `main`,
 //!   `stack` and the tests start;
 //! - `grpc.rs`: `MailService` (`Enqueue`, `GetStatus`), checking requests;
@@ -11,15 +11,18 @@
 //! - `templates.rs`: the built-in templates and MIME composition;
 //! - [`transport`]: SMTP or an outbox directory, and failure classification;
 //! - `mail.rs`: a queued mail and its id;
+//! - `metrics.rs`: what the dispatcher counts for `/metrics`;
 //! - [`error`]: the one error type and its mapping to `tonic::Status`.
 //!
 //! Reset links never reach logs, error messages or `Debug` output, and leave Redis once the
 //! mail is delivered.
 
+pub mod cli;
 pub mod config;
 pub mod error;
 mod grpc;
 mod mail;
+mod metrics;
 pub mod queue;
 pub mod startup;
 mod templates;

@@ -1,13 +1,17 @@
-//! `mail-service`: serves gRPC and delivers the queued mail.
+//! `mail-service`: serves gRPC and delivers the queued mail, or runs a chore (`healthcheck`).
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use mail_service::{Application, Config};
+use mail_service::{Application, Config, cli::Cli};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match serve(Config::parse()).await {
+    let cli = Cli::parse();
+    if let Some(command) = cli.command {
+        return mail_service::cli::run(command, &cli.config).await;
+    }
+    match serve(cli.config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("mail-service: {error}");

@@ -5,12 +5,17 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
+use passreset_telemetry::{
+    Shutdown,
+    metrics::{GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+};
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::{
     Config, Queue,
     grpc::MailApi,
+    metrics::MailMetrics,
     templates::{TemplateError, Templates},
     transport::{Transport, TransportError},
     worker::Dispatch,
@@ -31,6 +36,9 @@ pub enum StartupError {
     /// A template does not compile.
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// The metrics address cannot be bound.
+    #[error(transparent)]
+    Metrics(#[from] MetricsBindError),
     /// The gRPC address cannot be bound.
     #[error("MAIL_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -60,6 +68,8 @@ pub struct Application {
     api: MailApi,
     dispatch: Dispatch,
     workers: u16,
+    metrics: MetricsEndpoint,
+    grpc_metrics: GrpcServerMetrics,
 }
 
 impl Application {
@@ -86,10 +96,19 @@ impl Application {
             .map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let queue = queue.store().clone();
+        let mut registry = Registry::default();
+        let grpc_metrics = GrpcServerMetrics::register(&mut registry);
+        let mail_metrics = MailMetrics::register(&mut registry);
+        let metrics =
+            MetricsEndpoint::bind(config.metrics_addr, registry, "MAIL_METRICS_ADDR").await?;
         Ok(Application {
             listener,
             local_addr,
-            api: MailApi::new(queue.clone(), config.unknown_account_notices),
+            api: MailApi::new(
+                queue.clone(),
+                mail_metrics.clone(),
+                config.unknown_account_notices,
+            ),
             dispatch: Dispatch {
                 queue,
                 transport,
@@ -98,8 +117,11 @@ impl Application {
                 max_attempts: config.max_attempts,
                 retry_base: config.retry_base,
                 claim_idle: config.claim_idle,
+                metrics: mail_metrics,
             },
             workers: config.workers,
+            metrics,
+            grpc_metrics,
         })
     }
 
@@ -108,12 +130,18 @@ impl Application {
         self.local_addr
     }
 
+    /// Where `/metrics` is served.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics.local_addr()
+    }
+
     /// Serves and delivers until `shutdown` resolves; then stops taking calls, lets each
     /// worker finish the mail in hand, and returns.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
+        let shutdown = Shutdown::new(shutdown);
         let (stop_workers, stop) = watch::channel(false);
         let mut workers = JoinSet::new();
         // Unique per process, so a restarted process can take over its predecessor's mail.
@@ -123,8 +151,30 @@ impl Application {
             workers.spawn(self.dispatch.clone().run_worker(name, stop.clone()));
         }
 
+        // Serving from the start (startup checked the queue), then as often as it answers;
+        // the same loop keeps the queue-depth gauge current.
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<MailServiceServer<MailApi>>().await;
+        let queue = self.dispatch.queue.clone();
+        let depth = self.dispatch.metrics.queue_depth.clone();
+        tokio::spawn({
+            let stop = shutdown.wait();
+            async move {
+                passreset_telemetry::healthcheck::keep_reporting(
+                    health,
+                    &[<MailServiceServer<MailApi> as tonic::server::NamedService>::NAME],
+                    || async {
+                        if let Ok(waiting) = queue.depth().await {
+                            depth.set(i64::try_from(waiting).unwrap_or(i64::MAX));
+                        }
+                        queue.answers().await
+                    },
+                    stop,
+                )
+                .await;
+            }
+        });
+        let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(passreset_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -132,14 +182,18 @@ impl Application {
         tracing::info!(addr = %self.local_addr, workers = self.workers, "mail-service listening");
         let served = tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
+            .layer(self.grpc_metrics)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(MailServiceServer::new(self.api))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown.wait())
             .await;
 
         let _ = stop_workers.send(true);
         while workers.join_next().await.is_some() {}
+        if let Ok(Err(error)) = metrics.await {
+            tracing::warn!(%error, "the metrics endpoint failed");
+        }
         tracing::info!("mail-service stopped");
         Ok(served?)
     }

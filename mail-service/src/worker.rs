@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tracing::Instrument as _;
 
 use crate::{
+    metrics::MailMetrics,
     queue::{Consumer, Delivery, QueueError, QueueStore, unix_millis},
     templates::Templates,
     transport::{SendError, Transport},
@@ -31,6 +32,7 @@ pub(crate) struct Dispatch {
     pub max_attempts: u32,
     pub retry_base: Duration,
     pub claim_idle: Duration,
+    pub metrics: MailMetrics,
 }
 
 impl Dispatch {
@@ -93,13 +95,18 @@ impl Dispatch {
     }
 
     async fn send_and_settle(&self, delivery: Delivery) -> Result<(), QueueError> {
+        let started = std::time::Instant::now();
         let outcome = match self.templates.compose(&delivery.mail, &self.from) {
             Ok(message) => self.transport.send(message).await,
             Err(error) => Err(SendError::Permanent(error.to_string())),
         };
+        self.metrics
+            .send_seconds
+            .observe(started.elapsed().as_secs_f64());
         match outcome {
             Ok(()) => {
                 self.queue.delivered(&delivery).await?;
+                self.metrics.sent.inc();
                 tracing::info!("mail sent");
             }
             Err(SendError::Transient(error)) if delivery.attempt < self.max_attempts => {
@@ -107,15 +114,18 @@ impl Dispatch {
                 let due = unix_millis()
                     .saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
                 self.queue.retry_at(&delivery, due, &error).await?;
+                self.metrics.retried.inc();
                 tracing::warn!(%error, retry_in = ?wait, "mail not sent; will retry");
             }
             Err(SendError::Transient(error)) => {
                 let reason = format!("gave up after {} attempts: {error}", delivery.attempt);
                 self.queue.dead(&delivery, &reason).await?;
+                self.metrics.dead.inc();
                 tracing::error!(%reason, "mail dead-lettered");
             }
             Err(SendError::Permanent(reason)) => {
                 self.queue.dead(&delivery, &reason).await?;
+                self.metrics.dead.inc();
                 tracing::error!(%reason, "mail dead-lettered");
             }
         }

@@ -83,6 +83,9 @@ async fn main() -> anyhow::Result<()> {
     let mut mail_config =
         mail_service::Config::try_parse_from(["mail-service"]).context("mail-service settings")?;
     mail_config.grpc_addr = args.mail_grpc_addr;
+    if std::env::var_os("MAIL_METRICS_ADDR").is_none() {
+        mail_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    }
     mail_config.redis_url = storage.redis_url().unwrap_or_default().to_owned();
     let mail = match storage.redis_url() {
         Some(_) => mail_service::Application::build(mail_config).await,

@@ -204,7 +204,7 @@ async fn one_forgot_request_is_one_trace_across_all_three_and_sigterm_exits_0() 
     smtp.wait_for_messages(1, Duration::from_secs(20)).await;
 
     // The container health checks pass while everything runs.
-    for name in ["token-service", "gateway"] {
+    for name in ["token-service", "mail-service", "gateway"] {
         let status = Command::new(binary(name))
             .arg("healthcheck")
             .envs(&common)

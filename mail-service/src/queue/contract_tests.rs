@@ -239,6 +239,29 @@ async fn mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time(
     assert_eq!(state_of(queue.as_ref(), &id).await, State::Sent);
 }
 
+async fn depth_counts_waiting_and_retrying_mail_until_it_is_settled(queue: Arc<dyn QueueStore>) {
+    assert_eq!(queue.depth().await.unwrap(), 0);
+    for n in 0..3 {
+        queue
+            .enqueue(plain(reset_mail(&format!(
+                "https://reset.example/?token=q{n}"
+            ))))
+            .await
+            .unwrap();
+    }
+    assert_eq!(queue.depth().await.unwrap(), 3);
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    let first = consumer.next(WAIT).await.unwrap().unwrap();
+    queue.delivered(&first).await.unwrap();
+    let second = consumer.next(WAIT).await.unwrap().unwrap();
+    queue
+        .retry_at(&second, unix_millis() + 60_000, "smtp: 451")
+        .await
+        .unwrap();
+    assert_eq!(queue.depth().await.unwrap(), 2, "one queued, one retrying");
+    assert!(queue.answers().await);
+}
+
 async fn an_unknown_id_has_no_status(queue: Arc<dyn QueueStore>) {
     assert!(queue.status(&MessageId::new()).await.unwrap().is_none());
 }
@@ -287,5 +310,6 @@ contract!(
     a_retrying_mail_does_not_hold_up_the_ones_behind_it,
     a_dead_mail_keeps_its_reason_and_is_never_handed_out_again,
     mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time,
+    depth_counts_waiting_and_retrying_mail_until_it_is_settled,
     an_unknown_id_has_no_status,
 );

@@ -205,6 +205,16 @@ impl QueueStore for MemoryQueue {
         Ok(())
     }
 
+    async fn depth(&self) -> Result<u64, QueueError> {
+        let inner = self.lock();
+        let waiting = inner.queue.len() + inner.pending.len() + inner.retries.len();
+        Ok(u64::try_from(waiting).unwrap_or(u64::MAX))
+    }
+
+    async fn answers(&self) -> bool {
+        true
+    }
+
     async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError> {
         let mut inner = self.lock();
         inner.forget_old(unix_millis());

@@ -313,6 +313,21 @@ impl QueueStore for RedisQueue {
         self.settle(delivery, "dead", 0, reason).await
     }
 
+    async fn depth(&self) -> Result<u64, QueueError> {
+        let (queued, retrying): (u64, u64) = redis::pipe()
+            .cmd("XLEN")
+            .arg(self.keys.queue())
+            .cmd("ZCARD")
+            .arg(self.keys.retry())
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(queued + retrying)
+    }
+
+    async fn answers(&self) -> bool {
+        passreset_redis::answers(&self.connection).await
+    }
+
     async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError> {
         let (state, attempts, next, error, updated): (
             Option<String>,

@@ -122,6 +122,12 @@ pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
 
     /// Where the mail is, if the queue still knows it.
     async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError>;
+
+    /// Mails waiting: queued or handed out and not settled, plus those waiting to retry.
+    async fn depth(&self) -> Result<u64, QueueError>;
+
+    /// Whether the queue can be used right now: what the health check reports.
+    async fn answers(&self) -> bool;
 }
 
 /// One worker's end of the queue.

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub gateway_metrics_url: String,
     /// The token service's `/metrics` URL.
     pub token_metrics_url: String,
+    /// The mail service's `/metrics` URL.
+    pub mail_metrics_url: String,
     /// The token service's gRPC URL.
     pub token_url: String,
     pub http: reqwest::Client,
@@ -98,6 +100,8 @@ pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
             &redis.prefix,
             "--grpc-addr",
             "127.0.0.1:0",
+            "--metrics-addr",
+            "127.0.0.1:0",
             "--transport",
             &smtp.url(),
             // One worker keeps delivery in queue order, so "no mail for X" can be asserted
@@ -110,6 +114,7 @@ pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
     .await
     .expect("mail-service starts");
     let mail_addr = mail.local_addr();
+    let mail_metrics_url = format!("http://{}/metrics", mail.metrics_addr());
     let stopped_mail = until_stopped();
     services.spawn(async move {
         mail.run_until_stopped(stopped_mail)
@@ -158,6 +163,7 @@ pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
         base_url,
         gateway_metrics_url,
         token_metrics_url,
+        mail_metrics_url,
         token_url,
         http: reqwest::Client::new(),
         smtp,

@@ -122,6 +122,53 @@ async fn the_token_service_counts_grpc_calls_by_method_and_code() {
 }
 
 #[tokio::test]
+async fn the_mail_service_counts_mail_queued_suppressed_and_sent() {
+    let app = spawn_app().await;
+    app.create_account("counted@example.com", "the old password 1")
+        .await;
+    let scrape = async || {
+        app.http
+            .get(&app.mail_metrics_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = scrape().await;
+    assert_eq!(
+        app.forgot("counted@example.com").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.forgot("nobody@example.com").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    app.mail_number(1).await;
+    // The counter moves once the queue has recorded the delivery, just after the mail lands.
+    eventually("mail_sent_total moves", async || {
+        sample(&scrape().await, "mail_sent_total", &[]) > sample(&before, "mail_sent_total", &[])
+    })
+    .await;
+    let after = scrape().await;
+    for (name, moved) in [
+        ("mail_queued_total", 1.0),
+        ("mail_suppressed_total", 1.0),
+        ("mail_sent_total", 1.0),
+        ("mail_send_duration_seconds_count", 1.0),
+    ] {
+        assert_eq!(
+            sample(&after, name, &[]) - sample(&before, name, &[]),
+            moved,
+            "{name}: {after}"
+        );
+    }
+    assert!(after.contains("mail_queue_depth"), "{after}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_gateway_is_ready_once_both_upstreams_serve() {
     let app = spawn_app().await;
     let ready = app
