@@ -34,16 +34,19 @@ USER 10001:10001
 
 FROM runtime-base AS token-service
 COPY --from=builder /out/token-service /usr/local/bin/token-service
-EXPOSE 50051
+EXPOSE 50051 9091
+HEALTHCHECK --interval=10s --timeout=5s --retries=3 CMD ["/usr/local/bin/token-service", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/token-service"]
 
 FROM runtime-base AS mail-service
 COPY --from=builder /out/mail-service /usr/local/bin/mail-service
-EXPOSE 50052
+EXPOSE 50052 9092
+HEALTHCHECK --interval=10s --timeout=5s --retries=3 CMD ["/usr/local/bin/mail-service", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/mail-service"]
 
 # Last, so a plain `docker build .` yields the gateway.
 FROM runtime-base AS gateway
 COPY --from=builder /out/gateway /usr/local/bin/gateway
-EXPOSE 8080
+EXPOSE 8080 9090
+HEALTHCHECK --interval=10s --timeout=5s --retries=3 CMD ["/usr/local/bin/gateway", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/gateway"]
