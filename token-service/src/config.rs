@@ -6,12 +6,27 @@ use std::{net::SocketAddr, time::Duration};
 use passreset_telemetry::LogFormat;
 use secrecy::SecretString;
 
+use crate::limits::{Rate, RateSetting};
+
 /// Default Redis, for a laptop.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// Default key prefix, shared with mail-service so one Redis holds all of passreset.
 pub const DEFAULT_REDIS_KEY_PREFIX: &str = "passreset:";
 /// Default token lifetime: long enough to find the mail, short enough to limit a leak.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
+/// Default limits, as in `--help`.
+const DEFAULT_LIMIT_PER_ADDRESS: RateSetting = RateSetting(Some(Rate {
+    count: 5,
+    period: Duration::from_secs(60 * 60),
+}));
+const DEFAULT_LIMIT_PER_IP: RateSetting = RateSetting(Some(Rate {
+    count: 100,
+    period: Duration::from_secs(15 * 60),
+}));
+const DEFAULT_LIMIT_FAILURES_PER_IP: RateSetting = RateSetting(Some(Rate {
+    count: 50,
+    period: Duration::from_secs(15 * 60),
+}));
 /// Default minimum password length, in characters.
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
 
@@ -62,6 +77,20 @@ pub struct Config {
     )]
     pub revoke_older_tokens: bool,
 
+    /// Reset requests per address (a digest of the normalised address, whether or not an
+    /// account has it): `N/duration` or `off`.
+    #[arg(long, env = "TOKEN_LIMIT_PER_ADDRESS", default_value = "5/1h")]
+    pub limit_per_address: RateSetting,
+
+    /// Reset requests per client IP: `N/duration` or `off`.
+    #[arg(long, env = "TOKEN_LIMIT_PER_IP", default_value = "100/15m")]
+    pub limit_per_ip: RateSetting,
+
+    /// Failed check / redeem attempts (unknown, expired or used tokens) per client IP, after
+    /// which that IP may present no token until the budget refills: `N/duration` or `off`.
+    #[arg(long, env = "TOKEN_LIMIT_FAILURES_PER_IP", default_value = "50/15m")]
+    pub limit_failures_per_ip: RateSetting,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -81,6 +110,9 @@ impl Config {
             token_secret: None,
             password_min_length: DEFAULT_PASSWORD_MIN_LENGTH,
             revoke_older_tokens: true,
+            limit_per_address: DEFAULT_LIMIT_PER_ADDRESS,
+            limit_per_ip: DEFAULT_LIMIT_PER_IP,
+            limit_failures_per_ip: DEFAULT_LIMIT_FAILURES_PER_IP,
             log_format: LogFormat::Text,
         }
     }
@@ -144,6 +176,18 @@ mod tests {
         assert_eq!(config.password_min_length, 16);
         assert!(!config.revoke_older_tokens);
         assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_parsed_defaults_are_the_documented_ones() {
+        let parsed = Config::try_parse_from(["token-service"]).unwrap();
+        let built = Config::default_for("redis://127.0.0.1:6379");
+        assert_eq!(parsed.limit_per_address, built.limit_per_address);
+        assert_eq!(parsed.limit_per_ip, built.limit_per_ip);
+        assert_eq!(parsed.limit_failures_per_ip, built.limit_failures_per_ip);
+        let off = Config::try_parse_from(["token-service", "--limit-per-ip", "off"]).unwrap();
+        assert_eq!(off.limit_per_ip, RateSetting(None));
+        assert!(Config::try_parse_from(["token-service", "--limit-per-ip", "lots"]).is_err());
     }
 
     #[test]

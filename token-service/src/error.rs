@@ -39,6 +39,12 @@ pub enum Error {
     /// A request field other than the address or password is unusable; the text names it.
     #[error("{0}")]
     InvalidArgument(&'static str),
+    /// Too many requests for this address or from this client; try again after `retry_after`.
+    #[error("too many requests")]
+    RateLimited {
+        /// When one more request will be allowed.
+        retry_after: std::time::Duration,
+    },
     /// Redis did not answer, or answered with an error.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
@@ -65,6 +71,7 @@ impl Error {
             Self::TokenExpired => Some(ErrorReason::TokenExpired),
             Self::TokenSpent | Self::TokenInUse => Some(ErrorReason::TokenSpent),
             Self::AccountNotFound => Some(ErrorReason::AccountNotFound),
+            Self::RateLimited { .. } => Some(ErrorReason::RateLimited),
             Self::InvalidArgument(_)
             | Self::Redis(_)
             | Self::CorruptRecord { .. }
@@ -79,6 +86,7 @@ impl Error {
             }
             Self::TokenUnknown | Self::AccountNotFound => Code::NotFound,
             Self::TokenExpired | Self::TokenSpent | Self::TokenInUse => Code::FailedPrecondition,
+            Self::RateLimited { .. } => Code::ResourceExhausted,
             Self::Redis(_) => Code::Unavailable,
             Self::CorruptRecord { .. } | Self::Internal(_) => Code::Internal,
         }
@@ -99,18 +107,21 @@ impl From<Error> for Status {
             }
             other => other.to_string(),
         };
-        match error.reason() {
-            Some(reason) => Status::with_error_details(
-                code,
-                message,
-                ErrorDetails::with_error_info(
-                    reason.as_str_name(),
-                    ERROR_DOMAIN,
-                    HashMap::<String, String>::new(),
-                ),
-            ),
-            None => Status::new(code, message),
+        let Some(reason) = error.reason() else {
+            return Status::new(code, message);
+        };
+        let mut details = ErrorDetails::new();
+        details.set_error_info(
+            reason.as_str_name(),
+            ERROR_DOMAIN,
+            HashMap::<String, String>::new(),
+        );
+        if let Error::RateLimited { retry_after } = error {
+            // Whole seconds, at least one: what a Retry-After header can say.
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            details.set_retry_info(Some(std::time::Duration::from_secs(seconds.max(1))));
         }
+        Status::with_error_details(code, message, details)
     }
 }
 
@@ -152,6 +163,23 @@ mod tests {
             assert_eq!(status.code(), code);
             assert_eq!(reason_of(&status), Some(format!("{ERROR_DOMAIN}/{reason}")));
         }
+    }
+
+    #[test]
+    fn a_rate_limited_call_says_when_to_try_again_in_whole_seconds() {
+        use tonic_types::StatusExt as _;
+        let status = Status::from(Error::RateLimited {
+            retry_after: std::time::Duration::from_millis(1500),
+        });
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(
+            reason_of(&status),
+            Some(format!("{ERROR_DOMAIN}/RATE_LIMITED"))
+        );
+        let delay = status
+            .get_details_retry_info()
+            .and_then(|info| info.retry_delay);
+        assert_eq!(delay, Some(std::time::Duration::from_secs(2)));
     }
 
     #[test]

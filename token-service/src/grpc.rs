@@ -92,7 +92,7 @@ impl TokenService for TokenApi {
         let caller = Caller::of(request.context.as_ref());
         let issue = self
             .resets
-            .issue(&request.email)
+            .issue(&request.email, &caller.client_ip)
             .await
             .map_err(|error| caller.refused("issue", error))?;
         let outcome = match issue.issued {
@@ -135,7 +135,7 @@ impl TokenService for TokenApi {
         let caller = Caller::of(request.context.as_ref());
         let record = self
             .resets
-            .check(&request.token)
+            .check(&request.token, &caller.client_ip)
             .await
             .map_err(|error| caller.refused("check", error))?;
         tracing::info!(
@@ -171,7 +171,7 @@ impl TokenService for TokenApi {
         };
         let redeemed = self
             .resets
-            .redeem(&request.token, new_password)
+            .redeem(&request.token, new_password, &caller.client_ip)
             .await
             .map_err(|error| caller.refused("redeem", error))?;
         tracing::info!(

@@ -10,6 +10,7 @@
 //! - `reset.rs`: the issue / check / redeem flows;
 //! - `tokens/`: token shape and digest (`codec`), the store contract and its Redis and memory
 //!   implementations;
+//! - `limits/`: the rate limits (GCRA), in Redis or memory;
 //! - `accounts/`: addresses, the password policy, argon2id hashing, the directory and its
 //!   stores;
 //! - [`error`]: the one error type and its mapping to `tonic::Status`;
@@ -24,6 +25,7 @@ mod clock;
 pub mod config;
 pub mod error;
 mod grpc;
+mod limits;
 mod reset;
 pub mod startup;
 pub mod storage;
@@ -31,6 +33,7 @@ mod tokens;
 
 pub use config::Config;
 pub use error::Error;
+pub use limits::RateSetting;
 pub use passreset_telemetry::LogFormat;
 pub use startup::{Application, ServeError, StartupError};
 pub use storage::Storage;

@@ -9,6 +9,7 @@ use crate::{
     Config, Error,
     accounts::{AccountRecord, Directory, NormalizedEmail, password},
     clock::UnixMillis,
+    limits::{Limits, Refusal},
     tokens::{CLAIM_TIMEOUT, ClaimId, Token, TokenHasher, TokenRecord, TokenStore, codec::Digest},
 };
 
@@ -21,6 +22,7 @@ pub(crate) struct Resets {
     ttl: Duration,
     revoke_older: bool,
     policy: password::PasswordPolicy,
+    limits: Limits,
 }
 
 /// The outcome of [`Resets::issue`].
@@ -67,8 +69,19 @@ pub(crate) struct Redeemed {
 
 impl Resets {
     /// The flows for `config`, over `tokens` and `directory`.
-    pub(crate) fn new(config: &Config, tokens: Arc<dyn TokenStore>, directory: Directory) -> Self {
+    pub(crate) fn new(
+        config: &Config,
+        tokens: Arc<dyn TokenStore>,
+        directory: Directory,
+        limits: Arc<dyn crate::limits::LimitStore>,
+    ) -> Self {
         Self {
+            limits: Limits::new(
+                limits,
+                config.limit_per_address,
+                config.limit_per_ip,
+                config.limit_failures_per_ip,
+            ),
             tokens,
             directory,
             hasher: TokenHasher::new(config.token_secret.clone()),
@@ -81,9 +94,14 @@ impl Resets {
     }
 
     /// Starts a reset: a token if an account has the address, nothing otherwise. With
-    /// `revoke_older_tokens`, the account's earlier tokens stop working.
-    pub(crate) async fn issue(&self, typed_email: &str) -> Result<Issue, Error> {
+    /// `revoke_older_tokens`, the account's earlier tokens stop working. The rate limits are
+    /// counted before the directory is asked, so a known and an unknown address meet them alike.
+    pub(crate) async fn issue(&self, typed_email: &str, client_ip: &str) -> Result<Issue, Error> {
         let email = NormalizedEmail::parse(typed_email)?;
+        self.limits
+            .admit_reset_request(&email, client_ip)
+            .await?
+            .map_err(|refusal| limited("issue", client_ip, refusal))?;
         let Some(account) = self.directory.by_email(&email).await? else {
             return Ok(Issue {
                 email,
@@ -115,14 +133,56 @@ impl Resets {
     }
 
     /// The record of a token that could be redeemed now. Never spends it.
-    pub(crate) async fn check(&self, presented: &str) -> Result<TokenRecord, Error> {
-        let digest = self.digest_of(presented)?;
-        self.tokens.check(&digest, UnixMillis::now()).await
+    pub(crate) async fn check(
+        &self,
+        presented: &str,
+        client_ip: &str,
+    ) -> Result<TokenRecord, Error> {
+        self.limits
+            .admit_token_attempt(client_ip)
+            .await?
+            .map_err(|refusal| limited("check", client_ip, refusal))?;
+        let checked = match self.digest_of(presented) {
+            Ok(digest) => self.tokens.check(&digest, UnixMillis::now()).await,
+            Err(error) => Err(error),
+        };
+        self.count_failure(&checked, client_ip).await?;
+        checked
+    }
+
+    /// Counts a refused token against the client's failure budget.
+    async fn count_failure<T>(
+        &self,
+        outcome: &Result<T, Error>,
+        client_ip: &str,
+    ) -> Result<(), Error> {
+        if matches!(
+            outcome,
+            Err(Error::TokenUnknown | Error::TokenExpired | Error::TokenSpent)
+        ) {
+            self.limits.record_token_failure(client_ip).await?;
+        }
+        Ok(())
     }
 
     /// Spends the token and sets the new password. The policy is checked before anything
     /// changes; the token stays usable if the password cannot be set.
     pub(crate) async fn redeem(
+        &self,
+        presented: &str,
+        new_password: NewPassword,
+        client_ip: &str,
+    ) -> Result<Redeemed, Error> {
+        self.limits
+            .admit_token_attempt(client_ip)
+            .await?
+            .map_err(|refusal| limited("redeem", client_ip, refusal))?;
+        let redeemed = self.redeem_admitted(presented, new_password).await;
+        self.count_failure(&redeemed, client_ip).await?;
+        redeemed
+    }
+
+    async fn redeem_admitted(
         &self,
         presented: &str,
         new_password: NewPassword,
@@ -202,4 +262,17 @@ impl Resets {
         let token = Token::parse(presented).ok_or(Error::TokenUnknown)?;
         Ok(self.hasher.digest(&token))
     }
+}
+
+/// Audits a rate-limited step (which limit; the subject only as the caller's IP, never the
+/// address) and turns it into the caller's error.
+fn limited(step: &'static str, client_ip: &str, refusal: Refusal) -> Error {
+    tracing::info!(
+        step,
+        limit = refusal.limit.as_str(),
+        client_ip,
+        retry_after_seconds = refusal.retry_after.as_secs(),
+        "rate limited"
+    );
+    refusal.into()
 }

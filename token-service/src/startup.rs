@@ -84,7 +84,12 @@ impl Application {
             .map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let directory = Directory::new(storage.account_store());
-        let resets = Resets::new(&config, storage.token_store(), directory.clone());
+        let resets = Resets::new(
+            &config,
+            storage.token_store(),
+            directory.clone(),
+            storage.limit_store(),
+        );
         let mut registry = Registry::default();
         let grpc_metrics = GrpcServerMetrics::register(&mut registry);
         let metrics =

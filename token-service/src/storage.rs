@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::{
     StartupError,
     accounts::{AccountStore, memory::MemoryAccountStore, redis::RedisAccountStore},
+    limits::{LimitStore, memory::MemoryLimitStore, redis::RedisLimitStore},
     tokens::{TokenStore, memory::MemoryTokenStore, redis::RedisTokenStore},
 };
 
@@ -23,7 +24,8 @@ pub enum Storage {
 pub struct RedisStorage {
     tokens: RedisTokenStore,
     accounts: RedisAccountStore,
-    /// The connection both stores share, for health checks.
+    limits: RedisLimitStore,
+    /// The connection the stores share, for health checks.
     connection: passreset_redis::ConnectionManager,
 }
 
@@ -32,6 +34,7 @@ pub struct RedisStorage {
 pub struct MemoryStorage {
     tokens: Arc<MemoryTokenStore>,
     accounts: Arc<MemoryAccountStore>,
+    limits: Arc<MemoryLimitStore>,
 }
 
 impl Storage {
@@ -43,6 +46,7 @@ impl Storage {
         Ok(Storage::Redis(RedisStorage {
             tokens: RedisTokenStore::new(connection.clone(), key_prefix),
             accounts: RedisAccountStore::new(connection.clone(), key_prefix),
+            limits: RedisLimitStore::new(connection.clone(), key_prefix),
             connection,
         }))
     }
@@ -65,6 +69,13 @@ impl Storage {
         match self {
             Self::Redis(redis) => Arc::new(redis.tokens.clone()),
             Self::Memory(memory) => memory.tokens.clone(),
+        }
+    }
+
+    pub(crate) fn limit_store(&self) -> Arc<dyn LimitStore> {
+        match self {
+            Self::Redis(redis) => Arc::new(redis.limits.clone()),
+            Self::Memory(memory) => memory.limits.clone(),
         }
     }
 

@@ -125,3 +125,62 @@ async fn fifty_concurrent_redemptions_of_one_token_have_exactly_one_winner_and_n
     assert!(app.password_verifies(EMAIL, NEW_PASSWORD).await);
     app.stop().await;
 }
+
+/// Status, `Retry-After` and body of a response: what a client can compare.
+async fn observed(response: reqwest::Response) -> (StatusCode, Option<String>, String) {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .map(|value| value.to_str().unwrap().to_owned());
+    (status, retry_after, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_429_sequence_is_identical_for_a_known_and_an_unknown_address() {
+    let app = crate::helpers::spawn_app_with(&["--limit-per-address", "2/1h"]).await;
+    app.create_account(EMAIL, OLD_PASSWORD).await;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..4 {
+        known.push(observed(app.forgot(EMAIL).await).await);
+        unknown.push(observed(app.forgot("nobody-at-all@example.com").await).await);
+    }
+    assert_eq!(known, unknown);
+    let statuses: Vec<StatusCode> = known.iter().map(|(status, _, _)| *status).collect();
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::NO_CONTENT,
+            StatusCode::NO_CONTENT,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    let (_, retry_after, body) = &known[2];
+    assert!(
+        retry_after
+            .as_deref()
+            .and_then(|seconds| seconds.parse::<u64>().ok())
+            .is_some_and(|seconds| seconds >= 1),
+        "{retry_after:?}"
+    );
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["http_code"], 429, "{body}");
+
+    // The Metal surface answers a limited request in its own shape.
+    let metal = app
+        .http
+        .post(format!("{}/metal/v1/reset-password", app.base_url))
+        .query(&[("email", EMAIL)])
+        .header("X-Auth-Token", &app.api_key)
+        .send()
+        .await
+        .unwrap();
+    let (status, retry_after, body) = observed(metal).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after.is_some());
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(body["errors"][0].is_string(), "{body}");
+    app.stop().await;
+}

@@ -9,5 +9,6 @@
 mod accounts;
 mod cli;
 mod helpers;
+mod limits;
 mod service;
 mod tokens;

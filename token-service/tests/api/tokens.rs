@@ -72,13 +72,14 @@ async fn an_address_without_an_account_gets_no_token() {
     let answer = app.issue("  nobody@EXAMPLE.com ").await.unwrap();
     assert_eq!(answer.email, "nobody@example.com");
     assert!(matches!(answer.outcome, Some(Outcome::NoAccount(_))));
-    // Nothing but the account's own keys was written.
+    // Nothing but the account's own keys and the rate-limit counters (keyed on digests) was
+    // written: no token.
     assert!(
         app.redis
             .keys()
             .await
             .iter()
-            .all(|key| key.contains(":account")),
+            .all(|key| key.contains(":account") || key.contains(":limit:")),
         "{:?}",
         app.redis.keys().await
     );
