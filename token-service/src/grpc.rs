@@ -9,12 +9,15 @@ use passreset_proto::token::v1::{
     VerifyPasswordResponse, account_directory_server::AccountDirectory, get_account_request::Key,
     issue_token_response::Outcome, redeem_request::Password, token_service_server::TokenService,
 };
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret as _, SecretString};
 use tonic::{Request, Response, Status};
 
 use crate::{
     Error,
     accounts::{AccountRecord, Directory, NormalizedEmail},
+    events::{AccountEvent, EventSink},
     reset::{NewPassword, Resets},
 };
 
@@ -25,11 +28,12 @@ const MAX_PAGE_SIZE: usize = 1000;
 /// Longest caller-supplied context value kept in an audit line.
 const MAX_CONTEXT_LENGTH: usize = 64;
 
-/// Who asked, as the edge reported it: for audit lines only.
+/// Who asked, as the edge reported it: for audit lines and rate limits.
 #[derive(Debug)]
 struct Caller {
     client_ip: String,
     surface: String,
+    api_key_name: String,
 }
 
 impl Caller {
@@ -53,17 +57,43 @@ impl Caller {
             } else {
                 surface
             },
+            api_key_name: context
+                .map(|context| clip(&context.api_key_name))
+                .unwrap_or_default(),
         }
     }
 
-    /// Audits a refusal of `step` and turns it into the caller's status.
-    fn refused(&self, step: &'static str, error: Error) -> Status {
+    /// One structured audit event (target `audit`): what happened, to which account when
+    /// known, and who asked. Never a token, a password or an address.
+    fn audit(&self, event: &'static str, account_id: Option<&str>) {
         tracing::info!(
+            target: "audit",
+            event,
+            account_id = account_id.unwrap_or_default(),
+            client_ip = self.client_ip,
+            surface = self.surface,
+            api_key_name = self.api_key_name,
+            "audit"
+        );
+    }
+
+    /// Audits a refusal of `step` (`rate_limited`, or `refused` with the reason) and turns it
+    /// into the caller's status.
+    fn refused(&self, step: &'static str, error: Error) -> Status {
+        let event = if matches!(error, Error::RateLimited { .. }) {
+            "rate_limited"
+        } else {
+            "refused"
+        };
+        tracing::info!(
+            target: "audit",
+            event,
             step,
             reason = %error,
             client_ip = self.client_ip,
             surface = self.surface,
-            "refused"
+            api_key_name = self.api_key_name,
+            "audit"
         );
         error.into()
     }
@@ -73,11 +103,12 @@ impl Caller {
 #[derive(Debug, Clone)]
 pub(crate) struct TokenApi {
     resets: Resets,
+    events: Arc<dyn EventSink>,
 }
 
 impl TokenApi {
-    pub(crate) fn new(resets: Resets) -> Self {
-        Self { resets }
+    pub(crate) fn new(resets: Resets, events: Arc<dyn EventSink>) -> Self {
+        Self { resets, events }
     }
 }
 
@@ -90,6 +121,7 @@ impl TokenService for TokenApi {
     ) -> Result<Response<IssueTokenResponse>, Status> {
         let request = request.into_inner();
         let caller = Caller::of(request.context.as_ref());
+        caller.audit("requested", None);
         let issue = self
             .resets
             .issue(&request.email, &caller.client_ip)
@@ -97,12 +129,7 @@ impl TokenService for TokenApi {
             .map_err(|error| caller.refused("issue", error))?;
         let outcome = match issue.issued {
             Some(issued) => {
-                tracing::info!(
-                    account_id = issued.account_id,
-                    client_ip = caller.client_ip,
-                    surface = caller.surface,
-                    "token issued"
-                );
+                caller.audit("issued", Some(&issued.account_id));
                 Outcome::Issued(IssuedToken {
                     token: issued.token.expose().to_owned(),
                     account_id: issued.account_id,
@@ -112,11 +139,7 @@ impl TokenService for TokenApi {
                 })
             }
             None => {
-                tracing::info!(
-                    client_ip = caller.client_ip,
-                    surface = caller.surface,
-                    "no account has the address: no token issued"
-                );
+                caller.audit("no_account", None);
                 Outcome::NoAccount(NoAccount {})
             }
         };
@@ -138,12 +161,7 @@ impl TokenService for TokenApi {
             .check(&request.token, &caller.client_ip)
             .await
             .map_err(|error| caller.refused("check", error))?;
-        tracing::info!(
-            account_id = record.account_id,
-            client_ip = caller.client_ip,
-            surface = caller.surface,
-            "token checked"
-        );
+        caller.audit("checked", Some(&record.account_id));
         Ok(Response::new(CheckTokenResponse {
             account_id: record.account_id,
             expires_at_unix: record.expires_at.unix_seconds(),
@@ -174,13 +192,18 @@ impl TokenService for TokenApi {
             .redeem(&request.token, new_password, &caller.client_ip)
             .await
             .map_err(|error| caller.refused("redeem", error))?;
-        tracing::info!(
-            account_id = redeemed.account.id,
-            client_ip = caller.client_ip,
-            surface = caller.surface,
-            generated = redeemed.generated.is_some(),
-            "token redeemed: password changed"
-        );
+        caller.audit("redeemed", Some(&redeemed.account.id));
+        let event = AccountEvent {
+            kind: "password_changed",
+            account_id: redeemed.account.id.clone(),
+            at: redeemed.account.password_changed_at,
+            surface: caller.surface.clone(),
+        };
+        // The password is changed either way: a lost event is logged, not turned into a
+        // failure the user would retry with a spent token.
+        if let Err(error) = self.events.publish(&event).await {
+            tracing::error!(%error, account_id = event.account_id, "password_changed event not published");
+        }
         Ok(Response::new(RedeemResponse {
             account_id: redeemed.account.id,
             email: redeemed.account.email.to_string(),

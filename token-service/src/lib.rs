@@ -10,6 +10,7 @@
 //! - `reset.rs`: the issue / check / redeem flows;
 //! - `tokens/`: token shape and digest (`codec`), the store contract and its Redis and memory
 //!   implementations;
+//! - `events.rs`: `password_changed` events on the Redis Stream `{prefix}events`;
 //! - `limits/`: the rate limits (GCRA), in Redis or memory;
 //! - `accounts/`: addresses, the password policy, argon2id hashing, the directory and its
 //!   stores;
@@ -24,6 +25,7 @@ pub mod cli;
 mod clock;
 pub mod config;
 pub mod error;
+mod events;
 mod grpc;
 mod limits;
 mod reset;

@@ -1,7 +1,7 @@
 //! [`Application`]: binds the listener, then serves `TokenService`, `AccountDirectory`, gRPC
 //! health and reflection on it until told to stop. Tests and `stack` start exactly this.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use passreset_proto::token::v1::{
     account_directory_server::AccountDirectoryServer, token_service_server::TokenServiceServer,
@@ -16,6 +16,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use crate::{
     Config, Storage,
     accounts::Directory,
+    events::EventSink,
     grpc::{AccountsApi, TokenApi},
     reset::Resets,
 };
@@ -61,6 +62,8 @@ pub struct Application {
     grpc_metrics: GrpcServerMetrics,
     /// What health checks probe.
     storage: Storage,
+    /// Where `password_changed` events go.
+    events: Arc<dyn EventSink>,
 }
 
 impl Application {
@@ -84,6 +87,7 @@ impl Application {
             .map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let directory = Directory::new(storage.account_store());
+        let events = storage.event_sink();
         let resets = Resets::new(
             &config,
             storage.token_store(),
@@ -102,6 +106,7 @@ impl Application {
             metrics,
             grpc_metrics,
             storage,
+            events,
         })
     }
 
@@ -155,7 +160,10 @@ impl Application {
             .layer(self.grpc_metrics)
             .add_service(health_service)
             .add_service(reflection)
-            .add_service(TokenServiceServer::new(TokenApi::new(self.resets)))
+            .add_service(TokenServiceServer::new(TokenApi::new(
+                self.resets,
+                self.events,
+            )))
             .add_service(AccountDirectoryServer::new(AccountsApi::new(
                 self.directory,
             )))

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::{
     StartupError,
     accounts::{AccountStore, memory::MemoryAccountStore, redis::RedisAccountStore},
+    events::{EventSink, MemoryEvents, RedisEvents},
     limits::{LimitStore, memory::MemoryLimitStore, redis::RedisLimitStore},
     tokens::{TokenStore, memory::MemoryTokenStore, redis::RedisTokenStore},
 };
@@ -25,6 +26,7 @@ pub struct RedisStorage {
     tokens: RedisTokenStore,
     accounts: RedisAccountStore,
     limits: RedisLimitStore,
+    events: RedisEvents,
     /// The connection the stores share, for health checks.
     connection: passreset_redis::ConnectionManager,
 }
@@ -35,6 +37,7 @@ pub struct MemoryStorage {
     tokens: Arc<MemoryTokenStore>,
     accounts: Arc<MemoryAccountStore>,
     limits: Arc<MemoryLimitStore>,
+    events: Arc<MemoryEvents>,
 }
 
 impl Storage {
@@ -47,6 +50,7 @@ impl Storage {
             tokens: RedisTokenStore::new(connection.clone(), key_prefix),
             accounts: RedisAccountStore::new(connection.clone(), key_prefix),
             limits: RedisLimitStore::new(connection.clone(), key_prefix),
+            events: RedisEvents::new(connection.clone(), key_prefix),
             connection,
         }))
     }
@@ -69,6 +73,13 @@ impl Storage {
         match self {
             Self::Redis(redis) => Arc::new(redis.tokens.clone()),
             Self::Memory(memory) => memory.tokens.clone(),
+        }
+    }
+
+    pub(crate) fn event_sink(&self) -> Arc<dyn EventSink> {
+        match self {
+            Self::Redis(redis) => Arc::new(redis.events.clone()),
+            Self::Memory(memory) => memory.events.clone(),
         }
     }
 

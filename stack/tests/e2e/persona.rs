@@ -211,3 +211,42 @@ async fn no_token_or_link_remains_in_redis_once_the_mail_is_delivered() {
     assert!(!dump.contains(OLD_PASSWORD));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_completed_reset_publishes_a_password_changed_event_without_secrets() {
+    let app = spawn_app().await;
+    app.create_account(EMAIL, OLD_PASSWORD).await;
+    assert_eq!(app.forgot(EMAIL).await.status(), StatusCode::NO_CONTENT);
+    let token = token_in(&app.mail_number(1).await);
+    assert_eq!(
+        app.reset(&token, NEW_PASSWORD, NEW_PASSWORD).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    let mut redis = app.redis.connection().await;
+    let events: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(format!("{}events", app.redis.prefix))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(events.ids.len(), 1, "{events:?}");
+    let event = &events.ids[0];
+    assert_eq!(
+        event.get::<String>("type").as_deref(),
+        Some("password_changed")
+    );
+    assert_eq!(event.get::<String>("surface").as_deref(), Some("persona"));
+    assert!(
+        event
+            .get::<String>("account_id")
+            .is_some_and(|id| id.starts_with("acct_"))
+    );
+    assert!(event.get::<i64>("at").is_some_and(|at| at > 0));
+    let everything = format!("{event:?}");
+    for secret in [token.as_str(), NEW_PASSWORD, OLD_PASSWORD, EMAIL] {
+        assert!(!everything.contains(secret), "the event holds {secret}");
+    }
+    app.stop().await;
+}
