@@ -61,6 +61,11 @@ pub struct Config {
     #[arg(long, env = "MAIL_CLAIM_IDLE", default_value = "30s", value_parser = passreset_telemetry::parse_duration)]
     pub claim_idle: Duration,
 
+    /// Mails waiting (queued, being sent or waiting to retry) at which new mail is refused
+    /// with RESOURCE_EXHAUSTED (the gateway answers 503 with Retry-After); 0 for no limit.
+    #[arg(long, env = "MAIL_QUEUE_MAX", default_value_t = 10_000)]
+    pub queue_max: u64,
+
     /// Delivery attempts before a mail that keeps failing transiently is dead-lettered.
     #[arg(long, env = "MAIL_MAX_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,

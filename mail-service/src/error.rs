@@ -27,6 +27,10 @@ impl From<Error> for Status {
         match error {
             Error::InvalidArgument(text) => Status::invalid_argument(text),
             Error::NotFound => Status::not_found("unknown message id"),
+            Error::Queue(QueueError::Full) => {
+                tracing::warn!("mail queue full: refusing new mail");
+                Status::resource_exhausted("the mail queue is full; try again later")
+            }
             Error::Queue(error) => {
                 tracing::error!(%error, "mail queue unavailable");
                 Status::unavailable("the mail queue is unavailable")

@@ -28,6 +28,8 @@ pub(crate) struct MailApi {
     metrics: MailMetrics,
     /// Whether `unknown_account` notices are sent (else recorded as suppressed).
     unknown_account_notices: bool,
+    /// Mails waiting at which `Enqueue` answers RESOURCE_EXHAUSTED.
+    queue_max: u64,
 }
 
 impl MailApi {
@@ -35,10 +37,12 @@ impl MailApi {
         queue: Arc<dyn QueueStore>,
         metrics: MailMetrics,
         unknown_account_notices: bool,
+        queue_max: u64,
     ) -> Self {
         Self {
             queue,
             metrics,
+            queue_max,
             unknown_account_notices,
         }
     }
@@ -53,6 +57,7 @@ impl MailService for MailApi {
     ) -> Result<Response<EnqueueResponse>, Status> {
         let mut new = new_mail(request.into_inner(), self.unknown_account_notices)?;
         new.mail.traceparent = passreset_telemetry::propagation::current_traceparent();
+        new.max_depth = self.queue_max;
         let span = tracing::Span::current();
         span.record("kind", new.mail.content.kind());
         let suppressed = new.suppressed;
@@ -154,6 +159,7 @@ fn new_mail(request: EnqueueRequest, unknown_account_notices: bool) -> Result<Ne
         },
         idempotency_key,
         suppressed,
+        max_depth: 0,
     })
 }
 

@@ -108,6 +108,7 @@ impl Application {
                 queue.clone(),
                 mail_metrics.clone(),
                 config.unknown_account_notices,
+                config.queue_max,
             ),
             dispatch: Dispatch {
                 queue,

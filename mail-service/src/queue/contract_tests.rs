@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use super::{
     memory::MemoryQueue,
     redis::RedisQueue,
-    store::{NewMail, QueueStore, State, unix_millis},
+    store::{NewMail, QueueError, QueueStore, State, unix_millis},
 };
 use crate::mail::{Content, Link, MessageId, QueuedMail};
 
@@ -32,6 +32,7 @@ pub(super) fn plain(mail: QueuedMail) -> NewMail {
         mail,
         idempotency_key: None,
         suppressed: false,
+        max_depth: 0,
     }
 }
 
@@ -103,6 +104,7 @@ async fn the_same_idempotency_key_queues_one_mail(queue: Arc<dyn QueueStore>) {
         mail,
         idempotency_key: Some("issued-token-digest".to_owned()),
         suppressed: false,
+        max_depth: 0,
     };
     let first_id = queue.enqueue(keyed(first.clone())).await.unwrap();
     let second_id = queue.enqueue(keyed(second.clone())).await.unwrap();
@@ -129,6 +131,7 @@ async fn a_suppressed_mail_is_recorded_but_never_handed_out(queue: Arc<dyn Queue
             mail,
             idempotency_key: None,
             suppressed: true,
+            max_depth: 0,
         })
         .await
         .unwrap();
@@ -262,6 +265,55 @@ async fn depth_counts_waiting_and_retrying_mail_until_it_is_settled(queue: Arc<d
     assert!(queue.answers().await);
 }
 
+async fn a_full_queue_refuses_new_mail_but_not_a_repeat_or_a_suppressed_one(
+    queue: Arc<dyn QueueStore>,
+) {
+    let limited = |mail, key: Option<&str>, suppressed| NewMail {
+        mail,
+        idempotency_key: key.map(str::to_owned),
+        suppressed,
+        max_depth: 2,
+    };
+    let first = reset_mail("https://reset.example/?token=f1");
+    queue
+        .enqueue(limited(first.clone(), Some("first"), false))
+        .await
+        .unwrap();
+    queue
+        .enqueue(limited(
+            reset_mail("https://reset.example/?token=f2"),
+            None,
+            false,
+        ))
+        .await
+        .unwrap();
+    let refused = queue
+        .enqueue(limited(
+            reset_mail("https://reset.example/?token=f3"),
+            None,
+            false,
+        ))
+        .await;
+    assert!(matches!(refused, Err(QueueError::Full)), "{refused:?}");
+    let repeat = queue
+        .enqueue(limited(
+            reset_mail("https://reset.example/?token=f4"),
+            Some("first"),
+            false,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(repeat, first.id);
+    queue
+        .enqueue(limited(
+            reset_mail("https://reset.example/?token=f5"),
+            None,
+            true,
+        ))
+        .await
+        .unwrap();
+}
+
 async fn an_unknown_id_has_no_status(queue: Arc<dyn QueueStore>) {
     assert!(queue.status(&MessageId::new()).await.unwrap().is_none());
 }
@@ -311,5 +363,6 @@ contract!(
     a_dead_mail_keeps_its_reason_and_is_never_handed_out_again,
     mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time,
     depth_counts_waiting_and_retrying_mail_until_it_is_settled,
+    a_full_queue_refuses_new_mail_but_not_a_repeat_or_a_suppressed_one,
     an_unknown_id_has_no_status,
 );

@@ -117,10 +117,21 @@ impl QueueStore for MemoryQueue {
         let now = unix_millis();
         let mut inner = self.lock();
         inner.forget_old(now);
+        if let Some((first, _)) = new
+            .idempotency_key
+            .as_ref()
+            .and_then(|key| inner.idempotency.get(key))
+        {
+            return Ok(first.clone());
+        }
+        let waiting = inner.queue.len() + inner.pending.len() + inner.retries.len();
+        if !new.suppressed
+            && new.max_depth > 0
+            && u64::try_from(waiting).unwrap_or(u64::MAX) >= new.max_depth
+        {
+            return Err(QueueError::Full);
+        }
         if let Some(key) = &new.idempotency_key {
-            if let Some((first, _)) = inner.idempotency.get(key) {
-                return Ok(first.clone());
-            }
             let until =
                 now.saturating_add(u64::try_from(STATUS_RETENTION.as_millis()).unwrap_or(u64::MAX));
             inner

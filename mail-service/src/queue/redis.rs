@@ -42,15 +42,23 @@ const CLAIM_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 /// How many due retries one call moves back into the queue.
 const RELEASE_BATCH: usize = 100;
 
-/// Queues a mail (or records it as suppressed), unless its idempotency key was seen.
-/// KEYS = idempotency key, record, queue; ARGV = id, payload, now, has key, key ttl (s),
-/// suppressed, record ttl (s), status retention (s).
+/// Queues a mail (or records it as suppressed), unless its idempotency key was seen; refuses
+/// with `!full` when the queue and the retries already hold the maximum.
+/// KEYS = idempotency key, record, queue, retry set; ARGV = id, payload, now, has key, key ttl
+/// (s), suppressed, record ttl (s), status retention (s), max depth (0: none).
 static ENQUEUE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if ARGV[4] == '1' then
   local first = redis.call('GET', KEYS[1])
   if first then return first end
+end
+local max_depth = tonumber(ARGV[9])
+if ARGV[6] ~= '1' and max_depth > 0 and
+   redis.call('XLEN', KEYS[3]) + redis.call('ZCARD', KEYS[4]) >= max_depth then
+  return '!full'
+end
+if ARGV[4] == '1' then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5])
 end
 if ARGV[6] == '1' then
@@ -252,6 +260,7 @@ impl QueueStore for RedisQueue {
             .key(self.keys.idempotency(new.idempotency_key.as_deref()))
             .key(self.keys.record(&id))
             .key(self.keys.queue())
+            .key(self.keys.retry())
             .arg(id.as_str())
             .arg(payload)
             .arg(unix_millis())
@@ -260,8 +269,12 @@ impl QueueStore for RedisQueue {
             .arg(u8::from(new.suppressed))
             .arg(RECORD_LIFETIME.as_secs())
             .arg(STATUS_RETENTION.as_secs())
+            .arg(new.max_depth)
             .invoke_async(&mut self.connection.clone())
             .await?;
+        if first == "!full" {
+            return Err(QueueError::Full);
+        }
         MessageId::parse(&first)
             .ok_or_else(|| QueueError::Corrupt("idempotency key holds no message id".to_owned()))
     }

@@ -12,6 +12,9 @@ pub enum QueueError {
     /// Redis did not answer, or answered with an error.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// The queue holds its maximum; the caller should try again later.
+    #[error("the mail queue is full")]
+    Full,
     /// A consumer's own connection could not be opened.
     #[error(transparent)]
     Connect(#[from] passreset_redis::ConnectError),
@@ -29,6 +32,8 @@ pub(crate) struct NewMail {
     pub idempotency_key: Option<String>,
     /// Record the mail as suppressed by policy instead of queueing it.
     pub suppressed: bool,
+    /// Refuse with [`QueueError::Full`] when this many mails already wait (0: no limit).
+    pub max_depth: u64,
 }
 
 /// A mail handed to one consumer, which must settle it (delivered, retry later or dead).
