@@ -61,6 +61,11 @@ pub struct Config {
     #[arg(long, env = "MAIL_CLAIM_IDLE", default_value = "30s", value_parser = passreset_telemetry::parse_duration)]
     pub claim_idle: Duration,
 
+    /// A directory laid out like the built-in templates (`<language>/<kind>.{subject,txt,html}`,
+    /// languages `en`, `sv`, `fi`) whose files replace the built-in ones of the same path.
+    #[arg(long, env = "MAIL_TEMPLATES_DIR")]
+    pub templates_dir: Option<std::path::PathBuf>,
+
     /// Mails waiting (queued, being sent or waiting to retry) at which new mail is refused
     /// with RESOURCE_EXHAUSTED (the gateway answers 503 with Retry-After); 0 for no limit.
     #[arg(long, env = "MAIL_QUEUE_MAX", default_value_t = 10_000)]

@@ -85,7 +85,7 @@ impl Application {
         config: Config,
         queue: Queue,
     ) -> Result<Application, StartupError> {
-        let templates = Arc::new(Templates::builtin()?);
+        let templates = Arc::new(Templates::load(config.templates_dir.as_deref())?);
         let transport = Transport::new(&config.transport, u32::from(config.workers)).await?;
         let bind_error = |reason| StartupError::Bind {
             addr: config.grpc_addr,
