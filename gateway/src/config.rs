@@ -90,6 +90,12 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: TrustedProxies,
 
+    /// The least time a reset request (persona forgot, Metal create) takes to answer, so the
+    /// answer's timing does not tell an address with an account from one without (the work
+    /// behind the two differs by a fraction of a millisecond). `0s` turns it off.
+    #[arg(long, env = "GATEWAY_FORGOT_MIN_DURATION", default_value = "100ms", value_parser = parse_floor)]
+    pub forgot_min_duration: Duration,
+
     /// How long one call to an upstream may take before the client gets a 504.
     #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub upstream_timeout: Duration,
@@ -97,6 +103,15 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// A duration that may be zero (`0s` for off), at most ten seconds.
+fn parse_floor(value: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(value.trim()).map_err(|error| error.to_string())?;
+    if duration > Duration::from_secs(10) {
+        return Err("must be at most 10s".to_owned());
+    }
+    Ok(duration)
 }
 
 /// The reset link template: an absolute http(s) URL with one `{token}` placeholder.

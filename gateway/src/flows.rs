@@ -6,7 +6,7 @@ use passreset_proto::{
     token::v1::{self as token, issue_token_response::Outcome, redeem_request::Password},
 };
 use secrecy::{ExposeSecret as _, SecretString};
-use std::net::IpAddr;
+use std::{net::IpAddr, time::Duration};
 
 use crate::{ApiError, Upstreams, config::ResetUrl};
 
@@ -81,6 +81,15 @@ pub(crate) async fn start_reset(
     };
     upstreams.mail.clone().enqueue(request).await?;
     Ok(())
+}
+
+/// Runs `work` and answers no sooner than `floor` after it began, whatever the outcome: the
+/// reset request's timing then says nothing about whether the address has an account.
+pub(crate) async fn taking_at_least<T>(floor: Duration, work: impl Future<Output = T>) -> T {
+    let deadline = tokio::time::Instant::now() + floor;
+    let outcome = work.await;
+    tokio::time::sleep_until(deadline).await;
+    outcome
 }
 
 /// Tells whether a token could be redeemed now, without spending it.
@@ -167,4 +176,28 @@ fn idempotency_key(token: &str) -> String {
         .chain_update(token.as_bytes())
         .finalize();
     hex::encode(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reset_request_answers_no_sooner_than_the_floor_however_quick_the_work() {
+        let started = tokio::time::Instant::now();
+        let answer = taking_at_least(Duration::from_millis(100), async { 7 }).await;
+        assert_eq!(answer, 7);
+        assert_eq!(started.elapsed(), Duration::from_millis(100));
+
+        let started = tokio::time::Instant::now();
+        taking_at_least(Duration::from_millis(100), async {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        })
+        .await;
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_millis(250),
+            "slow work is not delayed more"
+        );
+    }
 }

@@ -36,6 +36,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<TrustedProxies>,
     /// Request counts and latencies, by route and status.
     pub http_metrics: HttpMetrics,
+    /// The least time a reset request takes to answer (`GATEWAY_FORGOT_MIN_DURATION`).
+    pub forgot_min_duration: std::time::Duration,
 }
 
 /// Every route of the gateway, ready to serve (or to `oneshot` in a test).
@@ -128,6 +130,7 @@ impl Application {
             api_keys: Arc::new(config.api_keys),
             trusted_proxies: Arc::new(config.trusted_proxies),
             http_metrics,
+            forgot_min_duration: config.forgot_min_duration,
         };
         Ok(Self {
             listener,

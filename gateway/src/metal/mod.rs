@@ -100,7 +100,11 @@ pub(crate) async fn create_password_reset_token(
         api_key_name: Some(key_name),
         accept_language,
     };
-    flows::start_reset(&state.upstreams, &state.reset_url, &email, &caller).await?;
+    flows::taking_at_least(
+        state.forgot_min_duration,
+        flows::start_reset(&state.upstreams, &state.reset_url, &email, &caller),
+    )
+    .await?;
     Ok(StatusCode::CREATED)
 }
 

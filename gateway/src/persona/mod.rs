@@ -83,11 +83,10 @@ pub(crate) async fn forgot(
     accept_language: AcceptLanguage,
     PersonaJson(body): PersonaJson<ForgotPasswordData>,
 ) -> Result<StatusCode, PersonaError> {
-    flows::start_reset(
-        &state.upstreams,
-        &state.reset_url,
-        &body.email,
-        &caller(client_ip, accept_language),
+    let caller = caller(client_ip, accept_language);
+    flows::taking_at_least(
+        state.forgot_min_duration,
+        flows::start_reset(&state.upstreams, &state.reset_url, &body.email, &caller),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
