@@ -1,0 +1,86 @@
+//! The real binary, configured only through its environment, killed with SIGKILL while it holds
+//! queued mail, then started again: everything still arrives.
+
+use std::{process::Stdio, time::Duration};
+
+use passreset_testkit::{SmtpSink, test_redis};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{changed_mail, free_port};
+
+fn start(env: &[(&str, String)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_mail-service"))
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn client(
+    port: u16,
+) -> passreset_proto::mail::v1::mail_service_client::MailServiceClient<tonic::transport::Channel> {
+    for _ in 0..100 {
+        if let Ok(client) =
+            passreset_proto::mail::v1::mail_service_client::MailServiceClient::connect(format!(
+                "http://127.0.0.1:{port}"
+            ))
+            .await
+        {
+            return client;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("mail-service did not start");
+}
+
+#[tokio::test]
+async fn a_sigkilled_dispatcher_loses_nothing_once_restarted() {
+    let redis = test_redis().await;
+    let smtp_port = free_port();
+    let grpc_port = free_port();
+    let env = [
+        ("REDIS_URL", redis.url.clone()),
+        ("REDIS_KEY_PREFIX", redis.prefix.clone()),
+        ("MAIL_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
+        ("MAIL_METRICS_ADDR", "127.0.0.1:0".to_owned()),
+        (
+            "MAIL_TRANSPORT",
+            format!("smtp://127.0.0.1:{smtp_port}?tls=none"),
+        ),
+        ("MAIL_CLAIM_IDLE", "1s".to_owned()),
+        ("MAIL_RETRY_BASE", "200ms".to_owned()),
+        ("MAIL_WORKERS", "2".to_owned()),
+    ];
+
+    // The first dispatcher cannot reach SMTP: it holds the mail, retrying.
+    let mut first = start(&env);
+    let mut mail = client(grpc_port).await;
+    for n in 0..12 {
+        mail.enqueue(changed_mail(&format!("user{n}@example.com")))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+
+    let sink = SmtpSink::start_on(smtp_port).await;
+    let mut second = start(&env);
+    sink.wait_for_messages(12, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut recipients: Vec<String> = sink
+        .messages()
+        .iter()
+        .flat_map(|mail| mail.recipients.clone())
+        .collect();
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(recipients.len(), 12, "{recipients:?}");
+    assert_eq!(sink.messages().len(), 12, "a mail arrived twice");
+    second.start_kill().unwrap();
+    second.wait().await.unwrap();
+}
