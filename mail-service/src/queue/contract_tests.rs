@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use super::{
     memory::MemoryQueue,
     redis::RedisQueue,
-    store::{NewMail, QueueError, QueueStore, State, unix_millis},
+    store::{NewMail, QueueError, QueueStore, Revival, State, unix_millis},
 };
 use crate::mail::{Content, Link, MessageId, QueuedMail};
 
@@ -314,6 +314,51 @@ async fn a_full_queue_refuses_new_mail_but_not_a_repeat_or_a_suppressed_one(
         .unwrap();
 }
 
+async fn a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot(queue: Arc<dyn QueueStore>) {
+    let reset = queue
+        .enqueue(plain(reset_mail("https://reset.example/?token=gone")))
+        .await
+        .unwrap();
+    let mut notice = reset_mail("https://unused.example/");
+    notice.content = Content::PasswordChanged {
+        changed_at_unix: 1_700_000_000,
+    };
+    let notice = queue.enqueue(plain(notice)).await.unwrap();
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    for _ in 0..2 {
+        let delivery = consumer.next(WAIT).await.unwrap().unwrap();
+        queue
+            .dead(&delivery, "smtp: 550 no such user")
+            .await
+            .unwrap();
+    }
+
+    let letters = queue.dead_letters(10).await.unwrap();
+    let summary: Vec<_> = letters
+        .iter()
+        .map(|letter| (letter.id.clone(), letter.kind.as_str(), letter.retryable))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (reset.clone(), "password_reset", false),
+            (notice.clone(), "password_changed", true)
+        ]
+    );
+    assert!(letters.iter().all(|letter| letter.reason.contains("550")));
+
+    assert_eq!(queue.revive(&reset).await.unwrap(), Revival::NotRetryable);
+    assert_eq!(
+        queue.revive(&MessageId::new()).await.unwrap(),
+        Revival::Unknown
+    );
+    assert_eq!(queue.revive(&notice).await.unwrap(), Revival::Requeued);
+    assert_eq!(state_of(queue.as_ref(), &notice).await, State::Queued);
+    let again = consumer.next(WAIT).await.unwrap().unwrap();
+    assert_eq!(again.mail.id, notice);
+    assert_eq!(queue.dead_letters(10).await.unwrap().len(), 1);
+}
+
 async fn an_unknown_id_has_no_status(queue: Arc<dyn QueueStore>) {
     assert!(queue.status(&MessageId::new()).await.unwrap().is_none());
 }
@@ -364,5 +409,6 @@ contract!(
     mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time,
     depth_counts_waiting_and_retrying_mail_until_it_is_settled,
     a_full_queue_refuses_new_mail_but_not_a_repeat_or_a_suppressed_one,
+    a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot,
     an_unknown_id_has_no_status,
 );

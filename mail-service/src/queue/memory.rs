@@ -12,7 +12,10 @@ use tokio::sync::Notify;
 
 use super::{
     STATUS_RETENTION,
-    store::{Consumer, Delivery, NewMail, QueueError, QueueStore, State, Status, unix_millis},
+    store::{
+        Consumer, DeadLetter, Delivery, NewMail, QueueError, QueueStore, Revival, State, Status,
+        retry_copy, unix_millis,
+    },
 };
 use crate::mail::{MessageId, QueuedMail};
 
@@ -35,8 +38,8 @@ struct Inner {
     records: HashMap<MessageId, Record>,
     /// Idempotency key -> (first id, forgotten at ms).
     idempotency: HashMap<String, (MessageId, u64)>,
-    /// The dead-letter list: (id, kind, reason).
-    dead: Vec<(MessageId, &'static str, String)>,
+    /// The dead-letter list, oldest first, with each mail's link-free copy when it has one.
+    dead: Vec<(DeadLetter, Option<QueuedMail>)>,
     next_sequence: u64,
 }
 
@@ -103,9 +106,17 @@ impl MemoryQueue {
                 let sequence = inner.next_sequence;
                 inner.retries.insert((due_ms.unwrap_or(now), sequence), id);
             }
-            State::Dead => inner
-                .dead
-                .push((id, delivery.mail.content.kind(), error.to_owned())),
+            State::Dead => {
+                let copy = retry_copy(&delivery.mail).map(|_| delivery.mail.clone());
+                let letter = DeadLetter {
+                    id,
+                    kind: delivery.mail.content.kind().to_owned(),
+                    reason: error.to_owned(),
+                    failed_at_ms: now,
+                    retryable: copy.is_some(),
+                };
+                inner.dead.push((letter, copy));
+            }
             _ => {}
         }
     }
@@ -214,6 +225,44 @@ impl QueueStore for MemoryQueue {
     async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
         self.settle(delivery, State::Dead, None, reason);
         Ok(())
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        let inner = self.lock();
+        Ok(inner
+            .dead
+            .iter()
+            .take(limit)
+            .map(|(letter, _)| letter.clone())
+            .collect())
+    }
+
+    async fn revive(&self, id: &MessageId) -> Result<Revival, QueueError> {
+        let mut inner = self.lock();
+        let Some(position) = inner.dead.iter().position(|(letter, _)| letter.id == *id) else {
+            return Ok(Revival::Unknown);
+        };
+        let Some(mail) = inner.dead[position].1.clone() else {
+            return Ok(Revival::NotRetryable);
+        };
+        inner.dead.remove(position);
+        inner.records.insert(
+            id.clone(),
+            Record {
+                mail: Some(mail),
+                status: Status {
+                    state: State::Queued,
+                    attempts: 0,
+                    next_attempt_at_ms: None,
+                    last_error: String::new(),
+                    updated_at_ms: unix_millis(),
+                },
+            },
+        );
+        inner.push(id.clone());
+        drop(inner);
+        self.arrived.notify_waiters();
+        Ok(Revival::Requeued)
     }
 
     async fn depth(&self) -> Result<u64, QueueError> {

@@ -19,9 +19,9 @@ mod store;
 use std::{sync::Arc, time::Duration};
 
 pub(crate) use self::store::{Consumer, NewMail, QueueStore, unix_millis};
-pub use self::store::{Delivery, QueueError, State, Status};
+pub use self::store::{DeadLetter, Delivery, QueueError, Revival, State, Status};
 use self::{memory::MemoryQueue, redis::RedisQueue};
-use crate::StartupError;
+use crate::{StartupError, mail::MessageId};
 
 /// How long a delivered or dead mail's status stays queryable, and an idempotency key binding.
 pub(crate) const STATUS_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
@@ -45,5 +45,18 @@ impl Queue {
 
     pub(crate) fn store(&self) -> &Arc<dyn QueueStore> {
         &self.0
+    }
+
+    /// The dead-letter stream, oldest first, at most `limit` entries.
+    pub async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        self.0.dead_letters(limit).await
+    }
+
+    /// Puts the dead mail `id` back into the queue, if it can be sent again.
+    pub async fn revive(&self, id: &str) -> Result<Revival, QueueError> {
+        match MessageId::parse(id) {
+            Some(id) => self.0.revive(&id).await,
+            None => Ok(Revival::Unknown),
+        }
     }
 }

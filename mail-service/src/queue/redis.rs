@@ -19,13 +19,16 @@ use async_trait::async_trait;
 use passreset_redis::ConnectionManager;
 use redis::{
     Script,
-    streams::{StreamAutoClaimReply, StreamId, StreamReadReply},
+    streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply},
 };
 use sha2::{Digest as _, Sha256};
 
 use super::{
     STATUS_RETENTION,
-    store::{Consumer, Delivery, NewMail, QueueError, QueueStore, State, Status, unix_millis},
+    store::{
+        Consumer, DeadLetter, Delivery, NewMail, QueueError, QueueStore, Revival, State, Status,
+        unix_millis,
+    },
 };
 use crate::{
     StartupError,
@@ -98,7 +101,8 @@ return {payload, attempt}
 
 /// Settles a handed-over mail: acks and deletes its entry and records the outcome.
 /// KEYS = queue, record, retry set, dead stream; ARGV = entry id, outcome (sent | retry |
-/// dead), now, id, due (retry), error, status retention (s), kind, record ttl (s).
+/// dead), now, id, due (retry), error, status retention (s), kind, record ttl (s), the
+/// link-free copy a dead mail keeps for a retry ('' for none).
 static SETTLE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -118,9 +122,31 @@ else
   redis.call('HSET', KEYS[2], 'state', 'dead', 'updated_at', ARGV[3], 'last_error', ARGV[6])
   redis.call('HDEL', KEYS[2], 'payload', 'next_attempt_at')
   redis.call('EXPIRE', KEYS[2], ARGV[7])
-  redis.call('XADD', KEYS[4], '*', 'id', ARGV[4], 'kind', ARGV[8], 'reason', ARGV[6],
-             'failed_at', ARGV[3])
+  if ARGV[10] ~= '' then
+    redis.call('XADD', KEYS[4], '*', 'id', ARGV[4], 'kind', ARGV[8], 'reason', ARGV[6],
+               'failed_at', ARGV[3], 'payload', ARGV[10])
+  else
+    redis.call('XADD', KEYS[4], '*', 'id', ARGV[4], 'kind', ARGV[8], 'reason', ARGV[6],
+               'failed_at', ARGV[3])
+  end
 end
+return 1
+",
+    )
+});
+
+/// Puts a dead mail back into the queue under its id and drops its dead-letter entry.
+/// KEYS = record, queue, dead stream; ARGV = dead entry id, message id, payload, now, record
+/// ttl (s).
+static REVIVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('HSET', KEYS[1], 'state', 'queued', 'attempts', 0, 'payload', ARGV[3],
+           'updated_at', ARGV[4])
+redis.call('HDEL', KEYS[1], 'last_error', 'next_attempt_at')
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('XADD', KEYS[2], '*', 'id', ARGV[2])
+redis.call('XDEL', KEYS[3], ARGV[1])
 return 1
 ",
     )
@@ -244,6 +270,11 @@ impl RedisQueue {
             .arg(STATUS_RETENTION.as_secs())
             .arg(delivery.mail.content.kind())
             .arg(RECORD_LIFETIME.as_secs())
+            .arg(if outcome == "dead" {
+                super::store::retry_copy(&delivery.mail).unwrap_or_default()
+            } else {
+                String::new()
+            })
             .invoke_async::<i64>(&mut self.connection.clone())
             .await?;
         Ok(())
@@ -324,6 +355,61 @@ impl QueueStore for RedisQueue {
 
     async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
         self.settle(delivery, "dead", 0, reason).await
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        let reply: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(self.keys.dead())
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(reply
+            .ids
+            .iter()
+            .filter_map(|entry| {
+                Some(DeadLetter {
+                    id: MessageId::parse(&entry.get::<String>("id")?)?,
+                    kind: entry.get("kind").unwrap_or_default(),
+                    reason: entry.get("reason").unwrap_or_default(),
+                    failed_at_ms: entry.get("failed_at").unwrap_or_default(),
+                    retryable: entry.map.contains_key("payload"),
+                })
+            })
+            .collect())
+    }
+
+    async fn revive(&self, id: &MessageId) -> Result<Revival, QueueError> {
+        let reply: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(self.keys.dead())
+            .arg("-")
+            .arg("+")
+            .query_async(&mut self.connection.clone())
+            .await?;
+        let Some(entry) = reply
+            .ids
+            .iter()
+            .find(|entry| entry.get::<String>("id").as_deref() == Some(id.as_str()))
+        else {
+            return Ok(Revival::Unknown);
+        };
+        let Some(payload) = entry.get::<String>("payload") else {
+            return Ok(Revival::NotRetryable);
+        };
+        REVIVE
+            .key(self.keys.record(id))
+            .key(self.keys.queue())
+            .key(self.keys.dead())
+            .arg(&entry.id)
+            .arg(id.as_str())
+            .arg(payload)
+            .arg(unix_millis())
+            .arg(RECORD_LIFETIME.as_secs())
+            .invoke_async::<i64>(&mut self.connection.clone())
+            .await?;
+        Ok(Revival::Requeued)
     }
 
     async fn depth(&self) -> Result<u64, QueueError> {

@@ -93,6 +93,41 @@ pub struct Status {
     pub updated_at_ms: u64,
 }
 
+/// A mail on the dead-letter stream, as an operator sees it (no recipient, no content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Its id.
+    pub id: MessageId,
+    /// Its kind (`password_reset`, ...).
+    pub kind: String,
+    /// Why it died.
+    pub reason: String,
+    /// When, in ms since the Unix epoch.
+    pub failed_at_ms: u64,
+    /// Whether it can be sent again: a reset mail cannot, its link was destroyed.
+    pub retryable: bool,
+}
+
+/// What became of a request to send a dead mail again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revival {
+    /// Back in the queue, under its id (and so its Message-ID).
+    Requeued,
+    /// A reset mail: its link was destroyed when it died; the user must ask for a new one.
+    NotRetryable,
+    /// No dead mail has this id.
+    Unknown,
+}
+
+/// The content a dead mail keeps for a retry: none for a reset mail, whose link must not
+/// outlive its delivery.
+pub(crate) fn retry_copy(mail: &QueuedMail) -> Option<String> {
+    match mail.content {
+        crate::mail::Content::PasswordReset { .. } => None,
+        _ => serde_json::to_string(mail).ok(),
+    }
+}
+
 /// A durable queue of mails. Every implementation passes `contract_tests.rs`.
 #[async_trait]
 pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
@@ -127,6 +162,12 @@ pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
 
     /// Where the mail is, if the queue still knows it.
     async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError>;
+
+    /// The dead-letter stream, oldest first, at most `limit` entries.
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError>;
+
+    /// Puts the dead mail `id` back into the queue, if it can be sent again.
+    async fn revive(&self, id: &MessageId) -> Result<Revival, QueueError>;
 
     /// Mails waiting: queued or handed out and not settled, plus those waiting to retry.
     async fn depth(&self) -> Result<u64, QueueError>;

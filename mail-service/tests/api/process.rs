@@ -84,3 +84,63 @@ async fn a_sigkilled_dispatcher_loses_nothing_once_restarted() {
     second.start_kill().unwrap();
     second.wait().await.unwrap();
 }
+
+async fn cli(redis: &passreset_testkit::TestRedis, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mail-service"))
+        .args(args)
+        .env("REDIS_URL", &redis.url)
+        .env("REDIS_KEY_PREFIX", &redis.prefix)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn operators_list_and_retry_dead_mail_from_the_command_line() {
+    use passreset_proto::mail::v1::message_status::State;
+
+    let redis = test_redis().await;
+    let sink = SmtpSink::start().await;
+    sink.reject_recipient("gone@example.com", 550);
+    let app = crate::helpers::spawn_app(redis.clone(), &sink.url(), &["--workers", "1"]).await;
+    let reset = app
+        .enqueue(crate::helpers::reset_mail("gone@example.com", "prt_cli"))
+        .await
+        .unwrap();
+    let notice = app.enqueue(changed_mail("gone@example.com")).await.unwrap();
+    for id in [&reset, &notice] {
+        assert_eq!(app.status_once(id, State::Dead).await.state(), State::Dead);
+    }
+
+    let listed = cli(&redis, &["dead", "list"]).await;
+    assert!(listed.status.success());
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        listed.contains(&reset) && listed.contains(&notice),
+        "{listed}"
+    );
+    assert!(listed.contains("not retryable"), "{listed}");
+    assert!(
+        !listed.contains("gone@example.com") && !listed.contains("prt_cli"),
+        "{listed}"
+    );
+
+    let refused = cli(&redis, &["dead", "retry", &reset]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("new link"));
+
+    let retried = cli(&redis, &["dead", "retry", &notice]).await;
+    assert!(retried.status.success(), "{retried:?}");
+    // Back in the queue: it is tried again (and, still refused by the server, dies again).
+    let status = app.status(&notice).await;
+    assert_ne!(status.state(), State::Sent);
+    let unknown = cli(
+        &redis,
+        &["dead", "retry", "00000000000000000000000000000000"],
+    )
+    .await;
+    assert_eq!(unknown.status.code(), Some(1));
+    app.stop().await;
+}
