@@ -3,12 +3,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use gateway::{Application, Cli, Command, Config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = passreset_telemetry::settings::parse_or_exit();
     if let Some(Command::Healthcheck) = cli.command {
         return passreset_telemetry::healthcheck::http(cli.config.http_addr, "/healthz").await;
     }

@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use mail_service::{Application, Config, cli::Cli};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = passreset_telemetry::settings::parse_or_exit();
     if let Some(command) = cli.command {
         return mail_service::cli::run(command, &cli.config).await;
     }

@@ -243,3 +243,27 @@ async fn one_forgot_request_is_one_trace_across_all_three_and_sigterm_exits_0() 
         "the send is not part of the request's trace: {received:?}"
     );
 }
+
+#[tokio::test]
+async fn a_bad_setting_stops_each_binary_with_one_line_naming_its_variable() {
+    for (name, variable, value) in [
+        ("token-service", "TOKEN_LIMIT_PER_IP", "lots"),
+        ("mail-service", "MAIL_TRANSPORT", "ftp://example.com"),
+        (
+            "gateway",
+            "GATEWAY_RESET_URL",
+            "https://example.com/no-placeholder",
+        ),
+    ] {
+        let output = Command::new(binary(name))
+            .env(variable, value)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        assert!(stderr.contains(variable), "{name}: {stderr}");
+    }
+}

@@ -6,11 +6,13 @@
 //! - [`parse_duration`]: `30m`-style durations for clap;
 //! - [`metrics`]: Prometheus metrics per service, served on a port of their own;
 //! - [`healthcheck`]: the `healthcheck` subcommand's probes, for container health checks;
-//! - [`propagation`]: W3C trace context through gRPC calls and the mail queue.
+//! - [`propagation`]: W3C trace context through gRPC calls and the mail queue;
+//! - [`settings`]: parsing settings so a bad value is one line naming its variable.
 
 pub mod healthcheck;
 pub mod metrics;
 pub mod propagation;
+pub mod settings;
 
 use std::time::Duration;
 

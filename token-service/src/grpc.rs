@@ -18,6 +18,7 @@ use crate::{
     Error,
     accounts::{AccountRecord, Directory, NormalizedEmail},
     events::{AccountEvent, EventSink},
+    metrics::TokenMetrics,
     reset::{NewPassword, Resets},
 };
 
@@ -34,10 +35,11 @@ struct Caller {
     client_ip: String,
     surface: String,
     api_key_name: String,
+    metrics: TokenMetrics,
 }
 
 impl Caller {
-    fn of(context: Option<&RequestContext>) -> Self {
+    fn of(context: Option<&RequestContext>, metrics: &TokenMetrics) -> Self {
         let clip = |value: &str| -> String {
             value
                 .chars()
@@ -60,12 +62,14 @@ impl Caller {
             api_key_name: context
                 .map(|context| clip(&context.api_key_name))
                 .unwrap_or_default(),
+            metrics: metrics.clone(),
         }
     }
 
     /// One structured audit event (target `audit`): what happened, to which account when
     /// known, and who asked. Never a token, a password or an address.
     fn audit(&self, event: &'static str, account_id: Option<&str>) {
+        self.metrics.count(event);
         tracing::info!(
             target: "audit",
             event,
@@ -80,11 +84,12 @@ impl Caller {
     /// Audits a refusal of `step` (`rate_limited`, or `refused` with the reason) and turns it
     /// into the caller's status.
     fn refused(&self, step: &'static str, error: Error) -> Status {
-        let event = if matches!(error, Error::RateLimited { .. }) {
-            "rate_limited"
-        } else {
-            "refused"
+        let event = match error {
+            Error::RateLimited { .. } => "rate_limited",
+            Error::TokenExpired => "expired",
+            _ => "refused",
         };
+        self.metrics.count(event);
         tracing::info!(
             target: "audit",
             event,
@@ -104,11 +109,16 @@ impl Caller {
 pub(crate) struct TokenApi {
     resets: Resets,
     events: Arc<dyn EventSink>,
+    metrics: TokenMetrics,
 }
 
 impl TokenApi {
-    pub(crate) fn new(resets: Resets, events: Arc<dyn EventSink>) -> Self {
-        Self { resets, events }
+    pub(crate) fn new(resets: Resets, events: Arc<dyn EventSink>, metrics: TokenMetrics) -> Self {
+        Self {
+            resets,
+            events,
+            metrics,
+        }
     }
 }
 
@@ -120,7 +130,7 @@ impl TokenService for TokenApi {
         request: Request<IssueTokenRequest>,
     ) -> Result<Response<IssueTokenResponse>, Status> {
         let request = request.into_inner();
-        let caller = Caller::of(request.context.as_ref());
+        let caller = Caller::of(request.context.as_ref(), &self.metrics);
         caller.audit("requested", None);
         let issue = self
             .resets
@@ -155,7 +165,7 @@ impl TokenService for TokenApi {
         request: Request<CheckTokenRequest>,
     ) -> Result<Response<CheckTokenResponse>, Status> {
         let request = request.into_inner();
-        let caller = Caller::of(request.context.as_ref());
+        let caller = Caller::of(request.context.as_ref(), &self.metrics);
         let record = self
             .resets
             .check(&request.token, &caller.client_ip)
@@ -174,7 +184,7 @@ impl TokenService for TokenApi {
         request: Request<RedeemRequest>,
     ) -> Result<Response<RedeemResponse>, Status> {
         let request = request.into_inner();
-        let caller = Caller::of(request.context.as_ref());
+        let caller = Caller::of(request.context.as_ref(), &self.metrics);
         let new_password = match request.password {
             Some(Password::NewPassword(password)) => {
                 NewPassword::Chosen(SecretString::from(password))

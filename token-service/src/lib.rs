@@ -11,6 +11,7 @@
 //! - `tokens/`: token shape and digest (`codec`), the store contract and its Redis and memory
 //!   implementations;
 //! - `events.rs`: `password_changed` events on the Redis Stream `{prefix}events`;
+//! - `metrics.rs`: `tokens_total{event}` for `/metrics`;
 //! - `limits/`: the rate limits (GCRA), in Redis or memory;
 //! - `accounts/`: addresses, the password policy, argon2id hashing, the directory and its
 //!   stores;
@@ -28,6 +29,7 @@ pub mod error;
 mod events;
 mod grpc;
 mod limits;
+mod metrics;
 mod reset;
 pub mod startup;
 pub mod storage;

@@ -18,6 +18,7 @@ use crate::{
     accounts::Directory,
     events::EventSink,
     grpc::{AccountsApi, TokenApi},
+    metrics::TokenMetrics,
     reset::Resets,
 };
 
@@ -64,6 +65,7 @@ pub struct Application {
     storage: Storage,
     /// Where `password_changed` events go.
     events: Arc<dyn EventSink>,
+    token_metrics: TokenMetrics,
 }
 
 impl Application {
@@ -96,6 +98,7 @@ impl Application {
         );
         let mut registry = Registry::default();
         let grpc_metrics = GrpcServerMetrics::register(&mut registry);
+        let token_metrics = TokenMetrics::register(&mut registry);
         let metrics =
             MetricsEndpoint::bind(config.metrics_addr, registry, "TOKEN_METRICS_ADDR").await?;
         Ok(Application {
@@ -107,6 +110,7 @@ impl Application {
             grpc_metrics,
             storage,
             events,
+            token_metrics,
         })
     }
 
@@ -163,6 +167,7 @@ impl Application {
             .add_service(TokenServiceServer::new(TokenApi::new(
                 self.resets,
                 self.events,
+                self.token_metrics,
             )))
             .add_service(AccountDirectoryServer::new(AccountsApi::new(
                 self.directory,

@@ -110,12 +110,17 @@ async fn the_token_service_counts_grpc_calls_by_method_and_code() {
         StatusCode::FORBIDDEN
     );
     let after = scrape().await;
-    for labels in [&issue[..], &check[..]] {
+    for (name, labels) in [
+        ("grpc_server_calls_total", &issue[..]),
+        ("grpc_server_calls_total", &check[..]),
+        ("tokens_total", &[r#"event="requested""#][..]),
+        ("tokens_total", &[r#"event="no_account""#][..]),
+        ("tokens_total", &[r#"event="refused""#][..]),
+    ] {
         assert_eq!(
-            sample(&after, "grpc_server_calls_total", labels)
-                - sample(&before, "grpc_server_calls_total", labels),
+            sample(&after, name, labels) - sample(&before, name, labels),
             1.0,
-            "{labels:?}: {after}"
+            "{name} {labels:?}: {after}"
         );
     }
     app.stop().await;
@@ -251,5 +256,46 @@ async fn health_and_readiness_follow_redis_going_away_and_coming_back() {
         StatusCode::NO_CONTENT
     );
     app.mail_number(1).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reflection_lists_the_services_without_proto_files() {
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+
+    let app = spawn_app().await;
+    let channel = tonic::transport::Endpoint::from_shared(app.token_url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("no service list: {answer:?}");
+    };
+    let names: Vec<String> = list
+        .service
+        .into_iter()
+        .map(|service| service.name)
+        .collect();
+    for expected in [
+        "passreset.token.v1.TokenService",
+        "passreset.token.v1.AccountDirectory",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(names.iter().any(|name| name == expected), "{names:?}");
+    }
     app.stop().await;
 }

@@ -1,0 +1,111 @@
+//! Reading a binary's settings: a wrong value stops it with one line naming the environment
+//! variable (what a container is configured with), not only the flag.
+
+use clap::{
+    CommandFactory, FromArgMatches,
+    error::{ContextKind, ContextValue, ErrorKind},
+};
+
+/// Parses the command line and environment into `C`. `--help` and `--version` print and exit
+/// 0; any other error prints one line, `<binary>: <VARIABLE>: <what is wrong>`, and exits 2.
+pub fn parse_or_exit<C: CommandFactory + FromArgMatches>() -> C {
+    let mut command = C::command();
+    let outcome = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|mut matches| C::from_arg_matches_mut(&mut matches));
+    match outcome {
+        Ok(parsed) => parsed,
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            error.exit()
+        }
+        Err(error) => {
+            eprintln!("{}: {}", command.get_name(), one_line(&command, &error));
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The error in one line, naming the variable behind the argument when it has one.
+fn one_line(command: &clap::Command, error: &clap::Error) -> String {
+    let argument = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(argument)) => Some(argument.clone()),
+        _ => None,
+    };
+    let setting = argument.as_deref().map(|argument| {
+        // "--limit-per-ip <LIMIT_PER_IP>" -> the argument whose long name is `limit-per-ip`.
+        let long = argument
+            .trim_start_matches('-')
+            .split([' ', '='])
+            .next()
+            .unwrap_or_default();
+        find_env(command, long).unwrap_or_else(|| argument.to_owned())
+    });
+    let value = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(value)) => format!(" {value:?}"),
+        _ => String::new(),
+    };
+    let reason = std::error::Error::source(error).map_or_else(
+        || {
+            error
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_owned()
+        },
+        ToString::to_string,
+    );
+    match setting {
+        Some(setting) => format!("{setting}: invalid value{value}: {reason}"),
+        None => reason,
+    }
+}
+
+/// The environment variable of the argument with this long name, in `command` or a subcommand.
+fn find_env(command: &clap::Command, long: &str) -> Option<String> {
+    command
+        .get_arguments()
+        .find(|argument| argument.get_long() == Some(long))
+        .and_then(|argument| argument.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .or_else(|| {
+            command
+                .get_subcommands()
+                .find_map(|subcommand| find_env(subcommand, long))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    #[command(name = "demo")]
+    struct Demo {
+        /// A duration.
+        #[arg(long, env = "DEMO_TTL", default_value = "30m", value_parser = crate::parse_duration)]
+        ttl: std::time::Duration,
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable_in_one_line() {
+        let mut command = Demo::command();
+        let error = command
+            .try_get_matches_from_mut(["demo", "--ttl", "soon"])
+            .unwrap_err();
+        let line = one_line(&command, &error);
+        assert!(
+            line.starts_with("DEMO_TTL: invalid value \"soon\": "),
+            "{line}"
+        );
+        assert!(!line.contains('\n'), "{line}");
+    }
+}
