@@ -7,6 +7,7 @@ use std::{env, io, path::PathBuf};
 const SECRET_BEARING: &[&str] = &[
     "passreset.token.v1.IssuedToken",
     "passreset.token.v1.CheckTokenRequest",
+    "passreset.token.v1.RevokeTokenRequest",
     "passreset.token.v1.RedeemRequest",
     "passreset.token.v1.RedeemResponse",
     "passreset.token.v1.UpsertAccountRequest",

@@ -68,6 +68,8 @@ pub(crate) async fn start_reset(
             idempotency_key: idempotency_key(&token.token),
             kind: Some(Kind::PasswordReset(mail::PasswordReset {
                 link: reset_url.link_for(&token.token),
+                // So a mail that can never be delivered revokes its token.
+                token: token.token.clone(),
                 expires_at_unix: token.expires_at_unix,
                 ttl_seconds: token.ttl_seconds,
             })),

@@ -42,6 +42,14 @@ pub struct Config {
     #[arg(long, env = "MAIL_METRICS_ADDR", default_value = "0.0.0.0:9092")]
     pub metrics_addr: SocketAddr,
 
+    /// The token service, told to revoke the token of a reset mail that can never be delivered.
+    #[arg(
+        long,
+        env = "MAIL_TOKEN_SERVICE_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub token_service_url: String,
+
     /// How mail leaves: `smtp://[user:pass@]host:port?tls=none|starttls|tls` or `file://DIR`
     /// (an outbox of .eml files).
     #[arg(long, env = "MAIL_TRANSPORT", default_value = DEFAULT_TRANSPORT, hide_env_values = true)]

@@ -11,13 +11,15 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     Error,
-    mail::{Content, Link, MessageId, QueuedMail},
+    mail::{Content, MessageId, QueuedMail, Secret},
     metrics::MailMetrics,
     queue::{NewMail, QueueStore, State},
 };
 
 /// The longest idempotency key accepted (it is hashed, so only to bound the work).
 const MAX_IDEMPOTENCY_KEY: usize = 256;
+/// The longest token accepted (ours are 47 characters).
+const MAX_TOKEN: usize = 256;
 /// The longest link accepted.
 const MAX_LINK: usize = 2048;
 
@@ -120,7 +122,16 @@ fn new_mail(request: EnqueueRequest, unknown_account_notices: bool) -> Result<Ne
                 ));
             }
             Content::PasswordReset {
-                link: Link::new(reset.link),
+                link: Secret::new(reset.link),
+                token: match reset.token {
+                    token if token.is_empty() => None,
+                    token if token.len() > MAX_TOKEN || token.chars().any(char::is_control) => {
+                        return Err(Error::InvalidArgument(
+                            "password_reset.token is not a usable token",
+                        ));
+                    }
+                    token => Some(Secret::new(token)),
+                },
                 expires_at_unix: reset.expires_at_unix,
                 ttl_seconds: reset.ttl_seconds,
             }
@@ -188,6 +199,7 @@ mod tests {
                 link: "https://reset.example/?token=t".to_owned(),
                 expires_at_unix: 1,
                 ttl_seconds: 1800,
+                token: "t".to_owned(),
             })),
         }
     }

@@ -11,6 +11,7 @@
 //! - `templates.rs`: the built-in templates and MIME composition;
 //! - [`transport`]: SMTP or an outbox directory, and failure classification;
 //! - `mail.rs`: a queued mail and its id;
+//! - `revoke.rs`: revoking the token of a reset mail that died;
 //! - `metrics.rs`: what the dispatcher counts for `/metrics`;
 //! - [`error`]: the one error type and its mapping to `tonic::Status`.
 //!
@@ -24,6 +25,7 @@ mod grpc;
 mod mail;
 mod metrics;
 pub mod queue;
+mod revoke;
 pub mod startup;
 mod templates;
 pub mod transport;

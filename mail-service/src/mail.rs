@@ -67,7 +67,10 @@ pub enum Content {
     /// The mail with the reset link.
     PasswordReset {
         /// The link, with the token in it.
-        link: Link,
+        link: Secret,
+        /// The token alone, when the caller gave it: revoked if the mail dies.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<Secret>,
         /// When the link stops working, in seconds since the Unix epoch.
         expires_at_unix: i64,
         /// The link's lifetime in seconds.
@@ -93,13 +96,13 @@ impl Content {
     }
 }
 
-/// A reset link: it holds a live token, so `Debug` never shows it. It is serialised only into
+/// A reset link or its token: a live secret, so `Debug` never shows it. It is serialised only into
 /// the queue, which deletes it once the mail is delivered.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Link(String);
+pub struct Secret(String);
 
-impl Link {
+impl Secret {
     /// Wraps a link.
     pub fn new(link: String) -> Self {
         Self(link)
@@ -111,9 +114,9 @@ impl Link {
     }
 }
 
-impl fmt::Debug for Link {
+impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Link([redacted])")
+        f.write_str("Secret([redacted])")
     }
 }
 
@@ -129,7 +132,8 @@ mod tests {
             to: "ada@example.com".to_owned(),
             locale: String::new(),
             content: Content::PasswordReset {
-                link: Link::new("https://reset.example/?token=prt_secret".to_owned()),
+                link: Secret::new("https://reset.example/?token=prt_secret".to_owned()),
+                token: None,
                 expires_at_unix: 0,
                 ttl_seconds: 1800,
             },

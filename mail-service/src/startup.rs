@@ -16,6 +16,7 @@ use crate::{
     Config, Queue,
     grpc::MailApi,
     metrics::MailMetrics,
+    revoke::{InvalidTokenService, Revoker},
     templates::{TemplateError, Templates},
     transport::{Transport, TransportError},
     worker::Dispatch,
@@ -33,6 +34,9 @@ pub enum StartupError {
     /// `MAIL_TRANSPORT` cannot be set up.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// `MAIL_TOKEN_SERVICE_URL` is unusable.
+    #[error(transparent)]
+    TokenService(#[from] InvalidTokenService),
     /// A template does not compile.
     #[error(transparent)]
     Template(#[from] TemplateError),
@@ -119,6 +123,7 @@ impl Application {
                 retry_base: config.retry_base,
                 claim_idle: config.claim_idle,
                 metrics: mail_metrics,
+                revoker: Revoker::new(&config.token_service_url)?,
             },
             workers: config.workers,
             metrics,

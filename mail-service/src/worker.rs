@@ -11,6 +11,7 @@ use tracing::Instrument as _;
 use crate::{
     metrics::MailMetrics,
     queue::{Consumer, Delivery, QueueError, QueueStore, unix_millis},
+    revoke::Revoker,
     templates::Templates,
     transport::{SendError, Transport},
 };
@@ -33,6 +34,7 @@ pub(crate) struct Dispatch {
     pub retry_base: Duration,
     pub claim_idle: Duration,
     pub metrics: MailMetrics,
+    pub revoker: Revoker,
 }
 
 impl Dispatch {
@@ -121,11 +123,13 @@ impl Dispatch {
                 let reason = format!("gave up after {} attempts: {error}", delivery.attempt);
                 self.queue.dead(&delivery, &reason).await?;
                 self.metrics.dead.inc();
+                self.revoker.revoke_for(&delivery.mail).await;
                 tracing::error!(%reason, "mail dead-lettered");
             }
             Err(SendError::Permanent(reason)) => {
                 self.queue.dead(&delivery, &reason).await?;
                 self.metrics.dead.inc();
+                self.revoker.revoke_for(&delivery.mail).await;
                 tracing::error!(%reason, "mail dead-lettered");
             }
         }

@@ -77,10 +77,20 @@ impl fmt::Debug for token::VerifyPasswordRequest {
     }
 }
 
+impl fmt::Debug for token::RevokeTokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevokeTokenRequest")
+            .field("token", &REDACTED)
+            .field("context", &self.context)
+            .finish()
+    }
+}
+
 impl fmt::Debug for mail::PasswordReset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PasswordReset")
             .field("link", &REDACTED)
+            .field("token", &REDACTED)
             .field("expires_at_unix", &self.expires_at_unix)
             .field("ttl_seconds", &self.ttl_seconds)
             .finish()
@@ -95,6 +105,13 @@ mod tests {
     fn debug_output_of_secret_bearing_messages_hides_the_secret() {
         let secret = "prt_s3cr3t-value";
         let printed = [
+            format!(
+                "{:?}",
+                token::RevokeTokenRequest {
+                    token: secret.to_owned(),
+                    context: None,
+                }
+            ),
             format!(
                 "{:?}",
                 token::IssuedToken {
@@ -144,6 +161,7 @@ mod tests {
                     kind: Some(mail::enqueue_request::Kind::PasswordReset(
                         mail::PasswordReset {
                             link: format!("https://example.test/reset?token={secret}"),
+                            token: secret.to_owned(),
                             ..Default::default()
                         }
                     )),

@@ -83,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
     let mut mail_config =
         mail_service::Config::try_parse_from(["mail-service"]).context("mail-service settings")?;
     mail_config.grpc_addr = args.mail_grpc_addr;
+    mail_config.token_service_url = format!("http://{token_addr}");
     if std::env::var_os("MAIL_METRICS_ADDR").is_none() {
         mail_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     }

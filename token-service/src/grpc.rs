@@ -5,8 +5,9 @@
 use passreset_proto::token::v1::{
     Account, CheckTokenRequest, CheckTokenResponse, GetAccountRequest, IssueTokenRequest,
     IssueTokenResponse, IssuedToken, ListAccountsRequest, ListAccountsResponse, NoAccount,
-    RedeemRequest, RedeemResponse, RequestContext, UpsertAccountRequest, VerifyPasswordRequest,
-    VerifyPasswordResponse, account_directory_server::AccountDirectory, get_account_request::Key,
+    RedeemRequest, RedeemResponse, RequestContext, RevokeTokenRequest, RevokeTokenResponse,
+    UpsertAccountRequest, VerifyPasswordRequest, VerifyPasswordResponse,
+    account_directory_server::AccountDirectory, get_account_request::Key,
     issue_token_response::Outcome, redeem_request::Password, token_service_server::TokenService,
 };
 use std::sync::Arc;
@@ -176,6 +177,21 @@ impl TokenService for TokenApi {
             account_id: record.account_id,
             expires_at_unix: record.expires_at.unix_seconds(),
         }))
+    }
+
+    #[tracing::instrument(name = "RevokeToken", skip_all)]
+    async fn revoke_token(
+        &self,
+        request: Request<RevokeTokenRequest>,
+    ) -> Result<Response<RevokeTokenResponse>, Status> {
+        let request = request.into_inner();
+        let caller = Caller::of(request.context.as_ref(), &self.metrics);
+        self.resets
+            .revoke(&request.token)
+            .await
+            .map_err(|error| caller.refused("revoke", error))?;
+        caller.audit("revoked", None);
+        Ok(Response::new(RevokeTokenResponse {}))
     }
 
     #[tracing::instrument(name = "Redeem", skip_all)]

@@ -258,6 +258,15 @@ impl Resets {
         Ok(account)
     }
 
+    /// Makes a token unusable at once (its mail could not be delivered). A malformed or unknown
+    /// token is already unusable: that is a success too.
+    pub(crate) async fn revoke(&self, presented: &str) -> Result<(), Error> {
+        match self.digest_of(presented) {
+            Ok(digest) => self.tokens.revoke(&digest).await,
+            Err(_) => Ok(()),
+        }
+    }
+
     fn digest_of(&self, presented: &str) -> Result<Digest, Error> {
         let token = Token::parse(presented).ok_or(Error::TokenUnknown)?;
         Ok(self.hasher.digest(&token))

@@ -8,7 +8,7 @@ use super::{
     redis::RedisQueue,
     store::{NewMail, QueueError, QueueStore, Revival, State, unix_millis},
 };
-use crate::mail::{Content, Link, MessageId, QueuedMail};
+use crate::mail::{Content, MessageId, QueuedMail, Secret};
 
 const WAIT: Duration = Duration::from_secs(2);
 const CLAIM_IDLE: Duration = Duration::from_secs(30);
@@ -20,7 +20,8 @@ pub(super) fn reset_mail(link: &str) -> QueuedMail {
         to: "ada@example.com".to_owned(),
         locale: "en".to_owned(),
         content: Content::PasswordReset {
-            link: Link::new(link.to_owned()),
+            link: Secret::new(link.to_owned()),
+            token: None,
             expires_at_unix: 1_700_000_000,
             ttl_seconds: 1800,
         },

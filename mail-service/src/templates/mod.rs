@@ -21,7 +21,7 @@ use lettre::{
 use minijinja::{Environment, Value, context};
 
 use self::words::{LANGUAGES, duration_in_words, language_of, time_in_words};
-use crate::mail::{Content, Link, MessageId, QueuedMail};
+use crate::mail::{Content, MessageId, QueuedMail, Secret};
 
 /// The parts of each template set. HTML is auto-escaped by its extension.
 const PARTS: [&str; 3] = ["subject", "txt", "html"];
@@ -138,7 +138,8 @@ impl Templates {
     fn check_all(&self, origins: &[(String, String)]) -> Result<(), TemplateError> {
         let samples = [
             Content::PasswordReset {
-                link: Link::new("https://example.com/reset?token=sample".to_owned()),
+                link: Secret::new("https://example.com/reset?token=sample".to_owned()),
+                token: None,
                 expires_at_unix: 0,
                 ttl_seconds: 1800,
             },
@@ -228,6 +229,7 @@ fn values_for(mail: &QueuedMail, language: &str) -> Value {
             link,
             expires_at_unix,
             ttl_seconds,
+            ..
         } => context! {
             to => &mail.to,
             link => link.expose(),
@@ -278,7 +280,7 @@ fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::{Link, MessageId};
+    use crate::mail::{MessageId, Secret};
 
     fn from() -> Mailbox {
         "Acme <no-reply@acme.example>".parse().unwrap()
@@ -291,7 +293,8 @@ mod tests {
             to: "ada@example.com".to_owned(),
             locale: String::new(),
             content: Content::PasswordReset {
-                link: Link::new("https://reset.example/reset?token=prt_abc&x=<y>".to_owned()),
+                link: Secret::new("https://reset.example/reset?token=prt_abc&x=<y>".to_owned()),
+                token: None,
                 expires_at_unix: 1_795_000_000,
                 ttl_seconds: 1800,
             },

@@ -82,6 +82,7 @@ pub fn reset_mail(to: &str, token: &str) -> EnqueueRequest {
             link: format!("https://reset.example.test/reset?token={token}"),
             expires_at_unix: 1_795_442_700,
             ttl_seconds: 1800,
+            token: token.to_owned(),
         })),
     }
 }

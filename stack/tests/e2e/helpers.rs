@@ -29,6 +29,8 @@ pub struct TestApp {
     pub mail_metrics_url: String,
     /// The token service's gRPC URL.
     pub token_url: String,
+    /// The mail service's gRPC URL.
+    pub mail_url: String,
     pub http: reqwest::Client,
     pub smtp: SmtpSink,
     pub redis: TestRedis,
@@ -82,6 +84,7 @@ pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
     .await
     .expect("token-service starts");
     let token_addr = tokens.local_addr();
+    let token_url = format!("http://{token_addr}");
     let token_metrics_url = format!("http://{}/metrics", tokens.metrics_addr());
     let stopped_tokens = until_stopped();
     services.spawn(async move {
@@ -104,6 +107,8 @@ pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
             "127.0.0.1:0",
             "--transport",
             &smtp.url(),
+            "--token-service-url",
+            &token_url,
             // One worker keeps delivery in queue order, so "no mail for X" can be asserted
             // once a later mail has arrived.
             "--workers",
@@ -124,7 +129,6 @@ pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
 
     let api_key = format!("tests-key-{}", uuid::Uuid::new_v4().simple());
     let api_keys = format!("tests={api_key}");
-    let token_url = format!("http://{token_addr}");
     let mail_url = format!("http://{mail_addr}");
     let gateway = gateway::Application::build(
         gateway::Config::try_parse_from([
@@ -165,6 +169,7 @@ pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
         token_metrics_url,
         mail_metrics_url,
         token_url,
+        mail_url,
         http: reqwest::Client::new(),
         smtp,
         redis,

@@ -184,3 +184,86 @@ async fn the_429_sequence_is_identical_for_a_known_and_an_unknown_address() {
     assert!(body["errors"][0].is_string(), "{body}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_reset_mail_that_can_never_be_delivered_revokes_its_token() {
+    use passreset_proto::{
+        mail::v1::{
+            EnqueueRequest, GetStatusRequest, PasswordReset, enqueue_request::Kind,
+            mail_service_client::MailServiceClient, message_status::State,
+        },
+        token::v1::{
+            CheckTokenRequest, IssueTokenRequest, issue_token_response::Outcome,
+            token_service_client::TokenServiceClient,
+        },
+    };
+
+    let app = spawn_app().await;
+    app.create_account(EMAIL, OLD_PASSWORD).await;
+    app.smtp.reject_recipient(EMAIL, 550);
+    // As the gateway does, but over gRPC directly, so the test holds the token.
+    let mut tokens = TokenServiceClient::connect(app.token_url.clone())
+        .await
+        .unwrap();
+    let issued = tokens
+        .issue_token(IssueTokenRequest {
+            email: EMAIL.to_owned(),
+            context: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(Outcome::Issued(issued)) = issued.outcome else {
+        panic!("no token issued");
+    };
+    let check = CheckTokenRequest {
+        token: issued.token.clone(),
+        context: None,
+    };
+    tokens.check_token(check.clone()).await.unwrap();
+
+    let mut mail = MailServiceClient::connect(app.mail_url.clone())
+        .await
+        .unwrap();
+    let id = mail
+        .enqueue(EnqueueRequest {
+            to: EMAIL.to_owned(),
+            locale: String::new(),
+            idempotency_key: String::new(),
+            kind: Some(Kind::PasswordReset(PasswordReset {
+                link: RESET_URL.replace("{token}", &issued.token),
+                expires_at_unix: issued.expires_at_unix,
+                ttl_seconds: issued.ttl_seconds,
+                token: issued.token.clone(),
+            })),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .message_id;
+
+    // The server refuses the recipient for good: the mail dies, and its token with it.
+    let mut revoked = false;
+    for _ in 0..100 {
+        let state = mail
+            .get_status(GetStatusRequest {
+                message_id: id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .state();
+        let refused = tokens
+            .check_token(check.clone())
+            .await
+            .err()
+            .map(|status| status.code());
+        if state == State::Dead && refused == Some(tonic::Code::NotFound) {
+            revoked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(revoked, "the dead mail's token still works");
+    app.stop().await;
+}

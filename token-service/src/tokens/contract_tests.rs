@@ -268,6 +268,19 @@ fn memory_store() -> Arc<dyn TokenStore> {
     Storage::in_memory().token_store()
 }
 
+async fn a_revoked_token_is_unknown_and_revoking_twice_is_fine(store: Arc<dyn TokenStore>) {
+    let revoked = issue(store.as_ref(), "acct_1", false).await;
+    let kept = issue(store.as_ref(), "acct_1", false).await;
+    store.revoke(&revoked).await.unwrap();
+    store.revoke(&revoked).await.unwrap();
+    store.revoke(&fresh_digest()).await.unwrap();
+    assert!(matches!(
+        store.check(&revoked, UnixMillis::now()).await,
+        Err(Error::TokenUnknown)
+    ));
+    store.check(&kept, UnixMillis::now()).await.unwrap();
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod on_redis {
@@ -300,6 +313,7 @@ contract!(
     a_newer_token_revokes_the_older_ones_when_asked,
     a_completed_redemption_revokes_every_other_token_of_the_account,
     fifty_concurrent_claims_of_one_token_have_exactly_one_winner,
+    a_revoked_token_is_unknown_and_revoking_twice_is_fine,
 );
 
 #[tokio::test]

@@ -165,6 +165,20 @@ impl TokenStore for MemoryTokenStore {
         }
     }
 
+    async fn revoke(&self, digest: &Digest) -> Result<(), Error> {
+        let mut state = self.state.lock().await;
+        if let Some(entry) = state.tokens.remove(digest) {
+            let account_id = entry.record.account_id;
+            if let Some(digests) = state.by_account.get_mut(&account_id) {
+                digests.remove(digest);
+                if digests.is_empty() {
+                    state.by_account.remove(&account_id);
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn finalize(
         &self,
         digest: &Digest,

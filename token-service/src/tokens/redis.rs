@@ -267,6 +267,19 @@ impl TokenStore for RedisTokenStore {
         Ok(released == 1)
     }
 
+    async fn revoke(&self, digest: &Digest) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let key = self.token_key(digest);
+        let account_id: Option<String> = connection.hget(&key, "account_id").await?;
+        connection.del::<_, ()>(&key).await?;
+        if let Some(account_id) = account_id {
+            connection
+                .srem::<_, _, ()>(self.account_tokens_key(&account_id), digest.as_str())
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn finalize(
         &self,
         digest: &Digest,

@@ -90,6 +90,10 @@ pub(crate) trait TokenStore: Send + Sync + fmt::Debug {
     /// whether `claim` still held it.
     async fn release(&self, digest: &Digest, claim: &ClaimId) -> Result<bool, Error>;
 
+    /// Deletes a token whatever its state: it then answers [`Error::TokenUnknown`]. Revoking a
+    /// token that is not there is not an error.
+    async fn revoke(&self, digest: &Digest) -> Result<(), Error>;
+
     /// Marks a claimed token spent, then revokes every other outstanding token of its account.
     /// Returns whether `claim` still held it (if not, nothing changed).
     async fn finalize(

@@ -1,0 +1,59 @@
+//! When a reset mail dies, its token is revoked at the token service (`RevokeToken`), so a link
+//! that was never delivered can never be used, even if it leaked on the way.
+
+use std::time::Duration;
+
+use passreset_proto::token::v1::{RevokeTokenRequest, token_service_client::TokenServiceClient};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::mail::{Content, QueuedMail};
+
+/// How long one revocation may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `MAIL_TOKEN_SERVICE_URL` does not name a usable endpoint.
+#[derive(Debug, thiserror::Error)]
+#[error("MAIL_TOKEN_SERVICE_URL: {0}")]
+pub struct InvalidTokenService(String);
+
+/// A lazily connected client of the token service.
+#[derive(Debug, Clone)]
+pub(crate) struct Revoker {
+    client: TokenServiceClient<Channel>,
+}
+
+impl Revoker {
+    /// A client of `url`, connected on first use: the token service may start later.
+    pub(crate) fn new(url: &str) -> Result<Self, InvalidTokenService> {
+        let endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|error| InvalidTokenService(error.to_string()))?
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(CALL_TIMEOUT);
+        Ok(Self {
+            client: TokenServiceClient::new(endpoint.connect_lazy()),
+        })
+    }
+
+    /// Revokes the token of a dead reset mail, if it carries one. A failure is logged: the
+    /// mail's link is already destroyed, and the token expires on its own.
+    pub(crate) async fn revoke_for(&self, mail: &QueuedMail) {
+        let Content::PasswordReset {
+            token: Some(token), ..
+        } = &mail.content
+        else {
+            return;
+        };
+        let request = RevokeTokenRequest {
+            token: token.expose().to_owned(),
+            context: None,
+        };
+        match self.client.clone().revoke_token(request).await {
+            Ok(_) => tracing::info!(message_id = %mail.id, "token of a dead reset mail revoked"),
+            Err(status) => tracing::warn!(
+                message_id = %mail.id,
+                code = ?status.code(),
+                "could not revoke the token of a dead reset mail; it expires on its own"
+            ),
+        }
+    }
+}
