@@ -11,6 +11,7 @@
 //! - `api_keys`: the Metal surface's `X-Auth-Token` keys, kept as digests;
 //! - `client_ip`: the client's address, through trusted proxies only;
 //! - `locale`: the request's `Accept-Language`, for mail to addresses without a locale;
+//! - `pages`: the reset pages the mail's link lands on (`/reset`, `/forgot`);
 //! - `openapi`: the OpenAPI document of both surfaces, generated from the code;
 //! - `health`: liveness (`/healthz`) and readiness (`/readyz`) for orchestrators.
 
@@ -24,6 +25,7 @@ mod health;
 mod locale;
 mod metal;
 mod openapi;
+mod pages;
 mod persona;
 mod startup;
 

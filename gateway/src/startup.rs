@@ -17,7 +17,7 @@ use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use crate::{
     Config, TrustedProxies, Upstreams, api_keys::ApiKeys, clients::InvalidUpstream,
-    config::ResetUrl, health, metal, openapi, persona,
+    config::ResetUrl, health, metal, openapi, pages, persona,
 };
 
 /// Request bodies larger than this are refused with 413; the largest valid body is far smaller.
@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v1", persona::routes())
         .nest("/metal/v1", metal::routes())
+        .merge(pages::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -19,14 +19,23 @@ use passreset_proto::mail::v1::{
 };
 use passreset_testkit::{SmtpSink, test_redis};
 
-const MAILS: usize = 2000;
+/// Mails per run; `BENCH_MAILS` overrides.
+fn mails() -> usize {
+    std::env::var("BENCH_MAILS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(2000)
+}
 const WORKERS: usize = 4;
 
 #[tokio::main]
 async fn main() {
     let dispatcher = through_the_dispatcher().await;
     let floor = direct_lettre_loop().await;
-    println!("{MAILS} mails, {WORKERS} concurrent sends, SMTP sink on loopback:");
+    println!(
+        "{} mails, {WORKERS} concurrent sends, SMTP sink on loopback:",
+        mails()
+    );
     println!("  through the dispatcher   {dispatcher:>8.0} mails/s");
     println!("  direct lettre loop       {floor:>8.0} mails/s (the floor)");
 }
@@ -68,7 +77,7 @@ async fn through_the_dispatcher() -> f64 {
     for chunk in 0..WORKERS {
         let client = client.clone();
         enqueues.spawn(async move {
-            for n in (chunk..MAILS).step_by(WORKERS) {
+            for n in (chunk..mails()).step_by(WORKERS) {
                 client
                     .clone()
                     .enqueue(EnqueueRequest {
@@ -85,7 +94,7 @@ async fn through_the_dispatcher() -> f64 {
         });
     }
     enqueues.join_all().await;
-    sink.wait_for_messages(MAILS, Duration::from_secs(300))
+    sink.wait_for_messages(mails(), Duration::from_secs(300))
         .await;
     let rate = rate(started.elapsed());
     let _ = stop.send(());
@@ -104,7 +113,7 @@ async fn direct_lettre_loop() -> f64 {
     for chunk in 0..WORKERS {
         let transport = transport.clone();
         senders.spawn(async move {
-            for n in (chunk..MAILS).step_by(WORKERS) {
+            for n in (chunk..mails()).step_by(WORKERS) {
                 let message = Message::builder()
                     .from("passreset <no-reply@localhost>".parse().unwrap())
                     .to(format!("user{n}@example.com").parse().unwrap())
@@ -116,11 +125,11 @@ async fn direct_lettre_loop() -> f64 {
         });
     }
     senders.join_all().await;
-    sink.wait_for_messages(MAILS, Duration::from_secs(300))
+    sink.wait_for_messages(mails(), Duration::from_secs(300))
         .await;
     rate(started.elapsed())
 }
 
 fn rate(elapsed: Duration) -> f64 {
-    MAILS as f64 / elapsed.as_secs_f64()
+    mails() as f64 / elapsed.as_secs_f64()
 }

@@ -174,6 +174,8 @@ impl SmtpSink {
 
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {
     while let Ok((stream, _)) = listener.accept().await {
+        // Replies are small writes: without this, delayed ACKs add tens of ms to each one.
+        let _ = stream.set_nodelay(true);
         tokio::spawn(session(stream, Arc::clone(&shared)));
     }
 }

@@ -11,6 +11,7 @@ mod generated_client;
 mod helpers;
 mod metal;
 mod operations;
+mod pages;
 mod persona;
 mod python;
 mod security;
