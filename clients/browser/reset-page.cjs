@@ -4,19 +4,17 @@
 //   node reset-page.cjs BASE_URL TOKEN EMAIL NEW_PASSWORD SCREENSHOTS
 const { chromium } = require("playwright-core");
 const path = require("path");
-const os = require("os");
 const fs = require("fs");
 
 async function main() {
   const [base, token, email, newPassword, screenshots] = process.argv.slice(2);
   fs.mkdirSync(screenshots, { recursive: true });
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "passreset-chromium-"));
+  // Playwright gives each launch a fresh, empty profile of its own.
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: [
       "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      `--user-data-dir=${profile}`,
     ],
   });
   const page = await browser.newPage({ viewport: { width: 360, height: 740 } });
@@ -62,7 +60,6 @@ async function main() {
 
   seen.externalRequests = external;
   await browser.close();
-  fs.rmSync(profile, { recursive: true, force: true });
   console.log(JSON.stringify(seen));
 }
 

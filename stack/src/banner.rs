@@ -53,6 +53,7 @@ try it:
   curl -i -X POST {http}/v1/account/password/forgot \
        -H 'Content-Type: application/json' -d '{{"email":"{email}"}}'
   then open the newest file in ./outbox for the reset link and its token.
+  or in a browser: {http}/forgot (the link in the mail opens {http}/reset)
 {metal}
 Ctrl-C stops everything.
 "#,

@@ -236,9 +236,9 @@ async fn reset_submit(
     .await;
     match outcome {
         Ok(_) => render(StatusCode::OK, &language, Page::Done),
-        // The policy's own words (English), after the page's hint in the reader's language.
+        // The policy's own words (English), after a lead-in in the reader's language.
         Err(ApiError::WeakPassword(reason)) => {
-            let error = Some(format!("{} ({reason})", t.policy));
+            let error = Some(format!("{} {reason}.", t.refused_password));
             render(
                 StatusCode::BAD_REQUEST,
                 &language,
