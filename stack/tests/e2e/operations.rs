@@ -8,6 +8,18 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::helpers::{TestApp, json_of, spawn_app, spawn_app_on, token_in};
 
+/// A `/metrics` page.
+async fn scrape(app: &TestApp, url: &str) -> String {
+    app.http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The value of the sample `name{labels}` in a Prometheus text page, 0 when absent.
 fn sample(page: &str, name: &str, labels: &[&str]) -> f64 {
     page.lines()
@@ -21,15 +33,7 @@ async fn the_gateway_counts_requests_by_route_and_status() {
     let app = spawn_app().await;
     app.create_account("ops@example.com", "the old password 1")
         .await;
-    let before = app
-        .http
-        .get(&app.gateway_metrics_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let before = scrape(&app, &app.gateway_metrics_url).await;
 
     assert_eq!(
         app.forgot("ops@example.com").await.status(),
@@ -45,15 +49,7 @@ async fn the_gateway_counts_requests_by_route_and_status() {
         StatusCode::FORBIDDEN
     );
 
-    let after = app
-        .http
-        .get(&app.gateway_metrics_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after = scrape(&app, &app.gateway_metrics_url).await;
     let forgot = [r#"route="/v1/account/password/forgot""#, r#"status="204""#];
     let refused = [
         r#"route="/v1/account/password/check-token""#,
@@ -82,16 +78,7 @@ async fn the_gateway_counts_requests_by_route_and_status() {
 #[tokio::test]
 async fn the_token_service_counts_grpc_calls_by_method_and_code() {
     let app = spawn_app().await;
-    let scrape = async || {
-        app.http
-            .get(&app.token_metrics_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let scrape_tokens = async || scrape(&app, &app.token_metrics_url).await;
     let issue = [
         r#"method="passreset.token.v1.TokenService/IssueToken""#,
         r#"code="OK""#,
@@ -100,7 +87,7 @@ async fn the_token_service_counts_grpc_calls_by_method_and_code() {
         r#"method="passreset.token.v1.TokenService/CheckToken""#,
         r#"code="NOT_FOUND""#,
     ];
-    let before = scrape().await;
+    let before = scrape_tokens().await;
     assert_eq!(
         app.forgot("nobody@example.com").await.status(),
         StatusCode::NO_CONTENT
@@ -109,7 +96,7 @@ async fn the_token_service_counts_grpc_calls_by_method_and_code() {
         app.check_token("prt_made_up").await.status(),
         StatusCode::FORBIDDEN
     );
-    let after = scrape().await;
+    let after = scrape_tokens().await;
     for (name, labels) in [
         ("grpc_server_calls_total", &issue[..]),
         ("grpc_server_calls_total", &check[..]),
@@ -131,17 +118,8 @@ async fn the_mail_service_counts_mail_queued_suppressed_and_sent() {
     let app = spawn_app().await;
     app.create_account("counted@example.com", "the old password 1")
         .await;
-    let scrape = async || {
-        app.http
-            .get(&app.mail_metrics_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
-    let before = scrape().await;
+    let scrape_mail = async || scrape(&app, &app.mail_metrics_url).await;
+    let before = scrape_mail().await;
     assert_eq!(
         app.forgot("counted@example.com").await.status(),
         StatusCode::NO_CONTENT
@@ -153,10 +131,11 @@ async fn the_mail_service_counts_mail_queued_suppressed_and_sent() {
     app.mail_number(1).await;
     // The counter moves once the queue has recorded the delivery, just after the mail lands.
     eventually("mail_sent_total moves", async || {
-        sample(&scrape().await, "mail_sent_total", &[]) > sample(&before, "mail_sent_total", &[])
+        sample(&scrape_mail().await, "mail_sent_total", &[])
+            > sample(&before, "mail_sent_total", &[])
     })
     .await;
-    let after = scrape().await;
+    let after = scrape_mail().await;
     for (name, moved) in [
         ("mail_queued_total", 1.0),
         ("mail_suppressed_total", 1.0),
