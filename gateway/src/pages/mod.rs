@@ -165,9 +165,10 @@ fn cross_site(headers: &HeaderMap) -> bool {
         .is_some_and(|site| site.as_bytes() == b"cross-site")
 }
 
-#[derive(Debug, Deserialize)]
+/// `?token=`: a secret, so no `Debug`.
+#[derive(Deserialize)]
 struct TokenQuery {
-    token: Option<String>,
+    token: Option<SecretString>,
 }
 
 /// `GET /reset?token=`: checks the token, then asks for the new password.
@@ -180,7 +181,7 @@ async fn reset_page(
     let token = query
         .ok()
         .and_then(|Query(query)| query.token)
-        .map(|token| token.trim().to_owned())
+        .map(|token| token.expose_secret().trim().to_owned())
         .unwrap_or_default();
     if token.is_empty() {
         return token_failure(&language, &ApiError::TokenUnknown);
