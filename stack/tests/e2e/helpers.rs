@@ -53,6 +53,15 @@ pub async fn spawn_app_with(token_flags: &[&str]) -> TestApp {
 
 /// As [`spawn_app_with`], on the given Redis.
 pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
+    spawn_app_configured(redis, token_flags, &[]).await
+}
+
+/// The most general start: the given Redis, extra token-service and gateway flags.
+pub async fn spawn_app_configured(
+    redis: TestRedis,
+    token_flags: &[&str],
+    gateway_flags: &[&str],
+) -> TestApp {
     let smtp = SmtpSink::start().await;
     let (stop, stopped) = watch::channel(());
     let until_stopped = move || {
@@ -131,21 +140,25 @@ pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
     let api_keys = format!("tests={api_key}");
     let mail_url = format!("http://{mail_addr}");
     let gateway = gateway::Application::build(
-        gateway::Config::try_parse_from([
-            "gateway",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--token-service-url",
-            &token_url,
-            "--mail-service-url",
-            &mail_url,
-            "--reset-url",
-            RESET_URL,
-            "--api-keys",
-            &api_keys,
-        ])
+        gateway::Config::try_parse_from(
+            [
+                "gateway",
+                "--http-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--token-service-url",
+                &token_url,
+                "--mail-service-url",
+                &mail_url,
+                "--reset-url",
+                RESET_URL,
+                "--api-keys",
+                &api_keys,
+            ]
+            .into_iter()
+            .chain(gateway_flags.iter().copied()),
+        )
         .expect("gateway config"),
     )
     .await

@@ -267,3 +267,74 @@ async fn a_reset_mail_that_can_never_be_delivered_revokes_its_token() {
     assert!(revoked, "the dead mail's token still works");
     app.stop().await;
 }
+
+/// `forgot` for a fresh address, sent with `X-Forwarded-For: forwarded`.
+async fn forgot_forwarded(app: &crate::helpers::TestApp, n: usize, forwarded: &str) -> StatusCode {
+    app.http
+        .post(format!("{}/v1/account/password/forgot", app.base_url))
+        .header(header::CONTENT_TYPE, PERSONA_CONTENT_TYPE)
+        .header("X-Forwarded-For", forwarded)
+        .body(serde_json::json!({ "email": format!("user{n}@example.com") }).to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_limited_not_the_proxy() {
+    let app = crate::helpers::spawn_app_configured(
+        passreset_testkit::test_redis().await,
+        &["--limit-per-ip", "2/15m"],
+        &[
+            "--trusted-proxies",
+            "127.0.0.1/32",
+            "--forgot-min-duration",
+            "0s",
+        ],
+    )
+    .await;
+    // The client wrote a fake first hop; the trusted proxy (our loopback peer) appended nothing,
+    // so the right-most untrusted address is the client.
+    assert_eq!(
+        forgot_forwarded(&app, 1, "198.51.100.1, 203.0.113.5").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        forgot_forwarded(&app, 2, "203.0.113.5").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        forgot_forwarded(&app, 3, "203.0.113.5").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy is not affected.
+    assert_eq!(
+        forgot_forwarded(&app, 4, "203.0.113.6").await,
+        StatusCode::NO_CONTENT
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_x_forwarded_for_cannot_dodge_the_per_ip_limit() {
+    let app = crate::helpers::spawn_app_configured(
+        passreset_testkit::test_redis().await,
+        &["--limit-per-ip", "2/15m"],
+        &["--forgot-min-duration", "0s"],
+    )
+    .await;
+    assert_eq!(
+        forgot_forwarded(&app, 1, "203.0.113.1").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        forgot_forwarded(&app, 2, "203.0.113.2").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        forgot_forwarded(&app, 3, "203.0.113.3").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.stop().await;
+}
