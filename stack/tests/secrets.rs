@@ -1,6 +1,6 @@
-//! No secret in any log line: the whole flow on both surfaces runs with every crate logging at
-//! TRACE (spans included) into a buffer, which is then searched for every token, password, link
-//! and API key used. A binary of its own, because the capturing subscriber is process-wide.
+//! No secret in any log line: the whole flow on both surfaces and the reset page runs with every
+//! crate logging at TRACE (spans included) into a buffer, which is then searched for every
+//! token, password, link and API key used. A binary of its own, because the capturing subscriber is process-wide.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -84,6 +84,26 @@ async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
         app.check_token(&persona_token).await.status(),
         StatusCode::NO_CONTENT
     );
+    // The reset page, with the token in its address and in its form.
+    let page = app
+        .http
+        .get(format!("{}/reset?token={persona_token}", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page_weak = app
+        .http
+        .post(format!("{}/reset", app.base_url))
+        .form(&[
+            ("token", persona_token.as_str()),
+            ("password", WEAK),
+            ("confirm_password", WEAK),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page_weak.status(), StatusCode::BAD_REQUEST);
     let mismatch = app.reset(&persona_token, NEW_PASSWORD, MISMATCH).await;
     assert_eq!(mismatch.status(), StatusCode::BAD_REQUEST);
     let weak = app.reset(&persona_token, WEAK, WEAK).await;
