@@ -48,7 +48,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     for (name, source) in [
         ("page.html", include_str!("../../pages/page.html")),
-        ("forgot_form", include_str!("../../pages/forgot_form.html")),
+        (
+            "forgot_form.html",
+            include_str!("../../pages/forgot_form.html"),
+        ),
     ] {
         if let Err(error) = env.add_template(name, source) {
             tracing::error!(%error, name, "a page template does not compile");
@@ -309,4 +312,55 @@ async fn script() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         include_str!("../../pages/reset.js"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn html(language: &str, page: Page<'_>) -> String {
+        let response = render(StatusCode::OK, &AcceptLanguage(language.to_owned()), page);
+        assert_eq!(response.status(), StatusCode::OK, "the page did not render");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_state_renders_in_every_language_without_external_urls() {
+        for language in ["en", "sv-SE", "fi"] {
+            for page in [
+                Page::Form {
+                    token: "prt_x",
+                    error: Some("e".to_owned()),
+                },
+                Page::Done,
+                Page::TokenProblem("p"),
+                Page::Forgot { error: None },
+                Page::ForgotSent,
+                Page::Unavailable("u"),
+            ] {
+                let html = html(language, page).await;
+                assert!(html.contains("<html lang="), "{html}");
+                assert!(
+                    !html.contains("http://") && !html.contains("https://"),
+                    "{html}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_token_goes_into_the_form_escaped() {
+        let html = html(
+            "en",
+            Page::Form {
+                token: "prt_<x>\"",
+                error: None,
+            },
+        )
+        .await;
+        assert!(html.contains("prt_&lt;x&gt;&quot;"), "{html}");
+    }
 }
