@@ -33,5 +33,6 @@ mod worker;
 
 pub use config::Config;
 pub use error::Error;
+pub use passreset_telemetry::grpc::ServeError;
 pub use queue::Queue;
-pub use startup::{Application, ServeError, StartupError};
+pub use startup::{Application, StartupError};

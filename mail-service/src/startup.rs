@@ -7,6 +7,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
 use passreset_telemetry::{
     Shutdown,
+    grpc::ServeError,
     metrics::{GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
 };
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
@@ -51,17 +52,6 @@ pub enum StartupError {
         /// Why the bind failed.
         reason: std::io::Error,
     },
-}
-
-/// Why a running server stopped other than by its shutdown signal.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// The reflection service could not read the descriptor set.
-    #[error("grpc reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    /// The transport failed.
-    #[error("grpc server: {0}")]
-    Transport(#[from] tonic::transport::Error),
 }
 
 /// The mail service, bound and ready to serve.
@@ -181,10 +171,8 @@ impl Application {
             }
         });
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(passreset_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        let reflection =
+            passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
         tracing::info!(addr = %self.local_addr, workers = self.workers, "mail-service listening");
         let served = tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)

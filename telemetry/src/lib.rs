@@ -5,10 +5,12 @@
 //! - [`shutdown_signal`]: the future that ends a server on Ctrl-C or SIGTERM;
 //! - [`parse_duration`]: `30m`-style durations for clap;
 //! - [`metrics`]: Prometheus metrics per service, served on a port of their own;
+//! - [`grpc`]: reflection and the serve error both gRPC services share;
 //! - [`healthcheck`]: the `healthcheck` subcommand's probes, for container health checks;
 //! - [`propagation`]: W3C trace context through gRPC calls and the mail queue;
 //! - [`settings`]: parsing settings so a bad value is one line naming its variable.
 
+pub mod grpc;
 pub mod healthcheck;
 pub mod metrics;
 pub mod propagation;

@@ -39,5 +39,6 @@ pub use config::Config;
 pub use error::Error;
 pub use limits::RateSetting;
 pub use passreset_telemetry::LogFormat;
-pub use startup::{Application, ServeError, StartupError};
+pub use passreset_telemetry::grpc::ServeError;
+pub use startup::{Application, StartupError};
 pub use storage::Storage;

@@ -8,6 +8,7 @@ use passreset_proto::token::v1::{
 };
 use passreset_telemetry::{
     Shutdown,
+    grpc::ServeError,
     metrics::{GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
 };
 use tokio::net::TcpListener;
@@ -39,17 +40,6 @@ pub enum StartupError {
         /// Why the bind failed.
         reason: std::io::Error,
     },
-}
-
-/// Why a running server stopped other than by its shutdown signal.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// The reflection service could not read the descriptor set.
-    #[error("grpc reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    /// The transport failed.
-    #[error("grpc server: {0}")]
-    Transport(#[from] tonic::transport::Error),
 }
 
 /// The token service, bound and ready to serve.
@@ -153,10 +143,8 @@ impl Application {
                 .await;
             }
         });
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(passreset_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        let reflection =
+            passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
         tracing::info!(addr = %self.local_addr, metrics = %self.metrics.local_addr(), "token-service listening");
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
         tonic::transport::Server::builder()
