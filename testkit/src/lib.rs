@@ -20,3 +20,28 @@ mod smtp;
 pub use redis_process::RedisProcess;
 pub use redis_server::{TestRedis, test_redis};
 pub use smtp::{ReceivedMail, SmtpSink};
+
+/// Runs each contract case (an `async fn(store)` in the calling module) against both
+/// implementations of a store: `mod on_redis` with `redis().await`, `mod in_memory` with
+/// `memory()`, so the Redis store and its memory twin are held to the same tests.
+#[macro_export]
+macro_rules! store_contract {
+    (redis: $redis:ident, memory: $memory:ident, cases: [$($case:ident),* $(,)?] $(,)?) => {
+        mod on_redis {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::$redis().await).await;
+                }
+            )*
+        }
+        mod in_memory {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::$memory()).await;
+                }
+            )*
+        }
+    };
+}

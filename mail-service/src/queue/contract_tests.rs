@@ -377,39 +377,22 @@ fn memory_queue() -> Arc<dyn QueueStore> {
     Arc::new(MemoryQueue::default())
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod on_redis {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::redis_queue().await).await;
-                }
-            )*
-        }
-        mod in_memory {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::memory_queue()).await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
-    a_queued_mail_is_handed_out_once_and_then_sent,
-    mails_come_out_in_the_order_they_went_in,
-    a_waiting_consumer_wakes_when_mail_arrives,
-    the_same_idempotency_key_queues_one_mail,
-    a_suppressed_mail_is_recorded_but_never_handed_out,
-    a_retry_waits_until_due_then_comes_back_with_the_next_attempt,
-    a_retrying_mail_does_not_hold_up_the_ones_behind_it,
-    a_dead_mail_keeps_its_reason_and_is_never_handed_out_again,
-    mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time,
-    depth_counts_waiting_and_retrying_mail_until_it_is_settled,
-    a_full_queue_refuses_new_mail_but_not_a_repeat_or_a_suppressed_one,
-    a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot,
-    an_unknown_id_has_no_status,
+passreset_testkit::store_contract!(
+    redis: redis_queue,
+    memory: memory_queue,
+    cases: [
+        a_queued_mail_is_handed_out_once_and_then_sent,
+        mails_come_out_in_the_order_they_went_in,
+        a_waiting_consumer_wakes_when_mail_arrives,
+        the_same_idempotency_key_queues_one_mail,
+        a_suppressed_mail_is_recorded_but_never_handed_out,
+        a_retry_waits_until_due_then_comes_back_with_the_next_attempt,
+        a_retrying_mail_does_not_hold_up_the_ones_behind_it,
+        a_dead_mail_keeps_its_reason_and_is_never_handed_out_again,
+        mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time,
+        depth_counts_waiting_and_retrying_mail_until_it_is_settled,
+        a_full_queue_refuses_new_mail_but_not_a_repeat_or_a_suppressed_one,
+        a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot,
+        an_unknown_id_has_no_status,
+    ],
 );

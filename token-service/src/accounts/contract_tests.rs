@@ -202,36 +202,19 @@ fn memory_store() -> Arc<dyn AccountStore> {
     Storage::in_memory().account_store()
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod on_redis {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::redis_store().await).await;
-                }
-            )*
-        }
-        mod in_memory {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::memory_store()).await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
-    an_upsert_creates_an_account_findable_by_id_and_address,
-    unknown_ids_and_addresses_find_nothing,
-    a_second_upsert_replaces_the_password_and_keeps_the_account,
-    setting_a_password_changes_only_the_hash_and_its_time,
-    setting_the_password_of_an_unknown_account_fails,
-    concurrent_upserts_of_one_new_address_create_one_account,
-    listing_pages_through_every_account,
-    a_cursor_the_store_never_gave_is_refused,
+passreset_testkit::store_contract!(
+    redis: redis_store,
+    memory: memory_store,
+    cases: [
+        an_upsert_creates_an_account_findable_by_id_and_address,
+        unknown_ids_and_addresses_find_nothing,
+        a_second_upsert_replaces_the_password_and_keeps_the_account,
+        setting_a_password_changes_only_the_hash_and_its_time,
+        setting_the_password_of_an_unknown_account_fails,
+        concurrent_upserts_of_one_new_address_create_one_account,
+        listing_pages_through_every_account,
+        a_cursor_the_store_never_gave_is_refused,
+    ],
 );
 
 #[tokio::test]

@@ -117,31 +117,14 @@ fn memory_store() -> Arc<dyn LimitStore> {
     Arc::new(MemoryLimitStore::default())
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod on_redis {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::redis_store().await).await;
-                }
-            )*
-        }
-        mod in_memory {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::memory_store()).await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
-    a_burst_of_count_is_allowed_then_the_next_is_limited,
-    units_come_back_one_interval_at_a_time,
-    a_peek_never_consumes,
-    subjects_are_limited_separately,
-    fifty_concurrent_takes_allow_exactly_the_burst,
+passreset_testkit::store_contract!(
+    redis: redis_store,
+    memory: memory_store,
+    cases: [
+        a_burst_of_count_is_allowed_then_the_next_is_limited,
+        units_come_back_one_interval_at_a_time,
+        a_peek_never_consumes,
+        subjects_are_limited_separately,
+        fifty_concurrent_takes_allow_exactly_the_burst,
+    ],
 );

@@ -281,39 +281,22 @@ async fn a_revoked_token_is_unknown_and_revoking_twice_is_fine(store: Arc<dyn To
     store.check(&kept, UnixMillis::now()).await.unwrap();
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod on_redis {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::redis_store().await).await;
-                }
-            )*
-        }
-        mod in_memory {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::memory_store()).await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
-    an_issued_token_checks_valid_any_number_of_times,
-    a_token_never_issued_is_unknown,
-    a_claimed_token_still_checks_valid_but_cannot_be_claimed_again,
-    a_finalized_token_answers_token_spent,
-    a_released_token_can_be_claimed_again_but_only_by_its_holder_release,
-    a_lapsed_claim_can_be_taken_over_and_its_holder_cannot_finish,
-    an_expired_token_answers_token_expired,
-    a_newer_token_revokes_the_older_ones_when_asked,
-    a_completed_redemption_revokes_every_other_token_of_the_account,
-    fifty_concurrent_claims_of_one_token_have_exactly_one_winner,
-    a_revoked_token_is_unknown_and_revoking_twice_is_fine,
+passreset_testkit::store_contract!(
+    redis: redis_store,
+    memory: memory_store,
+    cases: [
+        an_issued_token_checks_valid_any_number_of_times,
+        a_token_never_issued_is_unknown,
+        a_claimed_token_still_checks_valid_but_cannot_be_claimed_again,
+        a_finalized_token_answers_token_spent,
+        a_released_token_can_be_claimed_again_but_only_by_its_holder_release,
+        a_lapsed_claim_can_be_taken_over_and_its_holder_cannot_finish,
+        an_expired_token_answers_token_expired,
+        a_newer_token_revokes_the_older_ones_when_asked,
+        a_completed_redemption_revokes_every_other_token_of_the_account,
+        fifty_concurrent_claims_of_one_token_have_exactly_one_winner,
+        a_revoked_token_is_unknown_and_revoking_twice_is_fine,
+    ],
 );
 
 #[tokio::test]
