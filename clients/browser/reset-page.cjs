@@ -1,66 +1,177 @@
-// Walks the reset page in a real headless Chromium, as a user would, and prints what it saw
-// as one JSON object. Screenshots of each state go to SCREENSHOTS.
+// Walks the reset page in Debian's headless Chromium as a reader would, and prints what it saw
+// as one JSON object; a screenshot of each state goes to the `screenshots` folder.
 //
-//   node reset-page.cjs BASE_URL TOKEN EMAIL NEW_PASSWORD SCREENSHOTS
+//   node reset-page.cjs with-script    '{"base","link","token","email","newPassword","screenshots"}'
+//   node reset-page.cjs without-script '{"base","link","newPassword","screenshots"}'
+//
+// NODE_PATH names the node_modules holding playwright-core; CHROMIUM the browser binary.
+"use strict";
 const { chromium } = require("playwright-core");
 const path = require("path");
 const fs = require("fs");
 
-async function main() {
-  const [base, token, email, newPassword, screenshots] = process.argv.slice(2);
-  fs.mkdirSync(screenshots, { recursive: true });
-  // Playwright gives each launch a fresh, empty profile of its own.
+// Debian's chromium as root on a machine without a network: no sandbox, no GPU, no calls home.
+const CHROMIUM_ARGS = [
+  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+
+async function withBrowser(work) {
+  // Playwright starts each browser with a new, empty profile (its own --user-data-dir).
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
+    headless: true,
+    args: CHROMIUM_ARGS,
   });
-  const page = await browser.newPage({ viewport: { width: 360, height: 740 } });
-  const external = [];
-  page.on("request", (request) => {
-    if (!request.url().startsWith(base)) external.push(request.url());
+  try {
+    return await work(browser);
+  } finally {
+    await browser.close();
+  }
+}
+
+// A page that records every request to another origin and the sites of its form posts.
+async function openPage(browser, base, options) {
+  const context = await browser.newContext({ viewport: { width: 320, height: 640 }, ...options });
+  const page = await context.newPage();
+  const watch = { external: [], postSites: [], postOrigins: [] };
+  page.on("request", async (request) => {
+    if (!request.url().startsWith(base + "/")) {
+      watch.external.push(request.url());
+    } else if (request.method() === "POST") {
+      const headers = await request.allHeaders();
+      watch.postSites.push(headers["sec-fetch-site"] || "");
+      watch.postOrigins.push(headers["origin"] || "");
+    }
   });
-  const shot = (name) => page.screenshot({ path: path.join(screenshots, name), fullPage: true });
-  const seen = {};
+  return { page, watch };
+}
 
-  await page.goto(`${base}/reset?token=${token}`);
-  await page.waitForSelector("#reset-form");
-  seen.tokenLeftInAddressBar = page.url().includes(token);
-  await shot("1-form.png");
+function shooter(page, folder) {
+  fs.mkdirSync(folder, { recursive: true });
+  return (name) => page.screenshot({ path: path.join(folder, `${name}.png`), fullPage: true });
+}
 
-  await page.fill("#password", newPassword);
-  await page.fill("#confirm", newPassword + "x");
-  seen.mismatchShown = (await page.textContent("#feedback")).trim();
-  await shot("2-mismatch.png");
-  await page.click("button[type=submit]");
-  seen.stayedOnFormAfterMismatch = (await page.$("#reset-form")) !== null;
+const text = async (page, selector) => ((await page.textContent(selector)) || "").trim();
 
-  await page.fill("#password", "password1234");
-  await page.fill("#confirm", "password1234");
-  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
-  seen.weakShown = (await page.textContent("#feedback")).trim();
-  await shot("3-weak.png");
+async function submit(page, selector) {
+  await Promise.all([page.waitForNavigation(), page.click(selector)]);
+}
 
-  await page.fill("#password", newPassword);
-  await page.fill("#confirm", newPassword);
-  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
-  seen.doneShown = (await page.textContent(".success")).trim();
-  await shot("4-done.png");
+async function withScript(args) {
+  return withBrowser(async (browser) => {
+    const { page, watch } = await openPage(browser, args.base, { locale: "en-GB" });
+    const shot = shooter(page, args.screenshots);
+    const seen = {};
 
-  await page.goto(`${base}/reset?token=${token}`);
-  seen.spentShown = (await page.textContent(".error")).trim();
-  seen.forgotFormShown = (await page.$("#forgot-form")) !== null;
-  await shot("5-spent.png");
-  await page.fill("#email", email);
-  await Promise.all([page.waitForNavigation(), page.click("#forgot-form button")]);
-  seen.sentShown = (await page.textContent(".success")).trim();
-  await shot("6-new-link-sent.png");
+    await page.goto(args.link);
+    await page.waitForSelector("#reset-form");
+    seen.tokenLeftInAddressBar = page.url().includes(args.token) || page.url().includes("token=");
+    seen.tokenKeptInForm = (await page.inputValue("input[name=token]")) === args.token;
+    seen.lang = await page.getAttribute("html", "lang");
+    seen.everyInputLabelled = await page.evaluate(() =>
+      Array.from(document.querySelectorAll("input:not([type=hidden])")).every(
+        (input) => input.labels.length > 0));
+    seen.fitsIn320px = await page.evaluate(
+      () => document.documentElement.scrollWidth <= window.innerWidth);
+    await page.keyboard.press("Tab");
+    seen.focusOutline = await page.evaluate(
+      () => getComputedStyle(document.activeElement).outlineStyle);
+    await shot("01-form");
 
-  seen.externalRequests = external;
-  await browser.close();
-  console.log(JSON.stringify(seen));
+    await page.fill("#password", "too short");
+    seen.tooShortShown = await text(page, "#feedback");
+    await shot("02-too-short");
+
+    await page.fill("#password", args.newPassword);
+    await page.fill("#confirm", args.newPassword + "x");
+    seen.mismatchShown = await text(page, "#feedback");
+    await page.click("#reset-form button[type=submit]");
+    seen.stayedOnFormAfterMismatch = (await page.$("#reset-form")) !== null;
+    seen.focusAfterMismatch = await page.evaluate(() => document.activeElement.id);
+    await shot("03-mismatch");
+
+    await page.fill("#password", "password1234");
+    await page.fill("#confirm", "password1234");
+    await submit(page, "#reset-form button[type=submit]");
+    seen.weakShown = await text(page, "#feedback");
+    seen.weakAnnounced = await page.getAttribute("#feedback", "role");
+    await shot("04-weak");
+
+    await page.fill("#password", args.newPassword);
+    await page.fill("#confirm", args.newPassword);
+    await submit(page, "#reset-form button[type=submit]");
+    seen.doneShown = await text(page, ".success");
+    await shot("05-done");
+
+    await page.goto(args.link);
+    seen.spentShown = await text(page, ".error");
+    seen.forgotFormShown = (await page.$("#forgot-form")) !== null;
+    await shot("06-spent");
+    await page.fill("#email", args.email);
+    await submit(page, "#forgot-form button[type=submit]");
+    seen.sentShown = await text(page, ".success");
+    await shot("07-new-link-sent");
+
+    seen.formPostSite = [...new Set(watch.postSites)].join(",");
+    seen.formPostOrigin = [...new Set(watch.postOrigins)].join(",");
+    seen.externalRequests = watch.external;
+    return seen;
+  });
+}
+
+async function withoutScript(args) {
+  return withBrowser(async (browser) => {
+    const { page, watch } = await openPage(browser, args.base, {
+      locale: "sv-SE",
+      javaScriptEnabled: false,
+    });
+    const shot = shooter(page, args.screenshots);
+    const seen = {};
+
+    await page.goto(args.link);
+    await page.waitForSelector("#reset-form");
+    seen.lang = await page.getAttribute("html", "lang");
+    await shot("08-sv-no-script-form");
+
+    await page.fill("#password", args.newPassword);
+    await page.fill("#confirm", args.newPassword + "x");
+    await submit(page, "#reset-form button[type=submit]");
+    seen.mismatchShown = await text(page, "#feedback");
+    await shot("09-sv-no-script-mismatch");
+
+    await page.fill("#password", "password1234");
+    await page.fill("#confirm", "password1234");
+    await submit(page, "#reset-form button[type=submit]");
+    seen.weakShown = await text(page, "#feedback");
+    await shot("10-sv-no-script-weak");
+
+    await page.fill("#password", args.newPassword);
+    await page.fill("#confirm", args.newPassword);
+    await submit(page, "#reset-form button[type=submit]");
+    seen.doneShown = await text(page, ".success");
+    await shot("11-sv-no-script-done");
+
+    const finnish = await openPage(browser, args.base, { locale: "fi-FI" });
+    await finnish.page.goto(`${args.base}/forgot`);
+    seen.finnishForgotLang = await finnish.page.getAttribute("html", "lang");
+    seen.finnishForgotButton = await text(finnish.page, "#forgot-form button");
+    await shooter(finnish.page, args.screenshots)("12-fi-forgot");
+
+    seen.externalRequests = watch.external.concat(finnish.watch.external);
+    return seen;
+  });
+}
+
+const scenarios = { "with-script": withScript, "without-script": withoutScript };
+
+async function main() {
+  const [name, json] = process.argv.slice(2);
+  const scenario = scenarios[name];
+  if (!scenario || !json) {
+    throw new Error(`usage: reset-page.cjs ${Object.keys(scenarios).join("|")} JSON`);
+  }
+  console.log(JSON.stringify(await scenario(JSON.parse(json))));
 }
 
 main().catch((error) => {

@@ -1,9 +1,10 @@
-// The reset page's only script: it takes the token out of the address bar (it stays in the
-// form), and says what is wrong with the new password while it is typed. The page works the
-// same without it; the server checks everything again.
+// The reset pages' only script. It takes the token out of the address bar (the form keeps it
+// in a hidden field), and says what is wrong with the new password while it is typed: too
+// short (a hint only: the server's policy decides) or not matching (which also stops the
+// submit). The pages work the same without it; the server checks everything again.
 (function () {
   "use strict";
-  if (window.location.search.indexOf("token=") !== -1) {
+  if (/[?&]token=/.test(window.location.search)) {
     window.history.replaceState(null, "", window.location.pathname);
   }
   var form = document.getElementById("reset-form");
@@ -14,36 +15,46 @@
   var confirmation = document.getElementById("confirm");
   var feedback = document.getElementById("feedback");
   var minLength = parseInt(form.getAttribute("data-min-length"), 10) || 12;
+  // What the server said about the last try, shown until the user types again.
   var serverMessage = feedback.textContent;
 
-  function problem() {
+  function tooShort() {
     var length = Array.from(password.value).length;
-    if (length > 0 && length < minLength) {
-      return form.getAttribute("data-too-short");
-    }
-    if (confirmation.value.length > 0 && confirmation.value !== password.value) {
-      return form.getAttribute("data-mismatch");
-    }
-    return "";
+    return length > 0 && length < minLength;
+  }
+
+  function mismatch() {
+    return confirmation.value.length > 0 && confirmation.value !== password.value;
   }
 
   function show() {
-    var found = problem();
-    feedback.textContent = found || serverMessage;
-    password.setAttribute("aria-invalid", found ? "true" : "false");
-    return found;
+    var message = serverMessage;
+    if (mismatch()) {
+      message = form.getAttribute("data-mismatch");
+    } else if (tooShort()) {
+      message = form.getAttribute("data-too-short");
+    }
+    // Only a change is written, so a screen reader announces each problem once.
+    if (feedback.textContent !== message) {
+      feedback.textContent = message;
+    }
+    password.setAttribute("aria-invalid", String(tooShort() || serverMessage !== ""));
+    confirmation.setAttribute("aria-invalid", String(mismatch()));
   }
 
-  password.addEventListener("input", function () { serverMessage = ""; show(); });
-  confirmation.addEventListener("input", function () { serverMessage = ""; show(); });
+  function typed() {
+    serverMessage = "";
+    show();
+  }
+
+  password.addEventListener("input", typed);
+  confirmation.addEventListener("input", typed);
   form.addEventListener("submit", function (event) {
-    var found = show();
-    if (!found && confirmation.value !== password.value) {
-      found = form.getAttribute("data-mismatch");
-      feedback.textContent = found;
-    }
-    if (found) {
+    if (confirmation.value !== password.value) {
       event.preventDefault();
+      feedback.textContent = form.getAttribute("data-mismatch");
+      confirmation.setAttribute("aria-invalid", "true");
+      confirmation.focus();
     }
   });
 })();

@@ -1,8 +1,50 @@
-//! Every word of the reset pages, in English, Swedish and Finnish.
+//! Every fixed word of the reset pages, in English, Swedish and Finnish, and the choice of one
+//! language from the request's `Accept-Language`.
 
 use serde::Serialize;
 
-/// The page texts of one language.
+/// The languages the pages speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Language {
+    English,
+    Swedish,
+    Finnish,
+}
+
+impl Language {
+    /// The language of a preferred tag (`sv-SE`, `fi`, ...): its primary subtag decides, so
+    /// `sv-FI` is Swedish; anything else, and no tag at all, is English.
+    pub(crate) fn of_tag(tag: &str) -> Self {
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("sv") {
+            Self::Swedish
+        } else if primary.eq_ignore_ascii_case("fi") {
+            Self::Finnish
+        } else {
+            Self::English
+        }
+    }
+
+    /// The tag for `<html lang>`, so screen readers pick the right voice.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Self::English => "en",
+            Self::Swedish => "sv",
+            Self::Finnish => "fi",
+        }
+    }
+
+    /// The page texts of this language.
+    pub(crate) fn texts(self) -> &'static Texts {
+        match self {
+            Self::English => &EN,
+            Self::Swedish => &SV,
+            Self::Finnish => &FI,
+        }
+    }
+}
+
+/// The page texts of one language; the templates name them as `t.<field>`.
 #[derive(Debug, Serialize)]
 pub(crate) struct Texts {
     pub title: &'static str,
@@ -12,6 +54,7 @@ pub(crate) struct Texts {
     pub policy: &'static str,
     pub set_password: &'static str,
     pub too_short: &'static str,
+    /// The lead-in before a policy verdict the page cannot say in this language.
     pub refused_password: &'static str,
     pub mismatch: &'static str,
     pub done: &'static str,
@@ -26,13 +69,14 @@ pub(crate) struct Texts {
     pub token_used: &'static str,
     pub rate_limited: &'static str,
     pub unavailable: &'static str,
+    pub cross_site: &'static str,
 }
 
 const EN: Texts = Texts {
     title: "Reset your password",
     choose: "Choose a new password for your account.",
     new_password: "New password",
-    confirm_password: "New password again",
+    confirm_password: "Confirm the new password",
     policy: "At least 12 characters. A few unrelated words make a strong password; common passwords are refused.",
     set_password: "Set the new password",
     too_short: "The password is too short: use at least 12 characters.",
@@ -41,23 +85,24 @@ const EN: Texts = Texts {
     done: "Your password was changed. You can sign in with it now.",
     new_link: "Ask for a new link",
     email: "Email address",
-    send_link: "Send me a new link",
-    forgot_intro: "Enter the address of your account and we will mail you a link to reset your password.",
-    forgot_sent: "If an account has this address, a new link is on its way. Check your mailbox.",
+    send_link: "Send me a link",
+    forgot_intro: "Enter your account's email address and we will send you a link to reset your password.",
+    forgot_sent: "If an account exists for this address, a new link is on its way. Check your inbox.",
     invalid_email: "That is not a valid email address.",
     token_invalid: "This link is not valid. It may have been replaced by a newer one.",
     token_expired: "This link has expired.",
     token_used: "This link has already been used.",
     rate_limited: "Too many attempts. Please wait a while and try again.",
     unavailable: "The service is unavailable right now. Please try again in a moment.",
+    cross_site: "This form was sent from another website, so it was not accepted. Please use the form on this page.",
 };
 
 const SV: Texts = Texts {
     title: "Återställ ditt lösenord",
     choose: "Välj ett nytt lösenord för ditt konto.",
     new_password: "Nytt lösenord",
-    confirm_password: "Nytt lösenord igen",
-    policy: "Minst 12 tecken. Några orelaterade ord ger ett starkt lösenord; vanliga lösenord godtas inte.",
+    confirm_password: "Upprepa det nya lösenordet",
+    policy: "Minst 12 tecken. Några ord som inte hör ihop ger ett starkt lösenord; vanliga lösenord godtas inte.",
     set_password: "Spara det nya lösenordet",
     too_short: "Lösenordet är för kort: använd minst 12 tecken.",
     refused_password: "Det här lösenordet kan inte användas:",
@@ -65,8 +110,8 @@ const SV: Texts = Texts {
     done: "Ditt lösenord har ändrats. Du kan logga in med det nu.",
     new_link: "Be om en ny länk",
     email: "E-postadress",
-    send_link: "Skicka en ny länk",
-    forgot_intro: "Ange ditt kontos adress så skickar vi en länk för att återställa lösenordet.",
+    send_link: "Skicka en länk",
+    forgot_intro: "Ange e-postadressen till ditt konto så skickar vi en länk där du kan välja ett nytt lösenord.",
     forgot_sent: "Om det finns ett konto med den här adressen är en ny länk på väg. Titta i din inkorg.",
     invalid_email: "Det är inte en giltig e-postadress.",
     token_invalid: "Länken är inte giltig. Den kan ha ersatts av en nyare.",
@@ -74,23 +119,24 @@ const SV: Texts = Texts {
     token_used: "Länken har redan använts.",
     rate_limited: "För många försök. Vänta en stund och försök igen.",
     unavailable: "Tjänsten är inte tillgänglig just nu. Försök igen om en stund.",
+    cross_site: "Formuläret skickades från en annan webbplats och godtogs därför inte. Använd formuläret på den här sidan.",
 };
 
 const FI: Texts = Texts {
     title: "Vaihda salasanasi",
     choose: "Valitse tilillesi uusi salasana.",
     new_password: "Uusi salasana",
-    confirm_password: "Uusi salasana uudelleen",
+    confirm_password: "Toista uusi salasana",
     policy: "Vähintään 12 merkkiä. Muutama toisiinsa liittymätön sana tekee vahvan salasanan; yleisiä salasanoja ei hyväksytä.",
     set_password: "Tallenna uusi salasana",
     too_short: "Salasana on liian lyhyt: käytä vähintään 12 merkkiä.",
     refused_password: "Tätä salasanaa ei voi käyttää:",
     mismatch: "Salasanat eivät täsmää.",
-    done: "Salasanasi on vaihdettu. Voit nyt kirjautua sillä.",
+    done: "Salasanasi on vaihdettu. Voit nyt kirjautua sisään uudella salasanallasi.",
     new_link: "Pyydä uusi linkki",
     email: "Sähköpostiosoite",
-    send_link: "Lähetä uusi linkki",
-    forgot_intro: "Anna tilisi sähköpostiosoite, niin lähetämme linkin salasanan vaihtamiseen.",
+    send_link: "Lähetä linkki",
+    forgot_intro: "Anna tilisi sähköpostiosoite, niin lähetämme sinulle linkin, jolla voit vaihtaa salasanasi.",
     forgot_sent: "Jos osoitteella on tili, uusi linkki on matkalla. Katso sähköpostisi.",
     invalid_email: "Sähköpostiosoite ei kelpaa.",
     token_invalid: "Linkki ei kelpaa. Se on ehkä korvattu uudemmalla.",
@@ -98,19 +144,27 @@ const FI: Texts = Texts {
     token_used: "Linkki on jo käytetty.",
     rate_limited: "Liian monta yritystä. Odota hetki ja yritä uudelleen.",
     unavailable: "Palvelu ei ole juuri nyt käytettävissä. Yritä hetken kuluttua uudelleen.",
+    cross_site: "Lomake lähetettiin toiselta sivustolta, joten sitä ei hyväksytty. Käytä tämän sivun lomaketta.",
 };
 
-/// The texts for a language tag (`sv-SE`, `fi`, ...): Swedish, Finnish, else English.
-pub(crate) fn for_language(tag: &str) -> (&'static str, &'static Texts) {
-    match tag
-        .split(['-', '_'])
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "sv" => ("sv", &SV),
-        "fi" => ("fi", &FI),
-        _ => ("en", &EN),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_primary_subtag_picks_the_language() {
+        assert_eq!(Language::of_tag("sv-SE"), Language::Swedish);
+        assert_eq!(Language::of_tag("SV"), Language::Swedish);
+        assert_eq!(Language::of_tag("sv-FI"), Language::Swedish);
+        assert_eq!(Language::of_tag("fi"), Language::Finnish);
+        assert_eq!(Language::of_tag("fi-FI"), Language::Finnish);
+        assert_eq!(Language::of_tag("en-GB"), Language::English);
+        assert_eq!(Language::of_tag("de"), Language::English);
+        assert_eq!(Language::of_tag(""), Language::English);
+        assert_eq!(
+            Language::of_tag("fil"),
+            Language::English,
+            "Filipino is not Finnish"
+        );
     }
 }

@@ -1,0 +1,177 @@
+//! The page routes' handlers: parse the query or form, call the same flows as the persona API,
+//! render the outcome. Tokens and passwords stay in [`SecretString`]s and reach no log line.
+
+use axum::{
+    Form,
+    extract::{
+        Query, State,
+        rejection::{FormRejection, QueryRejection},
+    },
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+
+use super::{
+    guard::cross_site,
+    policy,
+    render::{Page, failure, render},
+    texts::Language,
+};
+use crate::{
+    ApiError, AppState,
+    client_ip::ClientIp,
+    flows::{self, Caller, NewPassword},
+    locale::AcceptLanguage,
+};
+
+/// The `surface` of the page's calls in audit events and metrics.
+const SURFACE: &str = "page";
+
+fn caller(ClientIp(ip): ClientIp, AcceptLanguage(accept_language): AcceptLanguage) -> Caller {
+    Caller {
+        ip,
+        surface: SURFACE,
+        api_key_name: None,
+        accept_language,
+    }
+}
+
+/// `?token=`: a secret, so no `Debug`.
+#[derive(Deserialize)]
+pub(super) struct TokenQuery {
+    token: Option<SecretString>,
+}
+
+/// `GET /reset?token=`: checks the token (without spending it), then asks for the new
+/// password; a token that cannot be used gets a form for a new link instead.
+pub(super) async fn reset_page(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    accept_language: AcceptLanguage,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+) -> Response {
+    let language = Language::of_tag(&accept_language.0);
+    let token = query
+        .ok()
+        .and_then(|Query(query)| query.token)
+        .map(|token| SecretString::from(token.expose_secret().trim()))
+        .filter(|token| !token.expose_secret().is_empty());
+    let Some(token) = token else {
+        return failure(language, &ApiError::TokenUnknown);
+    };
+    match flows::check_token(&state.upstreams, &token, &caller(ip, accept_language)).await {
+        Ok(()) => render(
+            StatusCode::OK,
+            language,
+            Page::Form {
+                token: token.expose_secret(),
+                error: None,
+            },
+        ),
+        Err(error) => failure(language, &error),
+    }
+}
+
+/// The reset form's fields; secrets, so no `Debug`.
+#[derive(Deserialize)]
+pub(super) struct ResetForm {
+    token: SecretString,
+    password: SecretString,
+    confirm_password: SecretString,
+}
+
+/// `POST /reset`: the new password, twice. A mismatch or a password the policy refuses shows
+/// the form again with the reason, and the token stays usable.
+pub(super) async fn reset_submit(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    accept_language: AcceptLanguage,
+    headers: HeaderMap,
+    form: Result<Form<ResetForm>, FormRejection>,
+) -> Response {
+    let language = Language::of_tag(&accept_language.0);
+    let t = language.texts();
+    if cross_site(&headers) {
+        tracing::warn!(form = "reset", "cross-site form post refused");
+        return render(StatusCode::FORBIDDEN, language, Page::Problem(t.cross_site));
+    }
+    // Without all three fields there is no token to act on: the link is as good as broken.
+    let Ok(Form(form)) = form else {
+        return failure(language, &ApiError::TokenUnknown);
+    };
+    let form_again = |error: String| {
+        let token = form.token.expose_secret();
+        let error = Some(error);
+        render(
+            StatusCode::BAD_REQUEST,
+            language,
+            Page::Form { token, error },
+        )
+    };
+    if form.password.expose_secret() != form.confirm_password.expose_secret() {
+        return form_again(t.mismatch.to_owned());
+    }
+    let outcome = flows::complete_reset(
+        &state.upstreams,
+        &form.token,
+        NewPassword::Chosen(form.password.clone()),
+        &caller(ip, accept_language),
+    )
+    .await;
+    match outcome {
+        Ok(_) => render(StatusCode::OK, language, Page::Done),
+        Err(ApiError::WeakPassword(reason)) => form_again(policy::explain(language, &reason)),
+        Err(error) => failure(language, &error),
+    }
+}
+
+/// `GET /forgot`: the form that asks for a link.
+pub(super) async fn forgot_page(accept_language: AcceptLanguage) -> Response {
+    let language = Language::of_tag(&accept_language.0);
+    render(StatusCode::OK, language, Page::Forgot { error: None })
+}
+
+/// The forgot form's one field.
+#[derive(Debug, Deserialize)]
+pub(super) struct ForgotForm {
+    email: String,
+}
+
+/// `POST /forgot`: the same answer, taking as long, whether or not an account has the address.
+pub(super) async fn forgot_submit(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    accept_language: AcceptLanguage,
+    headers: HeaderMap,
+    form: Result<Form<ForgotForm>, FormRejection>,
+) -> Response {
+    let language = Language::of_tag(&accept_language.0);
+    let t = language.texts();
+    let refused = |status, error| render(status, language, Page::Forgot { error: Some(error) });
+    if cross_site(&headers) {
+        tracing::warn!(form = "forgot", "cross-site form post refused");
+        return refused(StatusCode::FORBIDDEN, t.cross_site);
+    }
+    let Ok(Form(form)) = form else {
+        return refused(StatusCode::BAD_REQUEST, t.invalid_email);
+    };
+    let outcome = flows::taking_at_least(
+        state.forgot_min_duration,
+        flows::start_reset(
+            &state.upstreams,
+            &state.reset_url,
+            &form.email,
+            &caller(ip, accept_language),
+        ),
+    )
+    .await;
+    match outcome {
+        Ok(()) => render(StatusCode::OK, language, Page::ForgotSent),
+        Err(ApiError::InvalidEmail | ApiError::InvalidRequest(_)) => {
+            refused(StatusCode::BAD_REQUEST, t.invalid_email)
+        }
+        Err(error) => failure(language, &error),
+    }
+}
