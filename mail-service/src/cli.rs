@@ -41,9 +41,9 @@ pub enum Command {
 /// Dead-letter chores.
 #[derive(Debug, clap::Subcommand)]
 pub enum DeadCommand {
-    /// One line per dead mail, oldest first: id, kind, when, why (never recipient or content).
+    /// One line per dead mail, newest last: id, kind, when, why (never recipient or content).
     List {
-        /// At most this many.
+        /// At most this many, the newest.
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },

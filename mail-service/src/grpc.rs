@@ -22,6 +22,8 @@ const MAX_IDEMPOTENCY_KEY: usize = 256;
 const MAX_TOKEN: usize = 256;
 /// The longest link accepted.
 const MAX_LINK: usize = 2048;
+/// The longest locale accepted: room for an `Accept-Language` list of several languages.
+const MAX_LOCALE: usize = 256;
 
 /// The gRPC face of the queue.
 #[derive(Debug, Clone)]
@@ -149,16 +151,7 @@ fn new_mail(request: EnqueueRequest, unknown_account_notices: bool) -> Result<Ne
         }
         key => Some(key),
     };
-    let locale = if request.locale.len() <= 35
-        && request
-            .locale
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        request.locale
-    } else {
-        return Err(Error::InvalidArgument("locale is not a language tag"));
-    };
+    let locale = locale(request.locale)?;
     let suppressed = matches!(content, Content::UnknownAccount) && !unknown_account_notices;
     Ok(NewMail {
         mail: QueuedMail {
@@ -172,6 +165,22 @@ fn new_mail(request: EnqueueRequest, unknown_account_notices: bool) -> Result<Ne
         suppressed,
         max_depth: 0,
     })
+}
+
+/// The locale as given (a BCP 47 tag or an `Accept-Language` list; the templates pick the
+/// language), if it holds only what those can: it is stored with the mail.
+fn locale(locale: String) -> Result<String, Error> {
+    let usable = locale.len() <= MAX_LOCALE
+        && locale
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_,;=.* ".contains(c));
+    if usable {
+        Ok(locale.trim().to_owned())
+    } else {
+        Err(Error::InvalidArgument(
+            "locale is not a language tag or an accept-language list",
+        ))
+    }
 }
 
 /// The recipient, if it is one address and nothing that could smuggle a header.
@@ -232,6 +241,39 @@ mod tests {
         let mut request = reset_request("ada@example.com");
         request.kind = Some(Kind::PasswordReset(PasswordReset::default()));
         assert!(new_mail(request, false).is_err());
+    }
+
+    #[test]
+    fn a_locale_may_be_a_tag_or_an_accept_language_list_but_nothing_else() {
+        for locale in [
+            "",
+            "sv",
+            "fi-FI",
+            "en_GB",
+            "sv-SE,sv;q=0.9,en;q=0.8",
+            "de, *;q=0.1",
+        ] {
+            let mut request = reset_request("ada@example.com");
+            request.locale = locale.to_owned();
+            assert_eq!(
+                new_mail(request, false).unwrap().mail.locale,
+                locale,
+                "{locale:?}"
+            );
+        }
+        for locale in [
+            "sv\r\nBcc: eve@example.com",
+            "{{ link }}",
+            "sv/../../x",
+            &"a".repeat(257),
+        ] {
+            let mut request = reset_request("ada@example.com");
+            request.locale = locale.to_owned();
+            assert!(
+                matches!(new_mail(request, false), Err(Error::InvalidArgument(_))),
+                "{locale:?}"
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - `grpc.rs`: `MailService` (`Enqueue`, `GetStatus`), checking requests;
 //! - [`queue`]: the durable queue contract, on Redis or (for `stack` only) in memory;
 //! - `worker.rs`: the workers that compose, send and settle each mail, with retries;
-//! - `templates.rs`: the built-in templates and MIME composition;
+//! - `templates/`: the built-in templates (English, Swedish, Finnish), their overrides from
+//!   `MAIL_TEMPLATES_DIR`, the language a locale asks for, and MIME composition;
 //! - [`transport`]: SMTP or an outbox directory, and failure classification;
 //! - `mail.rs`: a queued mail and its id;
 //! - `revoke.rs`: revoking the token of a reset mail that died;

@@ -22,6 +22,11 @@ const POLL: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 /// How long a worker pauses after the queue itself failed (say, Redis is restarting).
 const QUEUE_FAILURE_PAUSE: Duration = Duration::from_secs(1);
+/// How long a worker keeps trying to record what became of a mail while the queue fails
+/// (at most half the claim time, so no other worker takes the mail over meanwhile).
+const SETTLE_PATIENCE: Duration = Duration::from_secs(10);
+/// The pause between two tries to record it.
+const SETTLE_PAUSE: Duration = Duration::from_millis(250);
 
 /// What every worker shares.
 #[derive(Debug, Clone)]
@@ -107,7 +112,8 @@ impl Dispatch {
             .observe(started.elapsed().as_secs_f64());
         match outcome {
             Ok(()) => {
-                self.queue.delivered(&delivery).await?;
+                // Patiently: a mail sent but not recorded as sent is sent again once claimed.
+                patiently(self.settle_patience(), || self.queue.delivered(&delivery)).await?;
                 self.metrics.sent.inc();
                 tracing::info!("mail sent");
             }
@@ -115,25 +121,60 @@ impl Dispatch {
                 let wait = backoff(self.retry_base, delivery.attempt);
                 let due = unix_millis()
                     .saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
-                self.queue.retry_at(&delivery, due, &error).await?;
+                patiently(self.settle_patience(), || {
+                    self.queue.retry_at(&delivery, due, &error)
+                })
+                .await?;
                 self.metrics.retried.inc();
                 tracing::warn!(%error, retry_in = ?wait, "mail not sent; will retry");
             }
             Err(SendError::Transient(error)) => {
                 let reason = format!("gave up after {} attempts: {error}", delivery.attempt);
-                self.queue.dead(&delivery, &reason).await?;
+                patiently(self.settle_patience(), || {
+                    self.queue.dead(&delivery, &reason)
+                })
+                .await?;
                 self.metrics.dead.inc();
                 self.revoker.revoke_for(&delivery.mail).await;
                 tracing::error!(%reason, "mail dead-lettered");
             }
             Err(SendError::Permanent(reason)) => {
-                self.queue.dead(&delivery, &reason).await?;
+                patiently(self.settle_patience(), || {
+                    self.queue.dead(&delivery, &reason)
+                })
+                .await?;
                 self.metrics.dead.inc();
                 self.revoker.revoke_for(&delivery.mail).await;
                 tracing::error!(%reason, "mail dead-lettered");
             }
         }
         Ok(())
+    }
+
+    /// How long to keep trying to record a mail's outcome: see [`patiently`].
+    fn settle_patience(&self) -> Duration {
+        SETTLE_PATIENCE.min(self.claim_idle / 2)
+    }
+}
+
+/// Runs `settle` until it succeeds, or until the queue has failed for `patience`: a Redis
+/// that blinks right after a send must not leave the mail pending, to be claimed and sent a
+/// second time. Past that the mail stays pending and is tried again after the claim time: at
+/// least once, never lost. Settling twice is harmless (the scripts only repeat the outcome).
+async fn patiently<F, Fut>(patience: Duration, mut settle: F) -> Result<(), QueueError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), QueueError>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match settle().await {
+            Err(error) if started.elapsed() + SETTLE_PAUSE < patience => {
+                tracing::warn!(%error, "cannot record the mail's outcome; trying again");
+                tokio::time::sleep(SETTLE_PAUSE).await;
+            }
+            settled => return settled,
+        }
     }
 }
 
@@ -174,6 +215,37 @@ mod tests {
                 "attempt {attempt}: {wait:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn an_outcome_is_recorded_once_the_queue_answers_again() {
+        let mut failures_left = 2;
+        let mut tries = 0;
+        let settled = patiently(Duration::from_secs(10), || {
+            tries += 1;
+            let outcome = if failures_left > 0 {
+                failures_left -= 1;
+                Err(QueueError::Timeout(Duration::from_secs(2)))
+            } else {
+                Ok(())
+            };
+            async move { outcome }
+        })
+        .await;
+        assert!(settled.is_ok());
+        assert_eq!(tries, 3);
+    }
+
+    #[tokio::test]
+    async fn a_queue_that_stays_down_is_given_up_on_after_the_patience() {
+        let mut tries = 0;
+        let settled = patiently(Duration::from_millis(600), || {
+            tries += 1;
+            async { Err::<(), _>(QueueError::Timeout(Duration::from_secs(2))) }
+        })
+        .await;
+        assert!(matches!(settled, Err(QueueError::Timeout(_))));
+        assert!((1..=3).contains(&tries), "{tries}");
     }
 
     #[test]

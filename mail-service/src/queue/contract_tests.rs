@@ -360,6 +360,28 @@ async fn a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot(queue: Arc<dy
     assert_eq!(queue.dead_letters(10).await.unwrap().len(), 1);
 }
 
+async fn the_dead_letter_list_ends_with_the_newest(queue: Arc<dyn QueueStore>) {
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let mut notice = reset_mail("https://unused.example/");
+        notice.content = Content::PasswordChanged { changed_at_unix: n };
+        ids.push(queue.enqueue(plain(notice)).await.unwrap());
+    }
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    for _ in 0..3 {
+        let delivery = consumer.next(WAIT).await.unwrap().unwrap();
+        queue.dead(&delivery, "smtp: 550").await.unwrap();
+    }
+    let listed = |letters: Vec<super::DeadLetter>| {
+        letters
+            .into_iter()
+            .map(|letter| letter.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed(queue.dead_letters(10).await.unwrap()), ids);
+    assert_eq!(listed(queue.dead_letters(2).await.unwrap()), ids[1..]);
+}
+
 async fn an_unknown_id_has_no_status(queue: Arc<dyn QueueStore>) {
     assert!(queue.status(&MessageId::new()).await.unwrap().is_none());
 }
@@ -393,6 +415,7 @@ passreset_testkit::store_contract!(
         depth_counts_waiting_and_retrying_mail_until_it_is_settled,
         a_full_queue_refuses_new_mail_but_not_a_repeat_or_a_suppressed_one,
         a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot,
+        the_dead_letter_list_ends_with_the_newest,
         an_unknown_id_has_no_status,
     ],
 );

@@ -232,7 +232,7 @@ impl QueueStore for MemoryQueue {
         Ok(inner
             .dead
             .iter()
-            .take(limit)
+            .skip(inner.dead.len().saturating_sub(limit))
             .map(|(letter, _)| letter.clone())
             .collect())
     }

@@ -47,7 +47,8 @@ impl Queue {
         &self.0
     }
 
-    /// The dead-letter stream, oldest first, at most `limit` entries.
+    /// The newest `limit` entries of the dead-letter stream, oldest of them first (so the
+    /// newest is last, where a terminal shows it).
     pub async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
         self.0.dead_letters(limit).await
     }

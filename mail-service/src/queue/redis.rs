@@ -44,6 +44,22 @@ const RECORD_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const CLAIM_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 /// How many due retries one call moves back into the queue.
 const RELEASE_BATCH: usize = 100;
+/// The longest a call on the request path (`Enqueue`, `GetStatus`) waits for Redis. A Redis
+/// that is down fails at once, but one that hangs (frozen, or cut off without a reset) would
+/// hold the caller for the whole reply timeout; this answers UNAVAILABLE well within the
+/// gateway's deadline, which it turns into 503 with `Retry-After` rather than 504.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+
+/// `call`, or [`QueueError::Timeout`] once [`REQUEST_DEADLINE`] has passed. A script cut short
+/// this way may still run when Redis wakes up; the caller's retry with the same idempotency
+/// key then gets the same mail, not a second one.
+async fn within_deadline<T>(
+    call: impl Future<Output = Result<T, QueueError>>,
+) -> Result<T, QueueError> {
+    tokio::time::timeout(REQUEST_DEADLINE, call)
+        .await
+        .map_err(|_| QueueError::Timeout(REQUEST_DEADLINE))?
+}
 
 /// Queues a mail (or records it as suppressed), unless its idempotency key was seen; refuses
 /// with `!full` when the queue and the retries already hold the maximum.
@@ -167,6 +183,15 @@ return #due
     )
 });
 
+/// A record's `state`, `attempts`, `next_attempt_at`, `last_error` and `updated_at`.
+type StatusFields = (
+    Option<String>,
+    Option<u32>,
+    Option<u64>,
+    Option<String>,
+    Option<u64>,
+);
+
 /// The key names, from the prefix.
 #[derive(Debug, Clone)]
 struct Keys {
@@ -279,11 +304,9 @@ impl RedisQueue {
             .await?;
         Ok(())
     }
-}
 
-#[async_trait]
-impl QueueStore for RedisQueue {
-    async fn enqueue(&self, new: NewMail) -> Result<MessageId, QueueError> {
+    /// The enqueue script, without the deadline.
+    async fn write_mail(&self, new: NewMail) -> Result<MessageId, QueueError> {
         let id = new.mail.id.clone();
         let payload = serde_json::to_string(&new.mail)
             .map_err(|error| QueueError::Corrupt(format!("unserialisable mail: {error}")))?;
@@ -308,6 +331,40 @@ impl QueueStore for RedisQueue {
         }
         MessageId::parse(&first)
             .ok_or_else(|| QueueError::Corrupt("idempotency key holds no message id".to_owned()))
+    }
+
+    /// The status of `id`, without the deadline.
+    async fn read_status(&self, id: &MessageId) -> Result<Option<Status>, QueueError> {
+        let (state, attempts, next, error, updated): StatusFields = redis::cmd("HMGET")
+            .arg(self.keys.record(id))
+            .arg(&[
+                "state",
+                "attempts",
+                "next_attempt_at",
+                "last_error",
+                "updated_at",
+            ])
+            .query_async(&mut self.connection.clone())
+            .await?;
+        let Some(state) = state else {
+            return Ok(None);
+        };
+        let state = State::parse(&state)
+            .ok_or_else(|| QueueError::Corrupt(format!("unknown mail state {state:?}")))?;
+        Ok(Some(Status {
+            state,
+            attempts: attempts.unwrap_or_default(),
+            next_attempt_at_ms: next,
+            last_error: error.unwrap_or_default(),
+            updated_at_ms: updated.unwrap_or_default(),
+        }))
+    }
+}
+
+#[async_trait]
+impl QueueStore for RedisQueue {
+    async fn enqueue(&self, new: NewMail) -> Result<MessageId, QueueError> {
+        within_deadline(self.write_mail(new)).await
     }
 
     async fn consumer(
@@ -358,10 +415,11 @@ impl QueueStore for RedisQueue {
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
-        let reply: StreamRangeReply = redis::cmd("XRANGE")
+        // The newest `limit`, read backwards and then put oldest first.
+        let reply: StreamRangeReply = redis::cmd("XREVRANGE")
             .arg(self.keys.dead())
-            .arg("-")
             .arg("+")
+            .arg("-")
             .arg("COUNT")
             .arg(limit)
             .query_async(&mut self.connection.clone())
@@ -369,6 +427,7 @@ impl QueueStore for RedisQueue {
         Ok(reply
             .ids
             .iter()
+            .rev()
             .filter_map(|entry| {
                 Some(DeadLetter {
                     id: MessageId::parse(&entry.get::<String>("id")?)?,
@@ -428,35 +487,7 @@ impl QueueStore for RedisQueue {
     }
 
     async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError> {
-        let (state, attempts, next, error, updated): (
-            Option<String>,
-            Option<u32>,
-            Option<u64>,
-            Option<String>,
-            Option<u64>,
-        ) = redis::cmd("HMGET")
-            .arg(self.keys.record(id))
-            .arg(&[
-                "state",
-                "attempts",
-                "next_attempt_at",
-                "last_error",
-                "updated_at",
-            ])
-            .query_async(&mut self.connection.clone())
-            .await?;
-        let Some(state) = state else {
-            return Ok(None);
-        };
-        let state = State::parse(&state)
-            .ok_or_else(|| QueueError::Corrupt(format!("unknown mail state {state:?}")))?;
-        Ok(Some(Status {
-            state,
-            attempts: attempts.unwrap_or_default(),
-            next_attempt_at_ms: next,
-            last_error: error.unwrap_or_default(),
-            updated_at_ms: updated.unwrap_or_default(),
-        }))
+        within_deadline(self.read_status(id)).await
     }
 }
 

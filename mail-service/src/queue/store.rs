@@ -12,6 +12,9 @@ pub enum QueueError {
     /// Redis did not answer, or answered with an error.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// Redis did not answer within this time.
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
     /// The queue holds its maximum; the caller should try again later.
     #[error("the mail queue is full")]
     Full,
@@ -163,7 +166,7 @@ pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
     /// Where the mail is, if the queue still knows it.
     async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError>;
 
-    /// The dead-letter stream, oldest first, at most `limit` entries.
+    /// The newest `limit` entries of the dead-letter stream, oldest of them first.
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError>;
 
     /// Puts the dead mail `id` back into the queue, if it can be sent again.

@@ -2,11 +2,15 @@
 //!
 //! Built in: `templates/<language>/<kind>.{subject,txt,html}` for English, Swedish and Finnish,
 //! compiled into the binary. `MAIL_TEMPLATES_DIR` overrides any of them by the same path. Every
-//! template is rendered once at start with sample values, so a broken one stops the service
-//! there, naming the file, instead of failing sends.
+//! template is rendered once at start with sample values under strict undefined behaviour, so a
+//! broken one (or a directory that is missing, or a file in it that would replace nothing) stops
+//! the service there, naming the file, instead of failing sends or going unnoticed.
 //!
+//! - `language.rs`: which built-in language a mail's locale (a tag or an `Accept-Language`
+//!   list) asks for;
 //! - `words.rs`: durations and times in the reader's language.
 
+mod language;
 mod words;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +24,10 @@ use lettre::{
 };
 use minijinja::{Environment, Value, context};
 
-use self::words::{LANGUAGES, duration_in_words, language_of, time_in_words};
+use self::{
+    language::{LANGUAGES, language_of},
+    words::{duration_in_words, time_in_words},
+};
 use crate::mail::{Content, MessageId, QueuedMail, Secret};
 
 /// The parts of each template set. HTML is auto-escaped by its extension.
@@ -57,6 +64,26 @@ const BUILTIN: &[[(&str, &str); 3]] = builtin!("en", "sv", "fi");
 /// A template that cannot be used: a start-up error, never a failed send.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
+    /// `MAIL_TEMPLATES_DIR` is not a directory that can be read.
+    #[error("MAIL_TEMPLATES_DIR: {path} is not a readable directory: {reason}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why not.
+        reason: std::io::Error,
+    },
+    /// A file of `MAIL_TEMPLATES_DIR` looks like a template but replaces none, so it would be
+    /// silently ignored (a misspelt name, or a language there is no built-in template for).
+    #[error(
+        "MAIL_TEMPLATES_DIR: {path} replaces no template (expected <language>/<kind>.<part> \
+         with language {languages}, kind password_reset, password_changed or unknown_account, \
+         part subject, txt or html)",
+        languages = LANGUAGES.join(", ")
+    )]
+    Unknown {
+        /// The file.
+        path: PathBuf,
+    },
     /// A file of `MAIL_TEMPLATES_DIR` cannot be read.
     #[error("MAIL_TEMPLATES_DIR: cannot read {path}: {reason}")]
     Read {
@@ -103,6 +130,9 @@ impl Templates {
     /// The built-in templates, each replaced by the file of the same path under `overrides`
     /// when there is one; every template checked with sample values.
     pub fn load(overrides: Option<&Path>) -> Result<Self, TemplateError> {
+        if let Some(dir) = overrides {
+            check_overrides(dir)?;
+        }
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         let mut origins = Vec::new();
@@ -219,6 +249,56 @@ impl Templates {
                     ),
             )
             .map_err(|error| ComposeError::Message(error.to_string()))
+    }
+}
+
+/// Checks that `dir` is a readable directory in which every file that looks like a template
+/// (a `.subject`, `.txt` or `.html` at the top or one directory down) replaces a built-in one.
+/// Hidden entries are skipped (a Kubernetes ConfigMap volume keeps its data in `..data`).
+fn check_overrides(dir: &Path) -> Result<(), TemplateError> {
+    let unreadable = |path: &Path| {
+        let path = path.to_owned();
+        move |reason| TemplateError::Dir { path, reason }
+    };
+    let visible = |path: &Path| {
+        std::fs::read_dir(path)
+            .map_err(unreadable(path))?
+            .map(|entry| entry.map(|entry| entry.path()).map_err(unreadable(path)))
+            .filter(|entry| {
+                entry.as_ref().map_or(true, |path| {
+                    !path
+                        .file_name()
+                        .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let mut files = Vec::new();
+    for entry in visible(dir)? {
+        if entry.is_dir() {
+            files.extend(visible(&entry)?);
+        } else {
+            files.push(entry);
+        }
+    }
+    let known = |file: &Path| {
+        file.strip_prefix(dir).is_ok_and(|name| {
+            BUILTIN
+                .iter()
+                .flatten()
+                .any(|(builtin, _)| name == Path::new(builtin))
+        })
+    };
+    let looks_like_a_template = |file: &Path| {
+        file.extension()
+            .is_some_and(|extension| PARTS.iter().any(|part| extension == *part))
+    };
+    match files
+        .into_iter()
+        .find(|file| file.is_file() && looks_like_a_template(file) && !known(file))
+    {
+        Some(path) => Err(TemplateError::Unknown { path }),
+        None => Ok(()),
     }
 }
 
@@ -419,6 +499,40 @@ mod tests {
         std::fs::write(dir.path().join("fi/password_changed.txt"), "{% if %}").unwrap();
         let error = Templates::load(Some(dir.path())).unwrap_err().to_string();
         assert!(error.contains("fi/password_changed.txt"), "{error}");
+    }
+
+    #[test]
+    fn a_templates_dir_that_is_missing_or_holds_a_stray_template_stops_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such-dir");
+        let error = Templates::load(Some(&missing)).unwrap_err().to_string();
+        assert!(error.contains("MAIL_TEMPLATES_DIR"), "{error}");
+        assert!(error.contains("no-such-dir"), "{error}");
+
+        for stray in [
+            "sv/password_rest.txt",
+            "de/password_reset.txt",
+            "password_reset.html",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(stray);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, "Hello").unwrap();
+            let error = Templates::load(Some(dir.path())).unwrap_err().to_string();
+            assert!(error.contains("MAIL_TEMPLATES_DIR"), "{error}");
+            assert!(error.contains(stray), "{stray}: {error}");
+        }
+    }
+
+    #[test]
+    fn other_files_and_hidden_entries_of_a_templates_dir_are_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("README.md"), "our templates").unwrap();
+        std::fs::create_dir_all(dir.path().join("..data/sv")).unwrap();
+        std::fs::write(dir.path().join("..data/sv/whatever.txt"), "x").unwrap();
+        std::fs::create_dir_all(dir.path().join("fi")).unwrap();
+        std::fs::write(dir.path().join("fi/.password_reset.txt.swp"), "x").unwrap();
+        Templates::load(Some(dir.path())).unwrap();
     }
 
     #[test]

@@ -2,22 +2,6 @@
 
 use time::{OffsetDateTime, format_description::BorrowedFormatItem, macros::format_description};
 
-/// The languages the built-in templates are written in; the first is the fallback.
-pub(crate) const LANGUAGES: [&str; 3] = ["en", "sv", "fi"];
-
-/// The supported language a BCP 47 tag (`sv-SE`, `fi`, `en-GB`) asks for, else English.
-pub(crate) fn language_of(tag: &str) -> &'static str {
-    let primary = tag
-        .split(['-', '_'])
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    LANGUAGES
-        .into_iter()
-        .find(|language| *language == primary)
-        .unwrap_or(LANGUAGES[0])
-}
-
 /// `seconds` as a person would say it, rounded up to whole minutes.
 pub(crate) fn duration_in_words(seconds: u32, language: &str) -> String {
     let minutes = seconds.div_ceil(60);
@@ -82,15 +66,6 @@ pub(crate) fn time_in_words(seconds: i64, language: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_language_is_the_tags_primary_subtag_if_supported() {
-        assert_eq!(language_of("sv-SE"), "sv");
-        assert_eq!(language_of("FI"), "fi");
-        assert_eq!(language_of("en-GB"), "en");
-        assert_eq!(language_of("de"), "en");
-        assert_eq!(language_of(""), "en");
-    }
 
     #[test]
     fn durations_read_as_words_in_each_language() {

@@ -172,36 +172,3 @@ async fn a_delivered_mail_is_sent_and_leaves_no_link_in_redis() {
     assert!(!dump.contains("prt_delivered"), "{dump}");
     app.stop().await;
 }
-
-#[tokio::test]
-async fn with_redis_down_enqueue_fails_as_unavailable_and_recovers_when_it_is_back() {
-    let mut redis = passreset_testkit::RedisProcess::start().await;
-    let sink = SmtpSink::start().await;
-    let app = spawn_app(redis.test_redis(), &sink.url(), &["--workers", "1"]).await;
-    app.enqueue(changed_mail("before@example.com"))
-        .await
-        .unwrap();
-    sink.wait_for_messages(1, Duration::from_secs(20)).await;
-
-    redis.stop().await;
-    let refused = tokio::time::timeout(
-        Duration::from_secs(15),
-        app.enqueue(changed_mail("during@example.com")),
-    )
-    .await
-    .expect("enqueue answers, never hangs");
-    assert_eq!(refused.unwrap_err().code(), Code::Unavailable);
-
-    redis.restart().await;
-    let mut accepted = Err(tonic::Status::unavailable("not yet"));
-    for _ in 0..50 {
-        accepted = app.enqueue(changed_mail("after@example.com")).await;
-        if accepted.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    accepted.unwrap();
-    sink.wait_for_messages(2, Duration::from_secs(20)).await;
-    app.stop().await;
-}

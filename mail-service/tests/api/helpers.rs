@@ -26,9 +26,10 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the service on `redis`, sending through `transport`, with extra flags.
-pub async fn spawn_app(redis: TestRedis, transport: &str, flags: &[&str]) -> TestApp {
-    let config = mail_service::Config::try_parse_from(
+/// The settings of a service on `redis` and free ports, sending through `transport`, retrying
+/// after 200ms (so tests that need retries stay fast), with extra flags.
+pub fn config(redis: &TestRedis, transport: &str, flags: &[&str]) -> mail_service::Config {
+    mail_service::Config::try_parse_from(
         [
             "mail-service",
             "--redis-url",
@@ -47,7 +48,12 @@ pub async fn spawn_app(redis: TestRedis, transport: &str, flags: &[&str]) -> Tes
         .into_iter()
         .chain(flags.iter().copied()),
     )
-    .expect("mail-service config");
+    .expect("mail-service config")
+}
+
+/// Starts the service on `redis`, sending through `transport`, with extra flags.
+pub async fn spawn_app(redis: TestRedis, transport: &str, flags: &[&str]) -> TestApp {
+    let config = config(&redis, transport, flags);
     let application = mail_service::Application::build(config)
         .await
         .expect("mail-service starts");
@@ -84,6 +90,14 @@ pub fn reset_mail(to: &str, token: &str) -> EnqueueRequest {
             ttl_seconds: 1800,
             token: token.to_owned(),
         })),
+    }
+}
+
+/// A reset mail to `to` in `locale`.
+pub fn localised_reset_mail(to: &str, token: &str, locale: &str) -> EnqueueRequest {
+    EnqueueRequest {
+        locale: locale.to_owned(),
+        ..reset_mail(to, token)
     }
 }
 
@@ -135,5 +149,28 @@ impl TestApp {
     pub async fn stop(self) {
         let _ = self.stop.send(());
         self.server.await.expect("mail-service stopped cleanly");
+    }
+}
+
+/// Waits (up to `timeout`) until a mail to `to` has arrived, and returns it.
+pub async fn wait_for_mail_to(
+    sink: &passreset_testkit::SmtpSink,
+    to: &str,
+    timeout: std::time::Duration,
+) -> passreset_testkit::ReceivedMail {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let arrived = sink
+            .messages()
+            .into_iter()
+            .find(|mail| mail.recipients.iter().any(|recipient| recipient == to));
+        if let Some(mail) = arrived {
+            return mail;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no mail to {to} within {timeout:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

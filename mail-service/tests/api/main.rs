@@ -1,6 +1,12 @@
 //! The mail service from outside, over real gRPC, against a real Redis and a real SMTP server
 //! on loopback whose behaviour each test controls: nothing accepted is lost, nothing is sent
 //! twice, and what can never be delivered ends on the dead-letter stream.
+//!
+//! - `helpers.rs`: `spawn_app()` (the library's `Application` on free ports) and typed calls;
+//! - `delivery.rs`: SMTP down, 451 retries, 550 dead letters, idempotency, backpressure;
+//! - `redis_outage.rs`: Redis killed and restarted empty, or frozen and thawed;
+//! - `process.rs`: the real binary, SIGKILLed and restarted; the `dead` command line;
+//! - `localisation.rs`: Swedish and Finnish mail, `MAIL_TEMPLATES_DIR` overrides and errors.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,4 +15,6 @@
 
 mod delivery;
 mod helpers;
+mod localisation;
 mod process;
+mod redis_outage;

@@ -3,6 +3,7 @@
 
 use std::{process::Stdio, time::Duration};
 
+use passreset_proto::mail::v1::{GetStatusRequest, MessageStatus, message_status::State};
 use passreset_testkit::{SmtpSink, test_redis};
 use tokio::process::{Child, Command};
 
@@ -37,10 +38,38 @@ async fn client(
     panic!("mail-service did not start");
 }
 
+/// An SMTP server that accepts connections and never says a word: a send to it hangs, so each
+/// worker keeps the mail it took, pending in the consumer group, until it is killed.
+struct SilentSmtp {
+    port: u16,
+    accept_loop: tokio::task::JoinHandle<()>,
+}
+
+impl SilentSmtp {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accept_loop = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        Self { port, accept_loop }
+    }
+
+    /// Closes the listener and every connection, freeing the port.
+    async fn stop(self) {
+        self.accept_loop.abort();
+        let _ = self.accept_loop.await;
+    }
+}
+
 #[tokio::test]
 async fn a_sigkilled_dispatcher_loses_nothing_once_restarted() {
     let redis = test_redis().await;
-    let smtp_port = free_port();
+    let silent = SilentSmtp::start().await;
+    let smtp_port = silent.port;
     let grpc_port = free_port();
     let env = [
         ("REDIS_URL", redis.url.clone()),
@@ -56,22 +85,27 @@ async fn a_sigkilled_dispatcher_loses_nothing_once_restarted() {
         ("MAIL_WORKERS", "2".to_owned()),
     ];
 
-    // The first dispatcher cannot reach SMTP: it holds the mail, retrying.
+    // The first dispatcher's two workers each take a mail and wait on the silent server.
     let mut first = start(&env);
     let mut mail = client(grpc_port).await;
+    let mut ids = Vec::new();
     for n in 0..12 {
-        mail.enqueue(changed_mail(&format!("user{n}@example.com")))
+        let queued = mail
+            .enqueue(changed_mail(&format!("user{n}@example.com")))
             .await
             .unwrap();
+        ids.push(queued.into_inner().message_id);
     }
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let held = ids_in_state(&mut mail, &ids, State::Sending, 2).await;
     first.start_kill().unwrap();
     first.wait().await.unwrap();
 
+    // The mail server comes back on the same address, and a second dispatcher starts.
+    silent.stop().await;
     let sink = SmtpSink::start_on(smtp_port).await;
     let mut second = start(&env);
+    let mut mail = client(grpc_port).await;
     sink.wait_for_messages(12, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let mut recipients: Vec<String> = sink
         .messages()
         .iter()
@@ -80,9 +114,64 @@ async fn a_sigkilled_dispatcher_loses_nothing_once_restarted() {
     recipients.sort();
     recipients.dedup();
     assert_eq!(recipients.len(), 12, "{recipients:?}");
+    for id in &ids {
+        let status = status_once_sent(&mut mail, id).await;
+        assert_eq!(status.state(), State::Sent, "{id}");
+        // The two the killed process held were taken over: their second attempt.
+        let expected_attempts = if held.contains(id) { 2 } else { 1 };
+        assert_eq!(status.attempts, expected_attempts, "{id}");
+    }
     assert_eq!(sink.messages().len(), 12, "a mail arrived twice");
     second.start_kill().unwrap();
     second.wait().await.unwrap();
+}
+
+type Client =
+    passreset_proto::mail::v1::mail_service_client::MailServiceClient<tonic::transport::Channel>;
+
+async fn status(client: &mut Client, id: &str) -> MessageStatus {
+    client
+        .get_status(GetStatusRequest {
+            message_id: id.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The ids among `ids` in `state`, once there are `count` of them (polling for up to 20 s).
+async fn ids_in_state(
+    client: &mut Client,
+    ids: &[String],
+    state: State,
+    count: usize,
+) -> Vec<String> {
+    for _ in 0..200 {
+        let mut found = Vec::new();
+        for id in ids {
+            if status(client, id).await.state() == state {
+                found.push(id.clone());
+            }
+        }
+        if found.len() >= count {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {count} mails reached {state:?}");
+}
+
+/// The status of `id` once it is SENT (polling for up to 10 s), or the last one seen.
+async fn status_once_sent(client: &mut Client, id: &str) -> MessageStatus {
+    let mut seen = status(client, id).await;
+    for _ in 0..100 {
+        if seen.state() == State::Sent {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = status(client, id).await;
+    }
+    seen
 }
 
 async fn cli(redis: &passreset_testkit::TestRedis, args: &[&str]) -> std::process::Output {
@@ -98,8 +187,6 @@ async fn cli(redis: &passreset_testkit::TestRedis, args: &[&str]) -> std::proces
 
 #[tokio::test]
 async fn operators_list_and_retry_dead_mail_from_the_command_line() {
-    use passreset_proto::mail::v1::message_status::State;
-
     let redis = test_redis().await;
     let sink = SmtpSink::start().await;
     sink.reject_recipient("gone@example.com", 550);
