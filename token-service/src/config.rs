@@ -1,7 +1,7 @@
 //! The service's settings: every one a flag with an environment fallback and a default, so
 //! `token-service --help` documents them all and a container needs only variables.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, str::FromStr as _, time::Duration};
 
 use passreset_telemetry::LogFormat;
 use secrecy::SecretString;
@@ -14,7 +14,7 @@ pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DEFAULT_REDIS_KEY_PREFIX: &str = "passreset:";
 /// Default token lifetime: long enough to find the mail, short enough to limit a leak.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
-/// Default limits, as in `--help`.
+/// Default limits, as in `--help` (a test checks that the two agree).
 const DEFAULT_LIMIT_PER_ADDRESS: RateSetting = RateSetting(Some(Rate {
     count: 5,
     period: Duration::from_secs(60 * 60),
@@ -77,18 +77,20 @@ pub struct Config {
     )]
     pub revoke_older_tokens: bool,
 
-    /// Reset requests per address (a digest of the normalised address, whether or not an
-    /// account has it): `N/duration` or `off`.
-    #[arg(long, env = "TOKEN_LIMIT_PER_ADDRESS", default_value = "5/1h")]
+    /// IssueToken calls per address, counted on a digest of the normalised address whether or
+    /// not an account has it, so the answers cannot tell the two apart: `N/duration` or `off`.
+    #[arg(long, env = "TOKEN_LIMIT_PER_ADDRESS", default_value = "5/1h", value_parser = RateSetting::from_str)]
     pub limit_per_address: RateSetting,
 
-    /// Reset requests per client IP: `N/duration` or `off`.
-    #[arg(long, env = "TOKEN_LIMIT_PER_IP", default_value = "100/15m")]
+    /// IssueToken calls per client IP (a call without one is not limited per IP):
+    /// `N/duration` or `off`.
+    #[arg(long, env = "TOKEN_LIMIT_PER_IP", default_value = "100/15m", value_parser = RateSetting::from_str)]
     pub limit_per_ip: RateSetting,
 
-    /// Failed check / redeem attempts (unknown, expired or used tokens) per client IP, after
-    /// which that IP may present no token until the budget refills: `N/duration` or `off`.
-    #[arg(long, env = "TOKEN_LIMIT_FAILURES_PER_IP", default_value = "50/15m")]
+    /// Failed CheckToken / Redeem attempts (unknown, expired or used tokens) per client IP;
+    /// once they are used up, that IP may present no token, valid or not, until the budget
+    /// refills: `N/duration` or `off`.
+    #[arg(long, env = "TOKEN_LIMIT_FAILURES_PER_IP", default_value = "50/15m", value_parser = RateSetting::from_str)]
     pub limit_failures_per_ip: RateSetting,
 
     /// Log line format.
@@ -161,6 +163,12 @@ mod tests {
             "16",
             "--revoke-older-tokens",
             "false",
+            "--limit-per-address",
+            "3/10m",
+            "--limit-per-ip",
+            "off",
+            "--limit-failures-per-ip",
+            "20/1h",
             "--log-format",
             "json",
         ])
@@ -175,6 +183,15 @@ mod tests {
         );
         assert_eq!(config.password_min_length, 16);
         assert!(!config.revoke_older_tokens);
+        assert_eq!(config.limit_per_address, "3/10m".parse().unwrap());
+        assert_eq!(config.limit_per_ip, RateSetting(None));
+        assert_eq!(
+            config.limit_failures_per_ip,
+            RateSetting(Some(Rate {
+                count: 20,
+                period: Duration::from_secs(3600)
+            }))
+        );
         assert_eq!(config.log_format, LogFormat::Json);
     }
 
@@ -182,12 +199,31 @@ mod tests {
     fn the_parsed_defaults_are_the_documented_ones() {
         let parsed = Config::try_parse_from(["token-service"]).unwrap();
         let built = Config::default_for("redis://127.0.0.1:6379");
+        assert_eq!(parsed.limit_per_address.to_string(), "5/1h");
+        assert_eq!(parsed.limit_per_ip.to_string(), "100/15m");
+        assert_eq!(parsed.limit_failures_per_ip.to_string(), "50/15m");
         assert_eq!(parsed.limit_per_address, built.limit_per_address);
         assert_eq!(parsed.limit_per_ip, built.limit_per_ip);
         assert_eq!(parsed.limit_failures_per_ip, built.limit_failures_per_ip);
-        let off = Config::try_parse_from(["token-service", "--limit-per-ip", "off"]).unwrap();
-        assert_eq!(off.limit_per_ip, RateSetting(None));
-        assert!(Config::try_parse_from(["token-service", "--limit-per-ip", "lots"]).is_err());
+    }
+
+    #[test]
+    fn a_bad_limit_is_refused_naming_the_flag_and_the_form() {
+        for (flag, value) in [
+            ("--limit-per-address", "lots"),
+            ("--limit-per-ip", "0/1h"),
+            ("--limit-failures-per-ip", "5/soon"),
+        ] {
+            let error = Config::try_parse_from(["token-service", flag, value])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(flag), "{error}");
+            assert!(error.contains(value), "{error}");
+        }
+        let error = Config::try_parse_from(["token-service", "--limit-per-ip", "lots"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("N/duration"), "{error}");
     }
 
     #[test]

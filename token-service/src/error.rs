@@ -117,7 +117,8 @@ impl From<Error> for Status {
             HashMap::<String, String>::new(),
         );
         if let Error::RateLimited { retry_after } = error {
-            // Whole seconds, at least one: what a Retry-After header can say.
+            // Whole seconds rounded up, at least one: what a Retry-After header can say, and
+            // never earlier than the limit would let the caller in.
             let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             details.set_retry_info(Some(std::time::Duration::from_secs(seconds.max(1))));
         }
@@ -167,19 +168,26 @@ mod tests {
 
     #[test]
     fn a_rate_limited_call_says_when_to_try_again_in_whole_seconds() {
-        use tonic_types::StatusExt as _;
-        let status = Status::from(Error::RateLimited {
-            retry_after: std::time::Duration::from_millis(1500),
-        });
-        assert_eq!(status.code(), Code::ResourceExhausted);
-        assert_eq!(
-            reason_of(&status),
-            Some(format!("{ERROR_DOMAIN}/RATE_LIMITED"))
-        );
-        let delay = status
-            .get_details_retry_info()
-            .and_then(|info| info.retry_delay);
-        assert_eq!(delay, Some(std::time::Duration::from_secs(2)));
+        let retry_delay = |retry_after_ms: u64| {
+            let status = Status::from(Error::RateLimited {
+                retry_after: std::time::Duration::from_millis(retry_after_ms),
+            });
+            assert_eq!(status.code(), Code::ResourceExhausted);
+            assert_eq!(
+                reason_of(&status),
+                Some(format!("{ERROR_DOMAIN}/RATE_LIMITED"))
+            );
+            status
+                .get_details_retry_info()
+                .and_then(|info| info.retry_delay)
+                .map(|delay| delay.as_millis())
+        };
+        // Rounded up, never below a second: a client that waits as told is let in.
+        assert_eq!(retry_delay(1500), Some(2000));
+        assert_eq!(retry_delay(2000), Some(2000));
+        assert_eq!(retry_delay(1), Some(1000));
+        assert_eq!(retry_delay(0), Some(1000));
+        assert_eq!(retry_delay(720_000), Some(720_000));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::{
     accounts::{AccountRecord, Directory, NormalizedEmail},
     events::{AccountEvent, EventSink},
     metrics::TokenMetrics,
-    reset::{NewPassword, Resets},
+    reset::{NewPassword, Origin, Resets},
 };
 
 /// Accounts per page when the caller does not say.
@@ -64,6 +64,14 @@ impl Caller {
                 .map(|context| clip(&context.api_key_name))
                 .unwrap_or_default(),
             metrics: metrics.clone(),
+        }
+    }
+
+    /// Where the call came from, for the flows' limits.
+    fn origin(&self) -> Origin<'_> {
+        Origin {
+            client_ip: &self.client_ip,
+            surface: &self.surface,
         }
     }
 
@@ -135,7 +143,7 @@ impl TokenService for TokenApi {
         caller.audit("requested", None);
         let issue = self
             .resets
-            .issue(&request.email, &caller.client_ip)
+            .issue(&request.email, caller.origin())
             .await
             .map_err(|error| caller.refused("issue", error))?;
         let outcome = match issue.issued {
@@ -169,7 +177,7 @@ impl TokenService for TokenApi {
         let caller = Caller::of(request.context.as_ref(), &self.metrics);
         let record = self
             .resets
-            .check(&request.token, &caller.client_ip)
+            .check(&request.token, caller.origin())
             .await
             .map_err(|error| caller.refused("check", error))?;
         caller.audit("checked", Some(&record.account_id));
@@ -215,7 +223,7 @@ impl TokenService for TokenApi {
         };
         let redeemed = self
             .resets
-            .redeem(&request.token, new_password, &caller.client_ip)
+            .redeem(&request.token, new_password, caller.origin())
             .await
             .map_err(|error| caller.refused("redeem", error))?;
         caller.audit("redeemed", Some(&redeemed.account.id));

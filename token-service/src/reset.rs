@@ -9,7 +9,7 @@ use crate::{
     Config, Error,
     accounts::{AccountRecord, Directory, NormalizedEmail, password},
     clock::UnixMillis,
-    limits::{Limits, Refusal},
+    limits::{LimitStore, Limits, Refusal},
     tokens::{CLAIM_TIMEOUT, ClaimId, Token, TokenHasher, TokenRecord, TokenStore, codec::Digest},
 };
 
@@ -49,6 +49,16 @@ pub(crate) struct IssuedToken {
     pub locale: String,
 }
 
+/// Where a call came from, as the edge reported it: what the limits count against and what
+/// an audit line of a refusal names.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Origin<'a> {
+    /// The end user's IP address; empty when the caller gave none (then not limited per IP).
+    pub client_ip: &'a str,
+    /// Which surface asked (`persona`, `metal`, `pages`, `grpc`).
+    pub surface: &'a str,
+}
+
 /// The new password of a redemption.
 #[derive(Debug)]
 pub(crate) enum NewPassword {
@@ -73,7 +83,7 @@ impl Resets {
         config: &Config,
         tokens: Arc<dyn TokenStore>,
         directory: Directory,
-        limits: Arc<dyn crate::limits::LimitStore>,
+        limits: Arc<dyn LimitStore>,
     ) -> Self {
         Self {
             limits: Limits::new(
@@ -96,12 +106,17 @@ impl Resets {
     /// Starts a reset: a token if an account has the address, nothing otherwise. With
     /// `revoke_older_tokens`, the account's earlier tokens stop working. The rate limits are
     /// counted before the directory is asked, so a known and an unknown address meet them alike.
-    pub(crate) async fn issue(&self, typed_email: &str, client_ip: &str) -> Result<Issue, Error> {
+    pub(crate) async fn issue(
+        &self,
+        typed_email: &str,
+        origin: Origin<'_>,
+    ) -> Result<Issue, Error> {
         let email = NormalizedEmail::parse(typed_email)?;
+        let now = UnixMillis::now();
         self.limits
-            .admit_reset_request(&email, client_ip)
+            .admit_reset_request(&email, origin.client_ip, now)
             .await?
-            .map_err(|refusal| limited("issue", client_ip, refusal))?;
+            .map_err(|refusal| limited("issue", origin, refusal))?;
         let Some(account) = self.directory.by_email(&email).await? else {
             return Ok(Issue {
                 email,
@@ -109,7 +124,6 @@ impl Resets {
             });
         };
         let token = Token::generate()?;
-        let now = UnixMillis::now();
         let record = TokenRecord {
             account_id: account.id.clone(),
             email: account.email.as_str().to_owned(),
@@ -132,53 +146,65 @@ impl Resets {
         })
     }
 
-    /// The record of a token that could be redeemed now. Never spends it.
+    /// The record of a token that could be redeemed now. Never spends it. Refused without a
+    /// look at the token once the caller's IP has used up its failures.
     pub(crate) async fn check(
         &self,
         presented: &str,
-        client_ip: &str,
+        origin: Origin<'_>,
     ) -> Result<TokenRecord, Error> {
-        self.limits
-            .admit_token_attempt(client_ip)
-            .await?
-            .map_err(|refusal| limited("check", client_ip, refusal))?;
+        self.admit_token_attempt("check", origin).await?;
         let checked = match self.digest_of(presented) {
             Ok(digest) => self.tokens.check(&digest, UnixMillis::now()).await,
             Err(error) => Err(error),
         };
-        self.count_failure(&checked, client_ip).await?;
+        self.count_failure(&checked, origin).await?;
         checked
     }
 
-    /// Counts a refused token against the client's failure budget.
+    /// Refuses `step` if the caller's IP has no failures left to spend (a peek: it costs
+    /// nothing).
+    async fn admit_token_attempt(
+        &self,
+        step: &'static str,
+        origin: Origin<'_>,
+    ) -> Result<(), Error> {
+        self.limits
+            .admit_token_attempt(origin.client_ip, UnixMillis::now())
+            .await?
+            .map_err(|refusal| limited(step, origin, refusal))
+    }
+
+    /// Counts a token that is unknown, expired or spent against the caller's failure budget:
+    /// what guessing looks like. A weak password or a redemption in progress is not a guess.
     async fn count_failure<T>(
         &self,
         outcome: &Result<T, Error>,
-        client_ip: &str,
+        origin: Origin<'_>,
     ) -> Result<(), Error> {
         if matches!(
             outcome,
             Err(Error::TokenUnknown | Error::TokenExpired | Error::TokenSpent)
         ) {
-            self.limits.record_token_failure(client_ip).await?;
+            self.limits
+                .record_token_failure(origin.client_ip, UnixMillis::now())
+                .await?;
         }
         Ok(())
     }
 
     /// Spends the token and sets the new password. The policy is checked before anything
-    /// changes; the token stays usable if the password cannot be set.
+    /// changes; the token stays usable if the password cannot be set. Refused without a look
+    /// at the token once the caller's IP has used up its failures.
     pub(crate) async fn redeem(
         &self,
         presented: &str,
         new_password: NewPassword,
-        client_ip: &str,
+        origin: Origin<'_>,
     ) -> Result<Redeemed, Error> {
-        self.limits
-            .admit_token_attempt(client_ip)
-            .await?
-            .map_err(|refusal| limited("redeem", client_ip, refusal))?;
+        self.admit_token_attempt("redeem", origin).await?;
         let redeemed = self.redeem_admitted(presented, new_password).await;
-        self.count_failure(&redeemed, client_ip).await?;
+        self.count_failure(&redeemed, origin).await?;
         redeemed
     }
 
@@ -273,14 +299,15 @@ impl Resets {
     }
 }
 
-/// Audits a rate-limited step (which limit; the subject only as the caller's IP, never the
+/// Logs a rate-limited step (which limit, and who asked: the client IP and surface, never the
 /// address) and turns it into the caller's error.
-fn limited(step: &'static str, client_ip: &str, refusal: Refusal) -> Error {
+fn limited(step: &'static str, origin: Origin<'_>, refusal: Refusal) -> Error {
     tracing::info!(
         step,
         limit = refusal.limit.as_str(),
-        client_ip,
-        retry_after_seconds = refusal.retry_after.as_secs(),
+        client_ip = origin.client_ip,
+        surface = origin.surface,
+        retry_after_ms = u64::try_from(refusal.retry_after.as_millis()).unwrap_or(u64::MAX),
         "rate limited"
     );
     refusal.into()

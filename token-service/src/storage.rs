@@ -11,16 +11,16 @@ use crate::{
     tokens::{TokenStore, memory::MemoryTokenStore, redis::RedisTokenStore},
 };
 
-/// The token and account stores, chosen together.
+/// The service's stores (tokens, accounts, rate limits, events), chosen together.
 #[derive(Debug, Clone)]
 pub enum Storage {
-    /// Redis, over one multiplexed connection shared by both stores.
+    /// Redis, over one multiplexed connection shared by every store.
     Redis(RedisStorage),
     /// Process memory: nothing survives a restart.
     Memory(MemoryStorage),
 }
 
-/// Both stores on one Redis connection.
+/// Every store on one Redis connection.
 #[derive(Debug, Clone)]
 pub struct RedisStorage {
     tokens: RedisTokenStore,
@@ -31,7 +31,7 @@ pub struct RedisStorage {
     connection: passreset_redis::ConnectionManager,
 }
 
-/// Both stores in memory.
+/// Every store in memory.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStorage {
     tokens: Arc<MemoryTokenStore>,
@@ -83,6 +83,7 @@ impl Storage {
         }
     }
 
+    /// The rate limits: in Redis they are shared by every replica on that Redis.
     pub(crate) fn limit_store(&self) -> Arc<dyn LimitStore> {
         match self {
             Self::Redis(redis) => Arc::new(redis.limits.clone()),

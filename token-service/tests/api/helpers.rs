@@ -43,9 +43,15 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
 
 /// A token service on the in-memory stores (the `stack` fallback).
 pub async fn spawn_app_in_memory() -> TestApp {
+    spawn_app_in_memory_with(|_| {}).await
+}
+
+/// A token service on the in-memory stores, with settings adjusted by `configure`.
+pub async fn spawn_app_in_memory_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let redis = test_redis().await;
     let mut config = Config::default_for("redis://unused.invalid");
     config.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    configure(&mut config);
     let application = Application::build_with_storage(config, Storage::in_memory())
         .await
         .expect("token-service starts");

@@ -1,14 +1,20 @@
 //! The rate limits through real gRPC on real Redis: identical for known and unknown addresses,
-//! per client IP, on failed token attempts, and off when configured so.
+//! per client IP, on failed token attempts, off when configured so, and on the in-memory stores
+//! too. Only sequences of allowed and refused answers are asserted, never timings.
 
-use passreset_proto::token::v1::{CheckTokenRequest, IssueTokenRequest, RequestContext};
+use std::time::Duration;
+
+use passreset_proto::token::v1::{
+    CheckTokenRequest, IssueTokenRequest, RedeemRequest, RequestContext, redeem_request::Password,
+};
 use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app, spawn_app_in_memory_with, spawn_app_with};
 
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "the old password 1";
+const NEW_PASSWORD: &str = "a brand new passphrase 7";
 
 fn from(ip: &str) -> Option<RequestContext> {
     Some(RequestContext {
@@ -40,61 +46,93 @@ async fn check_from(app: &TestApp, token: &str, ip: &str) -> Result<(), Status> 
         .map(drop)
 }
 
-/// `"ok"`, or the refusal's code, reason and retry delay: what a caller can observe.
+async fn redeem_from(app: &TestApp, token: &str, password: &str, ip: &str) -> Result<(), Status> {
+    app.tokens
+        .clone()
+        .redeem(RedeemRequest {
+            token: token.to_owned(),
+            password: Some(Password::NewPassword(password.to_owned())),
+            context: from(ip),
+        })
+        .await
+        .map(drop)
+}
+
+/// What a caller can tell apart: `ok`, or the code, the reason and whether a retry delay came.
 fn observed(outcome: &Result<(), Status>) -> String {
     match outcome {
         Ok(()) => "ok".to_owned(),
         Err(status) => format!(
-            "{:?} {:?} {:?}",
+            "{:?} {} retry_info={}",
             status.code(),
-            status.get_details_error_info().map(|info| info.reason),
             status
-                .get_details_retry_info()
-                .and_then(|info| info.retry_delay)
+                .get_details_error_info()
+                .map(|info| info.reason)
+                .unwrap_or_default(),
+            status.get_details_retry_info().is_some()
         ),
     }
 }
 
-fn assert_rate_limited(outcome: &Result<(), Status>) {
+/// Asserts a refusal by a limit and returns its retry delay.
+#[track_caller]
+fn assert_rate_limited(outcome: &Result<(), Status>) -> Duration {
     let Err(status) = outcome else {
-        panic!("allowed");
+        panic!("allowed where a limit should refuse");
     };
-    assert_eq!(status.code(), Code::ResourceExhausted);
-    assert_eq!(
-        status
-            .get_details_error_info()
-            .map(|info| info.reason)
-            .as_deref(),
-        Some("RATE_LIMITED")
-    );
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let info = status.get_details_error_info().expect("an ErrorInfo");
+    assert_eq!(info.reason, "RATE_LIMITED");
+    assert_eq!(info.domain, "passreset.token.v1");
     let delay = status
         .get_details_retry_info()
         .and_then(|info| info.retry_delay)
-        .expect("a retry delay");
-    assert!(delay.as_secs() >= 1);
+        .expect("a RetryInfo with a retry delay");
+    assert!(delay >= Duration::from_secs(1), "{delay:?}");
+    assert_eq!(delay.subsec_nanos(), 0, "whole seconds: {delay:?}");
+    delay
 }
 
 #[tokio::test]
-async fn a_known_and_an_unknown_address_meet_the_same_per_address_limit() {
-    let app = spawn_app_with(|config| {
-        config.limit_per_address = "3/1h".parse().unwrap();
-    })
-    .await;
+async fn a_known_and_an_unknown_address_both_get_five_requests_then_rate_limited() {
+    // The default limit, 5/1h.
+    let app = spawn_app().await;
     app.create_account(EMAIL, PASSWORD).await;
 
     let mut known = Vec::new();
     let mut unknown = Vec::new();
-    for _ in 0..5 {
-        known.push(observed(&issue_from(&app, EMAIL, "203.0.113.1").await));
-        unknown.push(observed(
-            &issue_from(&app, "nobody@example.com", "203.0.113.2").await,
-        ));
+    for _ in 0..7 {
+        known.push(issue_from(&app, EMAIL, "203.0.113.1").await);
+        unknown.push(issue_from(&app, "nobody@example.com", "203.0.113.1").await);
     }
-    assert_eq!(known, unknown);
-    assert_eq!(known[..3], ["ok", "ok", "ok"]);
-    assert_rate_limited(&issue_from(&app, EMAIL, "203.0.113.3").await);
+    let known_seen: Vec<String> = known.iter().map(observed).collect();
+    let unknown_seen: Vec<String> = unknown.iter().map(observed).collect();
+    assert_eq!(known_seen, unknown_seen);
+    assert_eq!(known_seen[..5], ["ok"; 5]);
+    for refused in known[5..].iter().chain(&unknown[5..]) {
+        // One request comes back every 12 minutes.
+        let delay = assert_rate_limited(refused);
+        assert!(delay <= Duration::from_secs(12 * 60), "{delay:?}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_per_address_limit_holds_across_client_ips_and_spellings_of_the_address() {
+    let app = spawn_app_with(|config| {
+        config.limit_per_address = "3/1h".parse().unwrap();
+    })
+    .await;
+    for n in 0..3 {
+        issue_from(&app, EMAIL, &format!("203.0.113.{n}"))
+            .await
+            .unwrap();
+    }
+    assert_rate_limited(&issue_from(&app, EMAIL, "203.0.113.9").await);
     // The address is normalised first: another spelling is the same address.
-    assert_rate_limited(&issue_from(&app, "  ADA@Example.COM ", "203.0.113.4").await);
+    assert_rate_limited(&issue_from(&app, "  ADA@Example.COM ", "203.0.113.10").await);
+    // Without a client IP the address is still limited.
+    assert_rate_limited(&issue_from(&app, EMAIL, "").await);
     // Another address is not affected.
     issue_from(&app, "grace@example.com", "203.0.113.1")
         .await
@@ -114,9 +152,11 @@ async fn one_client_ip_is_limited_across_addresses() {
             .unwrap();
     }
     assert_rate_limited(&issue_from(&app, "user9@example.com", "198.51.100.9").await);
+    // Another IP, and a direct caller that gives no IP, are not affected.
     issue_from(&app, "user9@example.com", "198.51.100.10")
         .await
         .unwrap();
+    issue_from(&app, "user8@example.com", "").await.unwrap();
     app.stop().await;
 }
 
@@ -135,10 +175,55 @@ async fn failed_token_attempts_lock_out_that_ip_even_for_a_valid_token() {
     }
     assert_rate_limited(&check_from(&app, "prt_guessed_token", guesser).await);
     assert_rate_limited(&check_from(&app, &token, guesser).await);
+    // Redeem is refused before the token is looked at: the token stays usable.
+    assert_rate_limited(&redeem_from(&app, &token, NEW_PASSWORD, guesser).await);
     // Valid checks do not count, and another IP is unaffected.
     for _ in 0..5 {
         check_from(&app, &token, "192.0.2.1").await.unwrap();
     }
+    redeem_from(&app, &token, NEW_PASSWORD, "192.0.2.1")
+        .await
+        .unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn failed_redemptions_count_but_a_weak_password_does_not() {
+    let app = spawn_app_with(|config| {
+        config.limit_failures_per_ip = "2/15m".parse().unwrap();
+    })
+    .await;
+    app.create_account(EMAIL, PASSWORD).await;
+    let token = app.token_for(EMAIL).await;
+    let ip = "192.0.2.70";
+    // A weak password is the user's typing, not a guess: it never uses up the budget.
+    for _ in 0..5 {
+        let weak = redeem_from(&app, &token, "short", ip).await;
+        assert_eq!(weak.unwrap_err().code(), Code::InvalidArgument);
+    }
+    redeem_from(&app, &token, NEW_PASSWORD, ip).await.unwrap();
+    // The token is spent now: presenting it again is a failure, twice, then the IP is out.
+    for _ in 0..2 {
+        let spent = redeem_from(&app, &token, NEW_PASSWORD, ip).await;
+        assert_eq!(spent.unwrap_err().code(), Code::FailedPrecondition);
+    }
+    assert_rate_limited(&redeem_from(&app, &token, NEW_PASSWORD, ip).await);
+    assert_rate_limited(&check_from(&app, &token, ip).await);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_budget_refills_as_time_passes() {
+    let app = spawn_app_with(|config| {
+        config.limit_per_address = "2/2s".parse().unwrap();
+    })
+    .await;
+    issue_from(&app, EMAIL, "203.0.113.1").await.unwrap();
+    issue_from(&app, EMAIL, "203.0.113.1").await.unwrap();
+    let delay = assert_rate_limited(&issue_from(&app, EMAIL, "203.0.113.1").await);
+    assert_eq!(delay, Duration::from_secs(1));
+    tokio::time::sleep(delay + Duration::from_millis(100)).await;
+    issue_from(&app, EMAIL, "203.0.113.1").await.unwrap();
     app.stop().await;
 }
 
@@ -147,12 +232,52 @@ async fn a_limit_set_to_off_never_refuses() {
     let app = spawn_app_with(|config| {
         config.limit_per_address = "off".parse().unwrap();
         config.limit_per_ip = "off".parse().unwrap();
+        config.limit_failures_per_ip = "off".parse().unwrap();
     })
     .await;
+    app.create_account(EMAIL, PASSWORD).await;
     for _ in 0..20 {
         issue_from(&app, "nobody@example.com", "203.0.113.1")
             .await
             .unwrap();
+        let guessed = check_from(&app, "prt_guessed_token", "203.0.113.1").await;
+        assert_eq!(guessed.unwrap_err().code(), Code::NotFound);
     }
+    let token = app.token_for(EMAIL).await;
+    check_from(&app, &token, "203.0.113.1").await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_in_memory_stores_keep_the_same_limits() {
+    let app = spawn_app_in_memory_with(|config| {
+        config.limit_per_address = "2/1h".parse().unwrap();
+        config.limit_failures_per_ip = "1/15m".parse().unwrap();
+    })
+    .await;
+    app.create_account(EMAIL, PASSWORD).await;
+    let known: Vec<String> = [
+        issue_from(&app, EMAIL, "203.0.113.1").await,
+        issue_from(&app, EMAIL, "203.0.113.1").await,
+        issue_from(&app, EMAIL, "203.0.113.1").await,
+    ]
+    .iter()
+    .map(observed)
+    .collect();
+    let unknown: Vec<String> = [
+        issue_from(&app, "nobody@example.com", "203.0.113.1").await,
+        issue_from(&app, "nobody@example.com", "203.0.113.1").await,
+        issue_from(&app, "nobody@example.com", "203.0.113.1").await,
+    ]
+    .iter()
+    .map(observed)
+    .collect();
+    assert_eq!(known, unknown);
+    assert_eq!(known[..2], ["ok", "ok"]);
+    assert!(known[2].starts_with("ResourceExhausted RATE_LIMITED"));
+
+    let failed = check_from(&app, "prt_guessed_token", "192.0.2.66").await;
+    assert_eq!(failed.unwrap_err().code(), Code::NotFound);
+    assert_rate_limited(&check_from(&app, "prt_guessed_token", "192.0.2.66").await);
     app.stop().await;
 }
