@@ -35,6 +35,9 @@ pub enum ApiError {
     /// The token was already used.
     #[error("the reset token has already been used")]
     TokenSpent,
+    /// Another reset with the same token is under way; try again in a moment.
+    #[error("a reset with this token is already in progress")]
+    TokenInUse,
     /// Too many requests from this client or for this address.
     #[error("too many requests")]
     RateLimited {
@@ -56,6 +59,32 @@ pub enum ApiError {
 }
 
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// How soon a caller that met a reset in progress should look again.
+const IN_USE_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+impl ApiError {
+    /// When the client may try again, for the failures that have such a time.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } | Self::Unavailable { retry_after } => {
+                Some(*retry_after)
+            }
+            Self::TokenInUse => Some(IN_USE_RETRY_AFTER),
+            _ => None,
+        }
+    }
+
+    /// `response` with the `Retry-After` header (whole seconds, at least one) this error asks
+    /// for: the one place every surface sets it.
+    pub(crate) fn set_retry_after(&self, response: &mut axum::response::Response) {
+        if let Some(retry_after) = self.retry_after() {
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+        }
+    }
+}
 
 impl From<tonic::Status> for ApiError {
     fn from(status: tonic::Status) -> Self {
@@ -75,6 +104,7 @@ impl From<tonic::Status> for ApiError {
             (_, Some(ErrorReason::TokenUnknown)) => Self::TokenUnknown,
             (_, Some(ErrorReason::TokenExpired)) => Self::TokenExpired,
             (_, Some(ErrorReason::TokenSpent)) => Self::TokenSpent,
+            (_, Some(ErrorReason::TokenInUse)) => Self::TokenInUse,
             (_, Some(ErrorReason::RateLimited)) => Self::RateLimited { retry_after },
             (Code::Unavailable | Code::ResourceExhausted, _) => {
                 tracing::warn!(code = ?status.code(), message = status.message(), "upstream unavailable");

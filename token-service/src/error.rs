@@ -69,7 +69,8 @@ impl Error {
             Self::WeakPassword(_) => Some(ErrorReason::WeakPassword),
             Self::TokenUnknown => Some(ErrorReason::TokenUnknown),
             Self::TokenExpired => Some(ErrorReason::TokenExpired),
-            Self::TokenSpent | Self::TokenInUse => Some(ErrorReason::TokenSpent),
+            Self::TokenSpent => Some(ErrorReason::TokenSpent),
+            Self::TokenInUse => Some(ErrorReason::TokenInUse),
             Self::AccountNotFound => Some(ErrorReason::AccountNotFound),
             Self::RateLimited { .. } => Some(ErrorReason::RateLimited),
             Self::InvalidArgument(_)
@@ -146,7 +147,7 @@ mod tests {
                 "TOKEN_EXPIRED",
             ),
             (Error::TokenSpent, Code::FailedPrecondition, "TOKEN_SPENT"),
-            (Error::TokenInUse, Code::FailedPrecondition, "TOKEN_SPENT"),
+            (Error::TokenInUse, Code::FailedPrecondition, "TOKEN_IN_USE"),
             (
                 Error::WeakPassword("too short".into()),
                 Code::InvalidArgument,

@@ -2,7 +2,7 @@
 
 use axum::{
     Json,
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -46,14 +46,8 @@ impl IntoResponse for MetalError {
             error: message,
         };
         let mut response = (status, Json(body)).into_response();
-        if let Self::Api(
-            ApiError::RateLimited { retry_after } | ApiError::Unavailable { retry_after },
-        ) = self
-        {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after.as_secs().max(1)),
-            );
+        if let Self::Api(error) = &self {
+            error.set_retry_after(&mut response);
         }
         response
     }
@@ -69,6 +63,7 @@ fn status_of(error: &ApiError) -> StatusCode {
         ApiError::TokenUnknown | ApiError::TokenExpired | ApiError::TokenSpent => {
             StatusCode::UNAUTHORIZED
         }
+        ApiError::TokenInUse => StatusCode::CONFLICT,
         ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

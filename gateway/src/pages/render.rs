@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use axum::{
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{Html, IntoResponse, Response},
 };
 use minijinja::{Environment, context};
@@ -89,24 +89,36 @@ pub(super) fn failure(language: Language, error: &ApiError) -> Response {
         ApiError::TokenUnknown => token_problem(t.token_invalid),
         ApiError::TokenExpired => token_problem(t.token_expired),
         ApiError::TokenSpent => token_problem(t.token_used),
-        ApiError::RateLimited { retry_after } => {
-            let mut response = render(
+        ApiError::RateLimited { .. } => with_retry_after(
+            render(
                 StatusCode::TOO_MANY_REQUESTS,
                 language,
                 Page::Problem(t.rate_limited),
-            );
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after.as_secs().max(1)),
-            );
-            response
-        }
-        _ => render(
-            StatusCode::SERVICE_UNAVAILABLE,
-            language,
-            Page::Problem(t.unavailable),
+            ),
+            error,
+        ),
+        ApiError::TokenInUse => with_retry_after(
+            render(
+                StatusCode::CONFLICT,
+                language,
+                Page::Problem(t.token_in_use),
+            ),
+            error,
+        ),
+        _ => with_retry_after(
+            render(
+                StatusCode::SERVICE_UNAVAILABLE,
+                language,
+                Page::Problem(t.unavailable),
+            ),
+            error,
         ),
     }
+}
+
+fn with_retry_after(mut response: Response, error: &ApiError) -> Response {
+    error.set_retry_after(&mut response);
+    response
 }
 
 #[cfg(test)]
@@ -114,6 +126,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use axum::http::header;
 
     async fn html_of(response: Response) -> String {
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)

@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -60,6 +60,11 @@ impl PersonaError {
                 StatusCode::FORBIDDEN,
                 "used_token",
                 "The token has already been used. Request a new password reset link.",
+            ),
+            ApiError::TokenInUse => (
+                StatusCode::BAD_REQUEST,
+                "token_in_use",
+                "A reset with this token is in progress. Try again after the time in Retry-After.",
             ),
             ApiError::RateLimited { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -132,14 +137,7 @@ impl IntoResponse for PersonaError {
             error: BTreeMap::from([(name, detail)]),
         };
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after } | ApiError::Unavailable { retry_after } =
-            self.0
-        {
-            let seconds = retry_after.as_secs().max(1);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
+        self.0.set_retry_after(&mut response);
         response
     }
 }
