@@ -8,6 +8,11 @@ use passreset_proto::token::v1::{ERROR_DOMAIN, ErrorReason};
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
+use crate::{
+    locale::Language,
+    policy::{PasswordProblem, problems_in},
+};
+
 /// Why a request failed, in terms a REST client can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -23,9 +28,10 @@ pub enum ApiError {
     /// The email address is not a valid address.
     #[error("the email address is not valid")]
     InvalidEmail,
-    /// The new password does not meet the policy; the text says what failed.
-    #[error("{0}")]
-    WeakPassword(String),
+    /// The new password cannot be used: every problem with it (a policy rule it fails, or a
+    /// confirmation that differs). The token stays usable.
+    #[error("the new password cannot be used: {}", describe_all(.0))]
+    PasswordRefused(Vec<PasswordProblem>),
     /// No such token (never issued, or revoked).
     #[error("the reset token is not valid")]
     TokenUnknown,
@@ -56,6 +62,15 @@ pub enum ApiError {
     /// A fault on our side; details are in the logs.
     #[error("internal error")]
     Internal,
+}
+
+/// The problems in English, for the error's text (logs and English-only callers).
+fn describe_all(problems: &[PasswordProblem]) -> String {
+    let sentences: Vec<String> = problems
+        .iter()
+        .map(|problem| problem.describe(Language::English))
+        .collect();
+    sentences.join(" ")
 }
 
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -100,7 +115,7 @@ impl From<tonic::Status> for ApiError {
 
         match (status.code(), reason) {
             (_, Some(ErrorReason::InvalidEmail)) => Self::InvalidEmail,
-            (_, Some(ErrorReason::WeakPassword)) => Self::WeakPassword(status.message().to_owned()),
+            (_, Some(ErrorReason::WeakPassword)) => Self::PasswordRefused(problems_in(&status)),
             (_, Some(ErrorReason::TokenUnknown)) => Self::TokenUnknown,
             (_, Some(ErrorReason::TokenExpired)) => Self::TokenExpired,
             (_, Some(ErrorReason::TokenSpent)) => Self::TokenSpent,

@@ -1,5 +1,6 @@
-//! The reset flows, shared by every surface: each turns one REST call into the gRPC calls of
-//! DESIGN.md. Surfaces parse and render; the flows decide.
+//! The reset flows, shared by every surface: each turns one REST call into its gRPC calls
+//! (forgot: IssueToken then Enqueue; check: CheckToken; reset: Redeem then the notice's
+//! Enqueue). Surfaces parse and render; the flows decide.
 
 use passreset_proto::{
     mail::v1::{self as mail, enqueue_request::Kind},
@@ -8,7 +9,11 @@ use passreset_proto::{
 use secrecy::{ExposeSecret as _, SecretString};
 use std::{net::IpAddr, time::Duration};
 
-use crate::{ApiError, Upstreams, config::ResetUrl};
+use crate::{
+    ApiError, Upstreams,
+    config::ResetUrl,
+    policy::{PasswordBounds, PasswordProblem},
+};
 
 /// Who is asking, as this gateway saw it.
 #[derive(Debug, Clone)]
@@ -94,21 +99,36 @@ pub(crate) async fn taking_at_least<T>(floor: Duration, work: impl Future<Output
     outcome
 }
 
-/// Tells whether a token could be redeemed now, without spending it.
+/// Tells whether a token could be redeemed now, without spending it, and the bounds the new
+/// password must keep.
 pub(crate) async fn check_token(
     upstreams: &Upstreams,
     token: &SecretString,
     caller: &Caller,
-) -> Result<(), ApiError> {
-    upstreams
+) -> Result<Option<PasswordBounds>, ApiError> {
+    let checked = upstreams
         .tokens
         .clone()
         .check_token(token::CheckTokenRequest {
             token: token.expose_secret().to_owned(),
             context: Some(caller.context()),
         })
-        .await?;
-    Ok(())
+        .await?
+        .into_inner();
+    Ok(checked.password_policy.map(PasswordBounds::from))
+}
+
+/// The new password, when its confirmation is the same password; checked before any call so
+/// a typo never reaches the token.
+pub(crate) fn confirmed(
+    password: SecretString,
+    confirmation: &SecretString,
+) -> Result<SecretString, ApiError> {
+    if password.expose_secret() == confirmation.expose_secret() {
+        Ok(password)
+    } else {
+        Err(ApiError::PasswordRefused(vec![PasswordProblem::Mismatch]))
+    }
 }
 
 /// The new password of a completed reset.

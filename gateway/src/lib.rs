@@ -10,7 +10,9 @@
 //! - `metal`: Equinix Metal's PasswordResetTokensApi under `/metal/v1`;
 //! - `api_keys`: the Metal surface's `X-Auth-Token` keys, kept as digests;
 //! - `client_ip`: the client's address, through trusted proxies only;
-//! - `locale`: the request's `Accept-Language`, for mail to addresses without a locale;
+//! - `locale`: the request's `Accept-Language`: the language of our words, and of mail to
+//!   addresses without a locale;
+//! - `policy`: what is wrong with a new password, as data and in the reader's words;
 //! - `pages`: the reset pages the mail's link lands on (`/reset`, `/forgot`);
 //! - `openapi`: the OpenAPI document of both surfaces, generated from the code;
 //! - `health`: liveness (`/healthz`) and readiness (`/readyz`) for orchestrators.
@@ -27,6 +29,7 @@ mod metal;
 mod openapi;
 mod pages;
 mod persona;
+mod policy;
 mod startup;
 
 pub use api_keys::ApiKeys;
@@ -34,4 +37,5 @@ pub use client_ip::TrustedProxies;
 pub use clients::Upstreams;
 pub use config::{Cli, Command, Config, ResetUrl};
 pub use error::ApiError;
+pub use policy::PasswordProblem;
 pub use startup::{AppState, Application, StartupError, router};

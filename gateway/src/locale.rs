@@ -1,5 +1,6 @@
 //! The language a request prefers, from its `Accept-Language`: passed on to the mail service
-//! so a mail to an address without a stored locale is still written in the reader's language.
+//! so a mail to an address without a stored locale is still written in the reader's language,
+//! and the [`Language`] the gateway's own words (pages, persona's form-field errors) are in.
 
 use axum::{
     extract::FromRequestParts,
@@ -8,6 +9,38 @@ use axum::{
 
 /// The longest language tag passed on (BCP 47 tags in practice are far shorter).
 const MAX_TAG: usize = 35;
+
+/// The languages passreset speaks to people: its pages, its error texts and its mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Language {
+    English,
+    Swedish,
+    Finnish,
+}
+
+impl Language {
+    /// The language of a preferred tag (`sv-SE`, `fi`, ...): its primary subtag decides, so
+    /// `sv-FI` is Swedish; anything else, and no tag at all, is English.
+    pub(crate) fn of_tag(tag: &str) -> Self {
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("sv") {
+            Self::Swedish
+        } else if primary.eq_ignore_ascii_case("fi") {
+            Self::Finnish
+        } else {
+            Self::English
+        }
+    }
+
+    /// The tag for `<html lang>`, so screen readers pick the right voice.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Self::English => "en",
+            Self::Swedish => "sv",
+            Self::Finnish => "fi",
+        }
+    }
+}
 
 /// The request's most preferred language tag (e.g. `sv-SE`), empty when it states none. Only
 /// a well-formed tag is kept, so nothing odd reaches a log line or the mail service.
@@ -24,6 +57,13 @@ impl<S: Send + Sync> FromRequestParts<S> for AcceptLanguage {
             .and_then(|value| value.to_str().ok())
             .unwrap_or_default();
         Ok(Self(preferred(value).unwrap_or_default()))
+    }
+}
+
+impl AcceptLanguage {
+    /// The language of the gateway's own words for this request.
+    pub(crate) fn language(&self) -> Language {
+        Language::of_tag(&self.0)
     }
 }
 
@@ -75,5 +115,22 @@ mod tests {
         assert_eq!(preferred("sv;q=0"), None);
         assert_eq!(preferred("fi\r\nX-Evil: 1"), None);
         assert_eq!(preferred("<script>, en;q=0.1").as_deref(), Some("en"));
+    }
+
+    #[test]
+    fn the_primary_subtag_picks_the_language() {
+        assert_eq!(Language::of_tag("sv-SE"), Language::Swedish);
+        assert_eq!(Language::of_tag("SV"), Language::Swedish);
+        assert_eq!(Language::of_tag("sv-FI"), Language::Swedish);
+        assert_eq!(Language::of_tag("fi"), Language::Finnish);
+        assert_eq!(Language::of_tag("fi-FI"), Language::Finnish);
+        assert_eq!(Language::of_tag("en-GB"), Language::English);
+        assert_eq!(Language::of_tag("de"), Language::English);
+        assert_eq!(Language::of_tag(""), Language::English);
+        assert_eq!(
+            Language::of_tag("fil"),
+            Language::English,
+            "Filipino is not Finnish"
+        );
     }
 }

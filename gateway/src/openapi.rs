@@ -31,7 +31,18 @@ pub(crate) struct ApiDoc;
 #[derive(OpenApi)]
 #[openapi(
     paths(persona::forgot, persona::check_token, persona::reset),
-    components(schemas(persona::PersonaErrorBody, persona::PersonaErrorDetail))
+    components(schemas(
+        persona::PersonaBadRequest,
+        persona::BadRequestStatus,
+        persona::InvalidRequestBody,
+        persona::InvalidRequestBodyDescription,
+        persona::InvalidFormFields,
+        persona::PersonaUnsupportedMediaType,
+        persona::UnsupportedMediaTypeStatus,
+        persona::UnsupportedMediaTypeDetail,
+        persona::PersonaErrorBody,
+        persona::PersonaErrorDetail,
+    ))
 )]
 struct PersonaApi;
 
@@ -49,7 +60,7 @@ struct SecurityAndCommonErrors;
 /// Status, description, and whether the persona surface (JSON bodies) can answer it.
 const COMMON_ERRORS: &[(&str, &str, bool)] = &[
     ("413", "The request body is larger than 16 KiB", true),
-    ("415", "The request body is not application/json", true),
+    ("415", "Unsupported media type", true),
     ("429", "Too many requests; see Retry-After", false),
     (
         "503",
@@ -59,6 +70,15 @@ const COMMON_ERRORS: &[(&str, &str, bool)] = &[
     ("504", "An upstream service did not answer in time", false),
 ];
 
+/// The schema of a common error on a surface: persona's 415 has a model of its own.
+fn schema_of(status: &str, metal: bool) -> &'static str {
+    match (metal, status) {
+        (true, _) => "Error",
+        (false, "415") => "PersonaUnsupportedMediaType",
+        (false, _) => "PersonaError",
+    }
+}
+
 impl Modify for SecurityAndCommonErrors {
     fn modify(&self, doc: &mut openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
@@ -67,11 +87,8 @@ impl Modify for SecurityAndCommonErrors {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Token"))),
         );
         for (path, item) in doc.paths.paths.iter_mut() {
-            let (schema, json_bodies) = if path.starts_with("/metal/") {
-                ("Error", false)
-            } else {
-                ("PersonaError", true)
-            };
+            let metal = path.starts_with("/metal/");
+            let json_bodies = !metal;
             for operation in [&mut item.post, &mut item.delete].into_iter().flatten() {
                 for (status, description, persona_only) in COMMON_ERRORS {
                     if *persona_only && !json_bodies {
@@ -82,7 +99,7 @@ impl Modify for SecurityAndCommonErrors {
                         .content(
                             "application/json",
                             ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name(schema)))
+                                .schema(Some(Ref::from_schema_name(schema_of(status, metal))))
                                 .build(),
                         )
                         .build();
@@ -147,6 +164,8 @@ mod tests {
             "NewPassword",
             "Error",
             "PersonaError",
+            "PersonaBadRequest",
+            "PersonaUnsupportedMediaType",
         ] {
             assert!(schemas[model].is_object(), "{model} missing");
         }
@@ -158,5 +177,40 @@ mod tests {
         assert!(delete["responses"]["201"].is_object());
         assert!(delete["responses"]["401"].is_object());
         assert!(delete["responses"]["503"].is_object());
+    }
+
+    #[test]
+    fn personas_operations_document_exactly_its_statuses_and_pinned_strings() {
+        let doc = document();
+        for operation in ["forgot", "check-token", "reset"] {
+            let responses =
+                &doc["paths"][format!("/v1/account/password/{operation}")]["post"]["responses"];
+            assert!(responses["204"].is_object(), "{operation}");
+            assert!(
+                responses["403"].is_null(),
+                "{operation}: a token error is a 400"
+            );
+            assert_eq!(
+                responses["400"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/PersonaBadRequest"
+            );
+            assert_eq!(
+                responses["415"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/PersonaUnsupportedMediaType"
+            );
+        }
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["BadRequestStatus"]["enum"],
+            serde_json::json!(["Bad request"])
+        );
+        assert_eq!(
+            schemas["InvalidRequestBodyDescription"]["enum"],
+            serde_json::json!(["Could not parse the request body."])
+        );
+        assert_eq!(
+            schemas["UnsupportedMediaTypeStatus"]["enum"],
+            serde_json::json!(["Unsupported media type"])
+        );
     }
 }

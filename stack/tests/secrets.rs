@@ -112,7 +112,7 @@ async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
     assert_eq!(reset.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.check_token(&persona_token).await.status(),
-        StatusCode::FORBIDDEN
+        StatusCode::BAD_REQUEST
     );
 
     // Metal: an API key starts it, the mailed token spends it for a generated password.

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use passreset_proto::token::v1::{ERROR_DOMAIN, ErrorReason};
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt as _};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt as _};
+
+use crate::accounts::policy::{PolicyRefusal, PolicyViolation};
 
 /// Everything the token service and its stores can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -18,9 +20,9 @@ pub enum Error {
     /// The address is not one we can send mail to; the text says why.
     #[error("invalid email address: {0}")]
     InvalidEmail(&'static str),
-    /// The new password breaks the policy; the text says which rule, for the user.
+    /// The new password breaks the policy: every rule it failed.
     #[error("{0}")]
-    WeakPassword(String),
+    WeakPassword(PolicyRefusal),
     /// Never issued, malformed, revoked by a newer one, or forgotten after its grace period.
     #[error("unknown token")]
     TokenUnknown,
@@ -112,11 +114,12 @@ impl From<Error> for Status {
             return Status::new(code, message);
         };
         let mut details = ErrorDetails::new();
-        details.set_error_info(
-            reason.as_str_name(),
-            ERROR_DOMAIN,
-            HashMap::<String, String>::new(),
-        );
+        let mut metadata = HashMap::<String, String>::new();
+        if let Error::WeakPassword(refusal) = &error {
+            metadata = policy_parameters(refusal);
+            details.set_bad_request(field_violations(refusal));
+        }
+        details.set_error_info(reason.as_str_name(), ERROR_DOMAIN, metadata);
         if let Error::RateLimited { retry_after } = error {
             // Whole seconds rounded up, at least one: what a Retry-After header can say, and
             // never earlier than the limit would let the caller in.
@@ -125,6 +128,45 @@ impl From<Error> for Status {
         }
         Status::with_error_details(code, message, details)
     }
+}
+
+/// The field a refused password came in: `new_password` of `RedeemRequest` (UpsertAccount's
+/// `password` shares the rules; callers branch on the reason, not the field).
+const PASSWORD_FIELD: &str = "new_password";
+
+/// One `FieldViolation` per failed rule: the rule's name as the reason, its English words as the
+/// description.
+fn field_violations(refusal: &PolicyRefusal) -> Vec<FieldViolation> {
+    refusal
+        .violations()
+        .iter()
+        .map(|violation| {
+            let mut field = FieldViolation::new(PASSWORD_FIELD, violation.to_string());
+            field.reason = violation.rule().as_str_name().to_owned();
+            field
+        })
+        .collect()
+}
+
+/// The rules' parameters, as `ErrorInfo` metadata (`min_length=12`).
+fn policy_parameters(refusal: &PolicyRefusal) -> HashMap<String, String> {
+    refusal
+        .violations()
+        .iter()
+        .filter_map(|violation| match *violation {
+            PolicyViolation::TooShort { min_length } => {
+                Some(("min_length", min_length.to_string()))
+            }
+            PolicyViolation::TooLong { max_length } => Some(("max_length", max_length.to_string())),
+            PolicyViolation::TooGuessable {
+                warning: Some(warning),
+            } => Some(("guessable_warning", warning.to_owned())),
+            PolicyViolation::TooGuessable { warning: None }
+            | PolicyViolation::OnlySpaces
+            | PolicyViolation::SameAsAddress => None,
+        })
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect()
 }
 
 #[cfg(test)]
@@ -149,7 +191,7 @@ mod tests {
             (Error::TokenSpent, Code::FailedPrecondition, "TOKEN_SPENT"),
             (Error::TokenInUse, Code::FailedPrecondition, "TOKEN_IN_USE"),
             (
-                Error::WeakPassword("too short".into()),
+                Error::WeakPassword(PolicyRefusal::of(PolicyViolation::OnlySpaces)),
                 Code::InvalidArgument,
                 "WEAK_PASSWORD",
             ),
@@ -192,12 +234,25 @@ mod tests {
     }
 
     #[test]
-    fn a_weak_password_message_says_what_failed() {
-        let status = Status::from(Error::WeakPassword(
-            "the password must be at least 12 characters long".into(),
-        ));
+    fn a_weak_password_says_every_failed_rule_in_words_and_as_data() {
+        let status = Status::from(Error::WeakPassword(PolicyRefusal::of(
+            PolicyViolation::TooShort { min_length: 12 },
+        )));
         assert_eq!(
             status.message(),
+            "the password must be at least 12 characters long"
+        );
+        let info = status.get_details_error_info().unwrap();
+        assert_eq!(
+            info.metadata.get("min_length").map(String::as_str),
+            Some("12")
+        );
+        let violations = status.get_details_bad_request().unwrap().field_violations;
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "new_password");
+        assert_eq!(violations[0].reason, "PASSWORD_RULE_TOO_SHORT");
+        assert_eq!(
+            violations[0].description,
             "the password must be at least 12 characters long"
         );
     }

@@ -5,8 +5,8 @@
 use passreset_proto::token::v1::{
     Account, CheckTokenRequest, CheckTokenResponse, GetAccountRequest, IssueTokenRequest,
     IssueTokenResponse, IssuedToken, ListAccountsRequest, ListAccountsResponse, NoAccount,
-    RedeemRequest, RedeemResponse, RequestContext, RevokeTokenRequest, RevokeTokenResponse,
-    UpsertAccountRequest, VerifyPasswordRequest, VerifyPasswordResponse,
+    PasswordPolicy, RedeemRequest, RedeemResponse, RequestContext, RevokeTokenRequest,
+    RevokeTokenResponse, UpsertAccountRequest, VerifyPasswordRequest, VerifyPasswordResponse,
     account_directory_server::AccountDirectory, get_account_request::Key,
     issue_token_response::Outcome, redeem_request::Password, token_service_server::TokenService,
 };
@@ -181,9 +181,14 @@ impl TokenService for TokenApi {
             .await
             .map_err(|error| caller.refused("check", error))?;
         caller.audit("checked", Some(&record.account_id));
+        let (min_length, max_length) = self.resets.password_policy().bounds();
         Ok(Response::new(CheckTokenResponse {
             account_id: record.account_id,
             expires_at_unix: record.expires_at.unix_seconds(),
+            password_policy: Some(PasswordPolicy {
+                min_length: u32::try_from(min_length).unwrap_or(u32::MAX),
+                max_length: u32::try_from(max_length).unwrap_or(u32::MAX),
+            }),
         }))
     }
 

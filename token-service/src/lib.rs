@@ -35,6 +35,7 @@ pub mod startup;
 pub mod storage;
 mod tokens;
 
+pub use accounts::policy::{PolicyRefusal, PolicyViolation};
 pub use config::Config;
 pub use error::Error;
 pub use limits::RateSetting;

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 
 use crate::{
     Config, Error,
-    accounts::{AccountRecord, Directory, NormalizedEmail, password},
+    accounts::{AccountRecord, Directory, NormalizedEmail, password, policy::PasswordPolicy},
     clock::UnixMillis,
     limits::{LimitStore, Limits, Refusal},
     tokens::{CLAIM_TIMEOUT, ClaimId, Token, TokenHasher, TokenRecord, TokenStore, codec::Digest},
@@ -21,7 +21,7 @@ pub(crate) struct Resets {
     hasher: TokenHasher,
     ttl: Duration,
     revoke_older: bool,
-    policy: password::PasswordPolicy,
+    policy: PasswordPolicy,
     limits: Limits,
 }
 
@@ -97,7 +97,7 @@ impl Resets {
             hasher: TokenHasher::new(config.token_secret.clone()),
             ttl: config.token_ttl,
             revoke_older: config.revoke_older_tokens,
-            policy: password::PasswordPolicy {
+            policy: PasswordPolicy {
                 min_length: config.password_min_length,
             },
         }
@@ -144,6 +144,11 @@ impl Resets {
                 locale: account.locale,
             }),
         })
+    }
+
+    /// The policy a new password is judged by.
+    pub(crate) fn password_policy(&self) -> PasswordPolicy {
+        self.policy
     }
 
     /// The record of a token that could be redeemed now. Never spends it. Refused without a
@@ -222,7 +227,9 @@ impl Resets {
             NewPassword::Chosen(password) => (password, false),
             NewPassword::Generate => (password::generate()?, true),
         };
-        self.policy.check(&password, &email)?;
+        self.policy
+            .check(&password, &email)
+            .map_err(Error::WeakPassword)?;
 
         // From the claim on, run to the end even if the caller hangs up: a half-done
         // redemption would leave the token claimed and the password changed.

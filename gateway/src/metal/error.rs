@@ -8,7 +8,7 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::ApiError;
+use crate::{ApiError, locale::Language};
 
 /// An error as Metal clients expect to see it.
 #[derive(Debug)]
@@ -37,14 +37,24 @@ pub(crate) struct MetalErrorBody {
 
 impl IntoResponse for MetalError {
     fn into_response(self) -> Response {
-        let (status, message) = match &self {
-            Self::Unauthorized(message) => (StatusCode::UNAUTHORIZED, (*message).to_owned()),
-            Self::Api(error) => (status_of(error), error.to_string()),
+        let (status, error, errors) = match &self {
+            Self::Unauthorized(message) => (
+                StatusCode::UNAUTHORIZED,
+                (*message).to_owned(),
+                vec![(*message).to_owned()],
+            ),
+            // One entry per problem, so a client can list them.
+            Self::Api(error @ ApiError::PasswordRefused(problems)) => (
+                status_of(error),
+                error.to_string(),
+                problems
+                    .iter()
+                    .map(|problem| problem.describe(Language::English))
+                    .collect(),
+            ),
+            Self::Api(error) => (status_of(error), error.to_string(), vec![error.to_string()]),
         };
-        let body = MetalErrorBody {
-            errors: vec![message.clone()],
-            error: message,
-        };
+        let body = MetalErrorBody { error, errors };
         let mut response = (status, Json(body)).into_response();
         if let Self::Api(error) = &self {
             error.set_retry_after(&mut response);
@@ -56,7 +66,7 @@ impl IntoResponse for MetalError {
 /// Metal documents 401 for credential problems and 422 for bad input.
 fn status_of(error: &ApiError) -> StatusCode {
     match error {
-        ApiError::InvalidRequest(_) | ApiError::InvalidEmail | ApiError::WeakPassword(_) => {
+        ApiError::InvalidRequest(_) | ApiError::InvalidEmail | ApiError::PasswordRefused(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         // The reset token is this surface's credential.

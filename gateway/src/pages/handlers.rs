@@ -15,7 +15,6 @@ use serde::Deserialize;
 
 use super::{
     guard::cross_site,
-    policy,
     render::{Page, failure, render},
     texts::Language,
 };
@@ -24,6 +23,7 @@ use crate::{
     client_ip::ClientIp,
     flows::{self, Caller, NewPassword},
     locale::AcceptLanguage,
+    policy::PasswordProblem,
 };
 
 /// The `surface` of the page's calls in audit events and metrics.
@@ -62,12 +62,13 @@ pub(super) async fn reset_page(
         return failure(language, &ApiError::TokenUnknown);
     };
     match flows::check_token(&state.upstreams, &token, &caller(ip, accept_language)).await {
-        Ok(()) => render(
+        Ok(bounds) => render(
             StatusCode::OK,
             language,
             Page::Form {
                 token: token.expose_secret(),
                 error: None,
+                bounds,
             },
         ),
         Err(error) => failure(language, &error),
@@ -101,30 +102,48 @@ pub(super) async fn reset_submit(
     let Ok(Form(form)) = form else {
         return failure(language, &ApiError::TokenUnknown);
     };
-    let form_again = |error: String| {
-        let token = form.token.expose_secret();
-        let error = Some(error);
-        render(
-            StatusCode::BAD_REQUEST,
-            language,
-            Page::Form { token, error },
-        )
+    let caller = caller(ip, accept_language);
+    let outcome = match flows::confirmed(form.password, &form.confirm_password) {
+        Ok(password) => {
+            flows::complete_reset(
+                &state.upstreams,
+                &form.token,
+                NewPassword::Chosen(password),
+                &caller,
+            )
+            .await
+        }
+        Err(mismatch) => Err(mismatch),
     };
-    if form.password.expose_secret() != form.confirm_password.expose_secret() {
-        return form_again(t.mismatch.to_owned());
-    }
-    let outcome = flows::complete_reset(
-        &state.upstreams,
-        &form.token,
-        NewPassword::Chosen(form.password.clone()),
-        &caller(ip, accept_language),
-    )
-    .await;
     match outcome {
         Ok(_) => render(StatusCode::OK, language, Page::Done),
-        Err(ApiError::WeakPassword(reason)) => form_again(policy::explain(language, &reason)),
+        Err(ApiError::PasswordRefused(problems)) => {
+            // The form again, with the policy's bounds as the token service states them now.
+            let bounds = flows::check_token(&state.upstreams, &form.token, &caller)
+                .await
+                .ok()
+                .flatten();
+            render(
+                StatusCode::BAD_REQUEST,
+                language,
+                Page::Form {
+                    token: form.token.expose_secret(),
+                    error: Some(described(&problems, language)),
+                    bounds,
+                },
+            )
+        }
         Err(error) => failure(language, &error),
     }
+}
+
+/// Every problem with a new password, as sentences in `language`.
+fn described(problems: &[PasswordProblem], language: Language) -> String {
+    let sentences: Vec<String> = problems
+        .iter()
+        .map(|problem| problem.describe(language))
+        .collect();
+    sentences.join(" ")
 }
 
 /// `GET /forgot`: the form that asks for a link.

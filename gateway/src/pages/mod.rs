@@ -10,14 +10,12 @@
 //! - `handlers.rs`: the routes' handlers;
 //! - `render.rs`: the page states, the template, and flow errors as pages;
 //! - `guard.rs`: why the forms need no CSRF token, and the cross-site check they get instead;
-//! - `policy.rs`: the password policy's verdict in the reader's language;
 //! - `texts.rs`: the page's words, per language.
 //!
 //! The templates, stylesheet and script live in `gateway/pages/`.
 
 mod guard;
 mod handlers;
-mod policy;
 mod render;
 mod texts;
 

@@ -10,10 +10,7 @@ use axum::{
 use minijinja::{Environment, context};
 
 use super::texts::Language;
-use crate::ApiError;
-
-/// The shortest password the page suggests; the token service's policy is what decides.
-const MIN_LENGTH: usize = 12;
+use crate::{ApiError, policy::PasswordBounds};
 
 /// The templates, compiled once; they live beside the crate so they read as plain HTML. A
 /// template that fails to compile is logged and its pages answer 500 (the render tests catch
@@ -36,10 +33,12 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// What a page shows. No `Debug`: a form holds the token.
 pub(super) enum Page<'a> {
-    /// The new password, twice; `token` rides along in a hidden field.
+    /// The new password, twice; `token` rides along in a hidden field. `bounds` are the
+    /// token service's policy, for the form's hints (none when it could not say).
     Form {
         token: &'a str,
         error: Option<String>,
+        bounds: Option<PasswordBounds>,
     },
     /// The password was changed.
     Done,
@@ -58,8 +57,19 @@ pub(super) fn render(status: StatusCode, language: Language, page: Page<'_>) -> 
     let lang = language.code();
     let t = language.texts();
     let values = match page {
-        Page::Form { token, error } => {
-            context! { state => "form", token, error, lang, t, min_length => MIN_LENGTH }
+        Page::Form {
+            token,
+            error,
+            bounds,
+        } => {
+            let min_length = bounds.map(|bounds| bounds.min_length);
+            let max_length = bounds.map(|bounds| bounds.max_length);
+            let length = |text: &str| min_length.map(|n| text.replace("{n}", &n.to_string()));
+            context! {
+                state => "form", token, error, lang, t, min_length, max_length,
+                policy => length(t.policy).unwrap_or_else(|| t.policy_unknown.to_owned()),
+                too_short => length(t.too_short),
+            }
         }
         Page::Done => context! { state => "done", lang, t },
         Page::TokenProblem(problem) => context! { state => "token_problem", problem, lang, t },
@@ -135,11 +145,17 @@ mod tests {
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
+    const BOUNDS: PasswordBounds = PasswordBounds {
+        min_length: 8,
+        max_length: 64,
+    };
+
     fn every_state() -> [Page<'static>; 6] {
         [
             Page::Form {
                 token: "prt_x",
                 error: Some("e".to_owned()),
+                bounds: Some(BOUNDS),
             },
             Page::Done,
             Page::TokenProblem("p"),
@@ -190,6 +206,7 @@ mod tests {
             Page::Form {
                 token: "prt_x",
                 error: Some("e".to_owned()),
+                bounds: Some(BOUNDS),
             },
         ))
         .await;
@@ -212,6 +229,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_forms_length_hints_come_from_the_token_services_policy() {
+        let page = |bounds| Page::Form {
+            token: "prt_x",
+            error: None,
+            bounds,
+        };
+        let html = html_of(render(
+            StatusCode::OK,
+            Language::Swedish,
+            page(Some(BOUNDS)),
+        ))
+        .await;
+        assert!(html.contains(r#"minlength="8""#), "{html}");
+        assert!(html.contains(r#"maxlength="64""#), "{html}");
+        assert!(html.contains(r#"data-min-length="8""#), "{html}");
+        assert!(html.contains("Minst 8 tecken."), "{html}");
+        assert!(html.contains("använd minst 8 tecken"), "{html}");
+        let html = html_of(render(StatusCode::OK, Language::English, page(None))).await;
+        assert!(
+            !html.contains("minlength=") && !html.contains("{n}"),
+            "{html}"
+        );
+    }
+
+    #[tokio::test]
     async fn the_token_goes_into_the_form_escaped() {
         let html = html_of(render(
             StatusCode::OK,
@@ -219,6 +261,7 @@ mod tests {
             Page::Form {
                 token: "prt_<x>\"",
                 error: None,
+                bounds: None,
             },
         ))
         .await;

@@ -1,39 +1,10 @@
-//! Every fixed word of the reset pages, in English, Swedish and Finnish, and the choice of one
-//! language from the request's `Accept-Language`.
+//! Every fixed word of the reset pages, in English, Swedish and Finnish.
 
 use serde::Serialize;
 
-/// The languages the pages speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Language {
-    English,
-    Swedish,
-    Finnish,
-}
+pub(crate) use crate::locale::Language;
 
 impl Language {
-    /// The language of a preferred tag (`sv-SE`, `fi`, ...): its primary subtag decides, so
-    /// `sv-FI` is Swedish; anything else, and no tag at all, is English.
-    pub(crate) fn of_tag(tag: &str) -> Self {
-        let primary = tag.split(['-', '_']).next().unwrap_or_default();
-        if primary.eq_ignore_ascii_case("sv") {
-            Self::Swedish
-        } else if primary.eq_ignore_ascii_case("fi") {
-            Self::Finnish
-        } else {
-            Self::English
-        }
-    }
-
-    /// The tag for `<html lang>`, so screen readers pick the right voice.
-    pub(crate) fn code(self) -> &'static str {
-        match self {
-            Self::English => "en",
-            Self::Swedish => "sv",
-            Self::Finnish => "fi",
-        }
-    }
-
     /// The page texts of this language.
     pub(crate) fn texts(self) -> &'static Texts {
         match self {
@@ -51,11 +22,13 @@ pub(crate) struct Texts {
     pub choose: &'static str,
     pub new_password: &'static str,
     pub confirm_password: &'static str,
+    /// `{n}` stands for the policy's minimum length.
     pub policy: &'static str,
     pub set_password: &'static str,
+    /// `{n}` stands for the policy's minimum length.
     pub too_short: &'static str,
-    /// The lead-in before a policy verdict the page cannot say in this language.
-    pub refused_password: &'static str,
+    /// The policy hint when the token service did not state its minimum.
+    pub policy_unknown: &'static str,
     pub mismatch: &'static str,
     pub done: &'static str,
     pub new_link: &'static str,
@@ -78,10 +51,10 @@ const EN: Texts = Texts {
     choose: "Choose a new password for your account.",
     new_password: "New password",
     confirm_password: "Confirm the new password",
-    policy: "At least 12 characters. A few unrelated words make a strong password; common passwords are refused.",
+    policy: "At least {n} characters. A few unrelated words make a strong password; common passwords are refused.",
+    policy_unknown: "A few unrelated words make a strong password; common passwords are refused.",
     set_password: "Set the new password",
-    too_short: "The password is too short: use at least 12 characters.",
-    refused_password: "This password cannot be used:",
+    too_short: "The password is too short: use at least {n} characters.",
     mismatch: "The two passwords do not match.",
     done: "Your password was changed. You can sign in with it now.",
     new_link: "Ask for a new link",
@@ -104,10 +77,10 @@ const SV: Texts = Texts {
     choose: "Välj ett nytt lösenord för ditt konto.",
     new_password: "Nytt lösenord",
     confirm_password: "Upprepa det nya lösenordet",
-    policy: "Minst 12 tecken. Några ord som inte hör ihop ger ett starkt lösenord; vanliga lösenord godtas inte.",
+    policy: "Minst {n} tecken. Några ord som inte hör ihop ger ett starkt lösenord; vanliga lösenord godtas inte.",
+    policy_unknown: "Några ord som inte hör ihop ger ett starkt lösenord; vanliga lösenord godtas inte.",
     set_password: "Spara det nya lösenordet",
-    too_short: "Lösenordet är för kort: använd minst 12 tecken.",
-    refused_password: "Det här lösenordet kan inte användas:",
+    too_short: "Lösenordet är för kort: använd minst {n} tecken.",
     mismatch: "Lösenorden stämmer inte överens.",
     done: "Ditt lösenord har ändrats. Du kan logga in med det nu.",
     new_link: "Be om en ny länk",
@@ -130,10 +103,10 @@ const FI: Texts = Texts {
     choose: "Valitse tilillesi uusi salasana.",
     new_password: "Uusi salasana",
     confirm_password: "Toista uusi salasana",
-    policy: "Vähintään 12 merkkiä. Muutama toisiinsa liittymätön sana tekee vahvan salasanan; yleisiä salasanoja ei hyväksytä.",
+    policy: "Vähintään {n} merkkiä. Muutama toisiinsa liittymätön sana tekee vahvan salasanan; yleisiä salasanoja ei hyväksytä.",
+    policy_unknown: "Muutama toisiinsa liittymätön sana tekee vahvan salasanan; yleisiä salasanoja ei hyväksytä.",
     set_password: "Tallenna uusi salasana",
-    too_short: "Salasana on liian lyhyt: käytä vähintään 12 merkkiä.",
-    refused_password: "Tätä salasanaa ei voi käyttää:",
+    too_short: "Salasana on liian lyhyt: käytä vähintään {n} merkkiä.",
     mismatch: "Salasanat eivät täsmää.",
     done: "Salasanasi on vaihdettu. Voit nyt kirjautua sisään uudella salasanallasi.",
     new_link: "Pyydä uusi linkki",
@@ -150,25 +123,3 @@ const FI: Texts = Texts {
     unavailable: "Palvelu ei ole juuri nyt käytettävissä. Yritä hetken kuluttua uudelleen.",
     cross_site: "Lomake lähetettiin toiselta sivustolta, joten sitä ei hyväksytty. Käytä tämän sivun lomaketta.",
 };
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_primary_subtag_picks_the_language() {
-        assert_eq!(Language::of_tag("sv-SE"), Language::Swedish);
-        assert_eq!(Language::of_tag("SV"), Language::Swedish);
-        assert_eq!(Language::of_tag("sv-FI"), Language::Swedish);
-        assert_eq!(Language::of_tag("fi"), Language::Finnish);
-        assert_eq!(Language::of_tag("fi-FI"), Language::Finnish);
-        assert_eq!(Language::of_tag("en-GB"), Language::English);
-        assert_eq!(Language::of_tag("de"), Language::English);
-        assert_eq!(Language::of_tag(""), Language::English);
-        assert_eq!(
-            Language::of_tag("fil"),
-            Language::English,
-            "Filipino is not Finnish"
-        );
-    }
-}

@@ -1,5 +1,16 @@
-//! persona's error shape:
-//! `{"http_code": 400, "http_status": "Bad Request", "<error_name>": {"message", "description"}}`.
+//! persona's error shape, exactly as its published clients (OpenAPI 1.3.0) model it:
+//!
+//! - 400: `{"http_code": 400, "http_status": "Bad request", "invalid_request_body":
+//!   {"message": ..., "description": "Could not parse the request body."}}`, whatever the cause;
+//! - 415: `{"http_code": 415, "http_status": "Unsupported media type", "unsupported_media_type":
+//!   {"description": "Unsupported media type"}}`.
+//!
+//! The generated models pin those strings as enums, so they are sent to the letter. A caller that
+//! wants to branch finds the reason beside them as an extra member named for it (`expired_token`,
+//! `invalid_password`, ...; the models ignore members they do not know), and a refused password
+//! also as `invalid_form_fields`, the shape KSF's frontend reads: one message per problem, per
+//! field, in the request's language. Statuses persona does not document (413, 429, 500, 503,
+//! 504) keep the same shape with their own member.
 
 use axum::{
     Json,
@@ -10,109 +21,331 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-use crate::ApiError;
+use crate::{
+    ApiError,
+    locale::Language,
+    policy::{PasswordField, PasswordProblem},
+};
 
-/// An [`ApiError`] as persona clients expect to see it.
+/// An [`ApiError`] as persona clients expect to see it, in the language its words are for.
 #[derive(Debug)]
-pub(crate) struct PersonaError(pub ApiError);
-
-impl From<ApiError> for PersonaError {
-    fn from(error: ApiError) -> Self {
-        Self(error)
-    }
+pub(crate) struct PersonaError {
+    error: ApiError,
+    language: Language,
 }
 
 impl PersonaError {
-    /// The status, the error's name (the key of its object) and its description.
-    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
-        match &self.0 {
-            ApiError::InvalidRequest(_) | ApiError::InvalidEmail => (
-                StatusCode::BAD_REQUEST,
-                "invalid_request_body",
-                "The request body is not valid for this operation.",
-            ),
-            ApiError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request_too_large",
-                "The request body exceeds the size this service accepts.",
-            ),
-            ApiError::UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "Send the body as JSON with Content-Type: application/json.",
-            ),
-            ApiError::WeakPassword(_) => (
-                StatusCode::BAD_REQUEST,
-                "invalid_password",
-                "The new password does not meet the password policy; the token is still valid.",
-            ),
-            ApiError::TokenUnknown => (
-                StatusCode::FORBIDDEN,
-                "invalid_token",
-                "The token is not valid. Request a new password reset link.",
-            ),
-            ApiError::TokenExpired => (
-                StatusCode::FORBIDDEN,
-                "expired_token",
-                "The token has expired. Request a new password reset link.",
-            ),
-            ApiError::TokenSpent => (
-                StatusCode::FORBIDDEN,
-                "used_token",
-                "The token has already been used. Request a new password reset link.",
-            ),
-            ApiError::TokenInUse => (
-                StatusCode::BAD_REQUEST,
-                "token_in_use",
-                "A reset with this token is in progress. Try again after the time in Retry-After.",
-            ),
-            ApiError::RateLimited { .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
-                "Too many requests. Try again after the time in Retry-After.",
-            ),
-            ApiError::Unavailable { .. } => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
-                "The service is temporarily unavailable. Try again later.",
-            ),
-            ApiError::Timeout => (
-                StatusCode::GATEWAY_TIMEOUT,
-                "gateway_timeout",
-                "The service did not answer in time. Try again later.",
-            ),
-            ApiError::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "Something went wrong on our side.",
-            ),
-        }
+    /// `error`, with any words for people in `language`.
+    pub(crate) fn new(error: ApiError, language: Language) -> Self {
+        Self { error, language }
     }
 }
 
-/// The body of every persona error. The error's name is the key of its detail object, e.g.
-/// `{"http_code": 400, "http_status": "Bad Request", "invalid_request_body": {...}}`.
+impl From<ApiError> for PersonaError {
+    fn from(error: ApiError) -> Self {
+        Self::new(error, Language::English)
+    }
+}
+
+/// How one error is said: its status, and the member naming this very error (beside persona's
+/// own, for callers that branch) with that member's description.
+struct Shape {
+    status: StatusCode,
+    reason: Option<(&'static str, &'static str)>,
+}
+
+fn shape_of(error: &ApiError) -> Shape {
+    let bad_request = |reason, description| Shape {
+        status: StatusCode::BAD_REQUEST,
+        reason: Some((reason, description)),
+    };
+    let other = |status, member, description| Shape {
+        status,
+        reason: Some((member, description)),
+    };
+    match error {
+        ApiError::InvalidRequest(_) => Shape {
+            status: StatusCode::BAD_REQUEST,
+            reason: None,
+        },
+        ApiError::InvalidEmail => bad_request("invalid_email", "The email address is not valid."),
+        ApiError::PasswordRefused(problems) if problems == &[PasswordProblem::Mismatch] => {
+            bad_request(
+                "password_mismatch",
+                "password and confirmPassword must be the same password.",
+            )
+        }
+        ApiError::PasswordRefused(_) => bad_request(
+            "invalid_password",
+            "The new password does not meet the password policy; the token is still valid.",
+        ),
+        ApiError::TokenUnknown => bad_request(
+            "invalid_token",
+            "The token is not valid. Request a new password reset link.",
+        ),
+        ApiError::TokenExpired => bad_request(
+            "expired_token",
+            "The token has expired. Request a new password reset link.",
+        ),
+        ApiError::TokenSpent => bad_request(
+            "used_token",
+            "The token has already been used. Request a new password reset link.",
+        ),
+        ApiError::TokenInUse => bad_request(
+            "token_in_use",
+            "A reset with this token is in progress. Try again after the time in Retry-After.",
+        ),
+        ApiError::UnsupportedMediaType => Shape {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            reason: None,
+        },
+        ApiError::PayloadTooLarge => other(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            "The request body exceeds the size this service accepts.",
+        ),
+        ApiError::RateLimited { .. } => other(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Too many requests. Try again after the time in Retry-After.",
+        ),
+        ApiError::Unavailable { .. } => other(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is temporarily unavailable. Try again later.",
+        ),
+        ApiError::Timeout => other(
+            StatusCode::GATEWAY_TIMEOUT,
+            "gateway_timeout",
+            "The service did not answer in time. Try again later.",
+        ),
+        ApiError::Internal => other(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on our side.",
+        ),
+    }
+}
+
+/// persona's `http_status` texts: the reason phrase with only its first letter capital
+/// (`Bad request`), as its models spell them.
+fn status_text(status: StatusCode) -> String {
+    let phrase = status.canonical_reason().unwrap_or_default();
+    let mut chars = phrase.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_string() + &chars.as_str().to_lowercase()
+    })
+}
+
+/// `invalid_form_fields`: each problem under the field it concerns, in `language`.
+fn form_fields(problems: &[PasswordProblem], language: Language) -> InvalidFormFields {
+    let mut errors = BTreeMap::<String, Vec<String>>::new();
+    for problem in problems {
+        let field = match problem.field() {
+            PasswordField::Password => "password",
+            PasswordField::Confirmation => "confirmPassword",
+        };
+        errors
+            .entry(field.to_owned())
+            .or_default()
+            .push(problem.describe(language));
+    }
+    let description = match language {
+        Language::English => "The new password cannot be used.",
+        Language::Swedish => "Det nya lösenordet kan inte användas.",
+        Language::Finnish => "Uutta salasanaa ei voi käyttää.",
+    };
+    InvalidFormFields {
+        description: description.to_owned(),
+        errors,
+    }
+}
+
+impl IntoResponse for PersonaError {
+    fn into_response(self) -> Response {
+        let shape = shape_of(&self.error);
+        let message = self.error.to_string();
+        let reason: BTreeMap<String, PersonaErrorDetail> = shape
+            .reason
+            .map(|(name, description)| {
+                let detail = PersonaErrorDetail {
+                    message: message.clone(),
+                    description: description.to_owned(),
+                };
+                (name.to_owned(), detail)
+            })
+            .into_iter()
+            .collect();
+        let mut response = match shape.status {
+            StatusCode::BAD_REQUEST => {
+                let invalid_form_fields = match &self.error {
+                    ApiError::PasswordRefused(problems) => {
+                        Some(form_fields(problems, self.language))
+                    }
+                    _ => None,
+                };
+                let body = PersonaBadRequest {
+                    http_code: 400,
+                    http_status: BadRequestStatus::BadRequest,
+                    invalid_request_body: InvalidRequestBody {
+                        message,
+                        description: InvalidRequestBodyDescription::CouldNotParse,
+                    },
+                    invalid_form_fields,
+                    reason,
+                };
+                (shape.status, Json(body)).into_response()
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                let body = PersonaUnsupportedMediaType {
+                    http_code: 415,
+                    http_status: UnsupportedMediaTypeStatus::UnsupportedMediaType,
+                    unsupported_media_type: UnsupportedMediaTypeDetail {
+                        description: UnsupportedMediaTypeStatus::UnsupportedMediaType,
+                    },
+                };
+                (shape.status, Json(body)).into_response()
+            }
+            status => {
+                let body = PersonaErrorBody {
+                    http_code: status.as_u16(),
+                    http_status: status_text(status),
+                    error: reason,
+                };
+                (status, Json(body)).into_response()
+            }
+        };
+        self.error.set_retry_after(&mut response);
+        response
+    }
+}
+
+/// persona's 400 (`InlineResponse400`), with the members this gateway adds.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(
+    as = PersonaBadRequest,
+    example = json!({
+        "http_code": 400,
+        "http_status": "Bad request",
+        "invalid_request_body": {
+            "message": "the reset token has expired",
+            "description": "Could not parse the request body."
+        },
+        "expired_token": {
+            "message": "the reset token has expired",
+            "description": "The token has expired. Request a new password reset link."
+        }
+    })
+)]
+pub(crate) struct PersonaBadRequest {
+    /// Always 400.
+    #[schema(minimum = 400, maximum = 400)]
+    http_code: u16,
+    /// Always `Bad request`.
+    http_status: BadRequestStatus,
+    /// What was wrong; `description` is always the same sentence.
+    invalid_request_body: InvalidRequestBody,
+    /// When the new password cannot be used: each problem under its field (`password`,
+    /// `confirmPassword`), in the request's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invalid_form_fields: Option<InvalidFormFields>,
+    /// The reason, as an extra member named for it: one of `invalid_email`,
+    /// `password_mismatch`, `invalid_password`, `invalid_token`, `expired_token`, `used_token`,
+    /// `token_in_use`, each `{"message", "description"}`.
+    #[serde(flatten)]
+    #[schema(additional_properties)]
+    reason: BTreeMap<String, PersonaErrorDetail>,
+}
+
+/// `http_status` of a 400.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) enum BadRequestStatus {
+    #[serde(rename = "Bad request")]
+    BadRequest,
+}
+
+/// `invalid_request_body` (`InlineResponse400InvalidRequestBody`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct InvalidRequestBody {
+    /// This occurrence: what was wrong with this request.
+    message: String,
+    /// Always `Could not parse the request body.`
+    description: InvalidRequestBodyDescription,
+}
+
+/// `invalid_request_body.description`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) enum InvalidRequestBodyDescription {
+    #[serde(rename = "Could not parse the request body.")]
+    CouldNotParse,
+}
+
+/// `invalid_form_fields`: KSF's form errors.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct InvalidFormFields {
+    /// What is wrong, in general.
+    description: String,
+    /// Field name (`password`, `confirmPassword`) to its messages.
+    errors: BTreeMap<String, Vec<String>>,
+}
+
+/// persona's 415 (`InlineResponse415`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(
+    as = PersonaUnsupportedMediaType,
+    example = json!({
+        "http_code": 415,
+        "http_status": "Unsupported media type",
+        "unsupported_media_type": { "description": "Unsupported media type" }
+    })
+)]
+pub(crate) struct PersonaUnsupportedMediaType {
+    /// Always 415.
+    #[schema(minimum = 415, maximum = 415)]
+    http_code: u16,
+    /// Always `Unsupported media type`.
+    http_status: UnsupportedMediaTypeStatus,
+    /// Its one member.
+    unsupported_media_type: UnsupportedMediaTypeDetail,
+}
+
+/// `http_status` of a 415.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) enum UnsupportedMediaTypeStatus {
+    #[serde(rename = "Unsupported media type")]
+    UnsupportedMediaType,
+}
+
+/// `unsupported_media_type` (`InlineResponse415UnsupportedMediaType`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UnsupportedMediaTypeDetail {
+    /// Always `Unsupported media type`.
+    description: UnsupportedMediaTypeStatus,
+}
+
+/// The other errors (413, 429, 500, 503, 504): the same shape, the error's name as the member.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(
     as = PersonaError,
     example = json!({
-        "http_code": 400,
-        "http_status": "Bad Request",
-        "invalid_request_body": {
-            "message": "password and confirmPassword do not match",
-            "description": "The request body is not valid for this operation."
+        "http_code": 429,
+        "http_status": "Too many requests",
+        "too_many_requests": {
+            "message": "too many requests",
+            "description": "Too many requests. Try again after the time in Retry-After."
         }
     })
 )]
 pub(crate) struct PersonaErrorBody {
     /// The HTTP status code, repeated.
     http_code: u16,
-    /// The HTTP status text.
-    http_status: &'static str,
-    /// One entry: the error's name and its detail.
+    /// The HTTP status text, first letter capital.
+    http_status: String,
+    /// One entry: the error's name (`request_too_large`, `too_many_requests`,
+    /// `internal_error`, `service_unavailable`, `gateway_timeout`) and its detail.
     #[serde(flatten)]
     #[schema(additional_properties)]
-    error: BTreeMap<&'static str, PersonaErrorDetail>,
+    error: BTreeMap<String, PersonaErrorDetail>,
 }
 
 /// What went wrong, for a person.
@@ -121,23 +354,104 @@ pub(crate) struct PersonaErrorDetail {
     /// This occurrence: what was wrong with this request.
     message: String,
     /// The error in general, and what to do about it.
-    description: &'static str,
+    description: String,
 }
 
-impl IntoResponse for PersonaError {
-    fn into_response(self) -> Response {
-        let (status, name, description) = self.parts();
-        let detail = PersonaErrorDetail {
-            message: self.0.to_string(),
-            description,
-        };
-        let body = PersonaErrorBody {
-            http_code: status.as_u16(),
-            http_status: status.canonical_reason().unwrap_or_default(),
-            error: BTreeMap::from([(name, detail)]),
-        };
-        let mut response = (status, Json(body)).into_response();
-        self.0.set_retry_after(&mut response);
-        response
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    async fn body_of(error: ApiError, language: Language) -> (StatusCode, Value) {
+        let response = PersonaError::new(error, language).into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn every_400_carries_personas_member_to_the_letter_and_its_reason_beside_it() {
+        for (error, reason) in [
+            (ApiError::TokenUnknown, Some("invalid_token")),
+            (ApiError::TokenExpired, Some("expired_token")),
+            (ApiError::TokenSpent, Some("used_token")),
+            (ApiError::TokenInUse, Some("token_in_use")),
+            (ApiError::InvalidEmail, Some("invalid_email")),
+            (ApiError::InvalidRequest("no json".into()), None),
+        ] {
+            let (status, body) = body_of(error, Language::English).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(body["http_code"], 400);
+            assert_eq!(body["http_status"], "Bad request");
+            assert_eq!(
+                body["invalid_request_body"]["description"],
+                "Could not parse the request body."
+            );
+            assert!(body["invalid_request_body"]["message"].is_string());
+            if let Some(reason) = reason {
+                assert!(body[reason]["message"].is_string(), "{body}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_415_is_exactly_personas() {
+        let (status, body) = body_of(ApiError::UnsupportedMediaType, Language::Finnish).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(
+            body,
+            json!({
+                "http_code": 415,
+                "http_status": "Unsupported media type",
+                "unsupported_media_type": {"description": "Unsupported media type"}
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_password_lists_each_problem_under_its_field_in_the_readers_language() {
+        let problems = vec![
+            PasswordProblem::TooShort { min_length: 12 },
+            PasswordProblem::TooGuessable {
+                warning: Some("common_password".into()),
+            },
+        ];
+        let (_, body) = body_of(ApiError::PasswordRefused(problems), Language::Swedish).await;
+        let errors = &body["invalid_form_fields"]["errors"];
+        assert_eq!(
+            errors["password"][0],
+            "Lösenordet måste ha minst 12 tecken."
+        );
+        assert_eq!(errors["password"].as_array().unwrap().len(), 2);
+        assert!(errors.get("confirmPassword").is_none());
+        assert!(body["invalid_password"]["message"].is_string());
+
+        let (_, body) = body_of(
+            ApiError::PasswordRefused(vec![PasswordProblem::Mismatch]),
+            Language::Finnish,
+        )
+        .await;
+        assert_eq!(
+            body["invalid_form_fields"]["errors"]["confirmPassword"][0],
+            "Salasanat eivät täsmää."
+        );
+        assert!(body["password_mismatch"]["message"].is_string());
+    }
+
+    #[tokio::test]
+    async fn undocumented_statuses_keep_the_shape_with_their_own_member() {
+        let (status, body) = body_of(
+            ApiError::RateLimited {
+                retry_after: std::time::Duration::from_secs(3),
+            },
+            Language::English,
+        )
+        .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(body["http_status"], "Too many requests");
+        assert!(body["too_many_requests"]["description"].is_string());
     }
 }

@@ -1,22 +1,27 @@
-//! KSF Media's persona AccountApi, under `/v1`: forgot, check-token, reset. Requests and
-//! errors follow the published client exactly (see `shared/seeds/`).
+//! KSF Media's persona AccountApi, under `/v1`: forgot, check-token, reset. Requests, statuses
+//! and error bodies follow persona's published OpenAPI document (1.3.0) and the clients
+//! generated from it: 204, or 400 / 415 in persona's shape (`error.rs`).
 
 mod error;
 mod extract;
 
 use axum::{Router, extract::State, http::StatusCode, routing::post};
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
-    ApiError, AppState,
+    AppState,
     client_ip::ClientIp,
     flows::{self, Caller, NewPassword},
     locale::AcceptLanguage,
 };
-pub(crate) use error::{PersonaError, PersonaErrorBody, PersonaErrorDetail};
-use extract::PersonaJson;
+pub(crate) use error::{
+    BadRequestStatus, InvalidFormFields, InvalidRequestBody, InvalidRequestBodyDescription,
+    PersonaBadRequest, PersonaError, PersonaErrorBody, PersonaErrorDetail,
+    PersonaUnsupportedMediaType, UnsupportedMediaTypeDetail, UnsupportedMediaTypeStatus,
+};
+use extract::{PersonaJson, PersonaToken};
 
 const SURFACE: &str = "persona";
 
@@ -36,8 +41,8 @@ pub(crate) struct ForgotPasswordData {
     email: String,
 }
 
-/// `UpdatePasswordData`. Only `token` is required by the model; a reset without the password
-/// and its confirmation is refused with a message saying so.
+/// `UpdatePasswordData`. Only `token` is required: without `password` or `confirmPassword`
+/// the call is a mere token check, as persona documents.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct UpdatePasswordData {
     /// The token from the reset link.
@@ -74,7 +79,7 @@ fn caller(ClientIp(ip): ClientIp, AcceptLanguage(accept_language): AcceptLanguag
     request_body(content = ForgotPasswordData, content_type = "application/json"),
     responses(
         (status = 204, description = "The request was accepted; a link is mailed if the address has an account"),
-        (status = 400, description = "The body is malformed or the address is not valid", body = PersonaErrorBody),
+        (status = 400, description = "Invalid body: malformed, or the address is not valid (invalid_email)", body = PersonaBadRequest),
     )
 )]
 pub(crate) async fn forgot(
@@ -83,12 +88,14 @@ pub(crate) async fn forgot(
     accept_language: AcceptLanguage,
     PersonaJson(body): PersonaJson<ForgotPasswordData>,
 ) -> Result<StatusCode, PersonaError> {
+    let language = accept_language.language();
     let caller = caller(client_ip, accept_language);
     flows::taking_at_least(
         state.forgot_min_duration,
         flows::start_reset(&state.upstreams, &state.reset_url, &body.email, &caller),
     )
-    .await?;
+    .await
+    .map_err(|error| PersonaError::new(error, language))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -102,25 +109,26 @@ pub(crate) async fn forgot(
     path = "/account/password/check-token",
     operation_id = "accountPasswordCheckTokenPost",
     tag = "Account",
-    request_body(content = String, content_type = "application/json", description = "The token, as a JSON string"),
+    request_body(content = String, content_type = "application/json", description = "The token, as a JSON string (a bare token, unquoted, is accepted too)"),
     responses(
         (status = 204, description = "The token is valid"),
-        (status = 400, description = "The body is not a JSON string", body = PersonaErrorBody),
-        (status = 403, description = "The token is unknown (invalid_token), expired (expired_token) or used (used_token)", body = PersonaErrorBody),
+        (status = 400, description = "Invalid body, or the token is unknown (invalid_token), expired (expired_token) or used (used_token)", body = PersonaBadRequest),
     )
 )]
 pub(crate) async fn check_token(
     State(state): State<AppState>,
     client_ip: ClientIp,
     accept_language: AcceptLanguage,
-    PersonaJson(token): PersonaJson<SecretString>,
+    PersonaToken(token): PersonaToken,
 ) -> Result<StatusCode, PersonaError> {
+    let language = accept_language.language();
     flows::check_token(
         &state.upstreams,
         &token,
         &caller(client_ip, accept_language),
     )
-    .await?;
+    .await
+    .map_err(|error| PersonaError::new(error, language))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,7 +136,9 @@ pub(crate) async fn check_token(
 ///
 /// The final step of the forgotten password reset procedure performs password reset with a
 /// token obtained from the email message sent by the POST /password/forgot endpoint and the new
-/// password and its confirmation. The token is spent only if the reset succeeds.
+/// password and its confirmation. The token is spent only if the reset succeeds. If `password`
+/// or `confirmPassword` are missing, then this endpoint performs a mere token validation like
+/// the `/password/check-token` endpoint: it never spends the token nor touches the password.
 #[utoipa::path(
     post,
     path = "/account/password/reset",
@@ -136,9 +146,8 @@ pub(crate) async fn check_token(
     tag = "Account",
     request_body(content = UpdatePasswordData, content_type = "application/json"),
     responses(
-        (status = 204, description = "The password was changed"),
-        (status = 400, description = "The body is malformed, the confirmation differs (invalid_request_body) or the password fails the policy (invalid_password)", body = PersonaErrorBody),
-        (status = 403, description = "The token is unknown (invalid_token), expired (expired_token) or used (used_token)", body = PersonaErrorBody),
+        (status = 204, description = "The password was changed (or, without a password, the token is valid)"),
+        (status = 400, description = "Invalid body; the confirmation differs (password_mismatch) or the password fails the policy (invalid_password), both with invalid_form_fields; the token is unknown (invalid_token), expired (expired_token), used (used_token) or being redeemed right now (token_in_use, with Retry-After)", body = PersonaBadRequest),
     )
 )]
 pub(crate) async fn reset(
@@ -147,24 +156,25 @@ pub(crate) async fn reset(
     accept_language: AcceptLanguage,
     PersonaJson(body): PersonaJson<UpdatePasswordData>,
 ) -> Result<StatusCode, PersonaError> {
-    let (Some(password), Some(confirmation)) = (body.password, body.confirm_password) else {
-        return Err(ApiError::InvalidRequest(
-            "password and confirmPassword are required".to_owned(),
-        )
-        .into());
+    let language = accept_language.language();
+    let caller = caller(client_ip, accept_language);
+    let outcome = match (body.password, body.confirm_password) {
+        (Some(password), Some(confirmation)) => match flows::confirmed(password, &confirmation) {
+            Ok(password) => flows::complete_reset(
+                &state.upstreams,
+                &body.token,
+                NewPassword::Chosen(password),
+                &caller,
+            )
+            .await
+            .map(drop),
+            Err(mismatch) => Err(mismatch),
+        },
+        // persona: without the new password, a mere token check.
+        _ => flows::check_token(&state.upstreams, &body.token, &caller)
+            .await
+            .map(drop),
     };
-    if password.expose_secret() != confirmation.expose_secret() {
-        return Err(ApiError::InvalidRequest(
-            "password and confirmPassword do not match".to_owned(),
-        )
-        .into());
-    }
-    flows::complete_reset(
-        &state.upstreams,
-        &body.token,
-        NewPassword::Chosen(password),
-        &caller(client_ip, accept_language),
-    )
-    .await?;
+    outcome.map_err(|error| PersonaError::new(error, language))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,5 +13,7 @@ mod metal;
 mod operations;
 mod pages;
 mod persona;
+mod persona_contract;
+mod published_client;
 mod python;
 mod security;

@@ -46,14 +46,14 @@ async fn the_gateway_counts_requests_by_route_and_status() {
     );
     assert_eq!(
         app.check_token("prt_made_up").await.status(),
-        StatusCode::FORBIDDEN
+        StatusCode::BAD_REQUEST
     );
 
     let after = scrape(&app, &app.gateway_metrics_url).await;
     let forgot = [r#"route="/v1/account/password/forgot""#, r#"status="204""#];
     let refused = [
         r#"route="/v1/account/password/check-token""#,
-        r#"status="403""#,
+        r#"status="400""#,
     ];
     assert_eq!(
         sample(&after, "http_requests_total", &forgot)
@@ -94,7 +94,7 @@ async fn the_token_service_counts_grpc_calls_by_method_and_code() {
     );
     assert_eq!(
         app.check_token("prt_made_up").await.status(),
-        StatusCode::FORBIDDEN
+        StatusCode::BAD_REQUEST
     );
     let after = scrape_tokens().await;
     for (name, labels) in [

@@ -5,6 +5,7 @@
 pub(crate) mod email;
 pub(crate) mod memory;
 pub(crate) mod password;
+pub(crate) mod policy;
 pub(crate) mod redis;
 pub(crate) mod store;
 
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret as _, SecretString};
 
 pub(crate) use email::NormalizedEmail;
+use policy::{PolicyRefusal, PolicyViolation};
 pub(crate) use store::{AccountPage, AccountRecord, AccountStore};
 
 use crate::{Error, clock::UnixMillis};
@@ -45,14 +47,15 @@ impl Directory {
     ) -> Result<AccountRecord, Error> {
         let length = password.expose_secret().chars().count();
         if length == 0 {
-            return Err(Error::WeakPassword(
-                "the password must not be empty".to_owned(),
-            ));
+            return Err(Error::WeakPassword(PolicyRefusal::of(
+                PolicyViolation::TooShort { min_length: 1 },
+            )));
         }
-        if length > password::MAX_LENGTH {
-            return Err(Error::WeakPassword(format!(
-                "the password must be at most {} characters long",
-                password::MAX_LENGTH
+        if length > policy::MAX_LENGTH {
+            return Err(Error::WeakPassword(PolicyRefusal::of(
+                PolicyViolation::TooLong {
+                    max_length: policy::MAX_LENGTH,
+                },
             )));
         }
         if let Some(locale) = locale {
@@ -99,8 +102,7 @@ impl Directory {
             Err(_) => None,
         };
         // No stored password is longer: refuse without hashing megabytes.
-        let (record, password) = if password.expose_secret().chars().count() > password::MAX_LENGTH
-        {
+        let (record, password) = if password.expose_secret().chars().count() > policy::MAX_LENGTH {
             (None, SecretString::from(""))
         } else {
             (record, password)
