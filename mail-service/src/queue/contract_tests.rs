@@ -125,18 +125,24 @@ async fn the_same_idempotency_key_queues_one_mail(queue: Arc<dyn QueueStore>) {
     );
 }
 
-async fn a_suppressed_mail_is_recorded_but_never_handed_out(queue: Arc<dyn QueueStore>) {
-    let mail = reset_mail("https://reset.example/?token=s");
+async fn a_suppressed_mail_leaves_nothing_behind_and_is_never_handed_out(
+    queue: Arc<dyn QueueStore>,
+) {
+    let mut mail = reset_mail("https://unused.example/");
+    mail.content = Content::UnknownAccount;
+    mail.id = MessageId::suppressed(unix_millis());
     let id = queue
         .enqueue(NewMail {
-            mail,
+            mail: mail.clone(),
             idempotency_key: None,
             suppressed: true,
             max_depth: 0,
         })
         .await
         .unwrap();
-    assert_eq!(state_of(queue.as_ref(), &id).await, State::Suppressed);
+    assert_eq!(id, mail.id);
+    assert!(queue.status(&id).await.unwrap().is_none());
+    assert_eq!(queue.depth().await.unwrap(), 0);
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
     assert!(
         consumer
@@ -407,7 +413,7 @@ passreset_testkit::store_contract!(
         mails_come_out_in_the_order_they_went_in,
         a_waiting_consumer_wakes_when_mail_arrives,
         the_same_idempotency_key_queues_one_mail,
-        a_suppressed_mail_is_recorded_but_never_handed_out,
+        a_suppressed_mail_leaves_nothing_behind_and_is_never_handed_out,
         a_retry_waits_until_due_then_comes_back_with_the_next_attempt,
         a_retrying_mail_does_not_hold_up_the_ones_behind_it,
         a_dead_mail_keeps_its_reason_and_is_never_handed_out_again,

@@ -66,10 +66,7 @@ impl Inner {
     fn forget_old(&mut self, now: u64) {
         let retention = u64::try_from(STATUS_RETENTION.as_millis()).unwrap_or(u64::MAX);
         self.records.retain(|_, record| {
-            let settled = matches!(
-                record.status.state,
-                State::Sent | State::Dead | State::Suppressed
-            );
+            let settled = matches!(record.status.state, State::Sent | State::Dead);
             !settled || record.status.updated_at_ms.saturating_add(retention) > now
         });
         self.idempotency.retain(|_, (_, until)| *until > now);
@@ -135,11 +132,11 @@ impl QueueStore for MemoryQueue {
         {
             return Ok(first.clone());
         }
+        if new.suppressed {
+            return Ok(new.mail.id);
+        }
         let waiting = inner.queue.len() + inner.pending.len() + inner.retries.len();
-        if !new.suppressed
-            && new.max_depth > 0
-            && u64::try_from(waiting).unwrap_or(u64::MAX) >= new.max_depth
-        {
+        if new.max_depth > 0 && u64::try_from(waiting).unwrap_or(u64::MAX) >= new.max_depth {
             return Err(QueueError::Full);
         }
         if let Some(key) = &new.idempotency_key {
@@ -150,17 +147,12 @@ impl QueueStore for MemoryQueue {
                 .insert(key.clone(), (new.mail.id.clone(), until));
         }
         let id = new.mail.id.clone();
-        let (state, mail) = if new.suppressed {
-            (State::Suppressed, None)
-        } else {
-            (State::Queued, Some(new.mail))
-        };
         inner.records.insert(
             id.clone(),
             Record {
-                mail,
+                mail: Some(new.mail),
                 status: Status {
-                    state,
+                    state: State::Queued,
                     attempts: 0,
                     next_attempt_at_ms: None,
                     last_error: String::new(),
@@ -168,11 +160,9 @@ impl QueueStore for MemoryQueue {
                 },
             },
         );
-        if !new.suppressed {
-            inner.push(id.clone());
-            drop(inner);
-            self.arrived.notify_waiters();
-        }
+        inner.push(id.clone());
+        drop(inner);
+        self.arrived.notify_waiters();
         Ok(id)
     }
 

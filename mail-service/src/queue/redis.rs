@@ -61,10 +61,12 @@ async fn within_deadline<T>(
         .map_err(|_| QueueError::Timeout(REQUEST_DEADLINE))?
 }
 
-/// Queues a mail (or records it as suppressed), unless its idempotency key was seen; refuses
-/// with `!full` when the queue and the retries already hold the maximum.
+/// Queues a mail, unless its idempotency key was seen; refuses with `!full` when the queue and
+/// the retries already hold the maximum. A suppressed mail writes nothing, so made-up
+/// addresses cannot fill Redis, yet costs the same one round trip (and fails the same way
+/// while Redis is down) as a queued one: the caller cannot tell them apart.
 /// KEYS = idempotency key, record, queue, retry set; ARGV = id, payload, now, has key, key ttl
-/// (s), suppressed, record ttl (s), status retention (s), max depth (0: none).
+/// (s), suppressed, record ttl (s), max depth (0: none).
 static ENQUEUE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -72,23 +74,19 @@ if ARGV[4] == '1' then
   local first = redis.call('GET', KEYS[1])
   if first then return first end
 end
-local max_depth = tonumber(ARGV[9])
-if ARGV[6] ~= '1' and max_depth > 0 and
+if ARGV[6] == '1' then return ARGV[1] end
+local max_depth = tonumber(ARGV[8])
+if max_depth > 0 and
    redis.call('XLEN', KEYS[3]) + redis.call('ZCARD', KEYS[4]) >= max_depth then
   return '!full'
 end
 if ARGV[4] == '1' then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5])
 end
-if ARGV[6] == '1' then
-  redis.call('HSET', KEYS[2], 'state', 'suppressed', 'attempts', 0, 'updated_at', ARGV[3])
-  redis.call('EXPIRE', KEYS[2], ARGV[8])
-else
-  redis.call('HSET', KEYS[2], 'state', 'queued', 'attempts', 0, 'payload', ARGV[2],
-             'updated_at', ARGV[3])
-  redis.call('EXPIRE', KEYS[2], ARGV[7])
-  redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
-end
+redis.call('HSET', KEYS[2], 'state', 'queued', 'attempts', 0, 'payload', ARGV[2],
+           'updated_at', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[7])
+redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
 return ARGV[1]
 ",
     )
@@ -308,8 +306,13 @@ impl RedisQueue {
     /// The enqueue script, without the deadline.
     async fn write_mail(&self, new: NewMail) -> Result<MessageId, QueueError> {
         let id = new.mail.id.clone();
-        let payload = serde_json::to_string(&new.mail)
-            .map_err(|error| QueueError::Corrupt(format!("unserialisable mail: {error}")))?;
+        // A suppressed mail's recipient does not even travel to Redis.
+        let payload = if new.suppressed {
+            String::new()
+        } else {
+            serde_json::to_string(&new.mail)
+                .map_err(|error| QueueError::Corrupt(format!("unserialisable mail: {error}")))?
+        };
         let first: String = ENQUEUE
             .key(self.keys.idempotency(new.idempotency_key.as_deref()))
             .key(self.keys.record(&id))
@@ -322,7 +325,6 @@ impl RedisQueue {
             .arg(STATUS_RETENTION.as_secs())
             .arg(u8::from(new.suppressed))
             .arg(RECORD_LIFETIME.as_secs())
-            .arg(STATUS_RETENTION.as_secs())
             .arg(new.max_depth)
             .invoke_async(&mut self.connection.clone())
             .await?;

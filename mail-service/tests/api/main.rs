@@ -6,7 +6,8 @@
 //! - `delivery.rs`: SMTP down, 451 retries, 550 dead letters, idempotency, backpressure;
 //! - `redis_outage.rs`: Redis killed and restarted empty, or frozen and thawed;
 //! - `process.rs`: the real binary, SIGKILLed and restarted; the `dead` command line;
-//! - `localisation.rs`: Swedish and Finnish mail, `MAIL_TEMPLATES_DIR` overrides and errors.
+//! - `localisation.rs`: Swedish and Finnish mail, `MAIL_TEMPLATES_DIR` overrides and errors;
+//! - `suppression.rs`: suppressed unknown-account notices store nothing; enabled ones are sent.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,3 +19,4 @@ mod helpers;
 mod localisation;
 mod process;
 mod redis_outage;
+mod suppression;
