@@ -39,7 +39,7 @@ struct Inner {
     /// Idempotency key -> (first id, forgotten at ms).
     idempotency: HashMap<String, (MessageId, u64)>,
     /// The dead-letter list, oldest first, with each mail's link-free copy when it has one.
-    dead: Vec<(DeadLetter, Option<QueuedMail>)>,
+    dead: VecDeque<(DeadLetter, Option<QueuedMail>)>,
     next_sequence: u64,
 }
 
@@ -81,7 +81,14 @@ impl MemoryQueue {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn settle(&self, delivery: &Delivery, state: State, due_ms: Option<u64>, error: &str) {
+    fn settle(
+        &self,
+        delivery: &Delivery,
+        state: State,
+        due_ms: Option<u64>,
+        error: &str,
+        dead_max: u64,
+    ) {
         let mut inner = self.lock();
         inner.pending.remove(&delivery.entry_id);
         let now = unix_millis();
@@ -112,7 +119,11 @@ impl MemoryQueue {
                     failed_at_ms: now,
                     retryable: copy.is_some(),
                 };
-                inner.dead.push((letter, copy));
+                inner.dead.push_back((letter, copy));
+                let keep = usize::try_from(dead_max).unwrap_or(usize::MAX);
+                while inner.dead.len() > keep {
+                    inner.dead.pop_front();
+                }
             }
             _ => {}
         }
@@ -198,7 +209,7 @@ impl QueueStore for MemoryQueue {
     }
 
     async fn delivered(&self, delivery: &Delivery) -> Result<(), QueueError> {
-        self.settle(delivery, State::Sent, None, "");
+        self.settle(delivery, State::Sent, None, "", 0);
         Ok(())
     }
 
@@ -208,12 +219,12 @@ impl QueueStore for MemoryQueue {
         due_ms: u64,
         error: &str,
     ) -> Result<(), QueueError> {
-        self.settle(delivery, State::Retrying, Some(due_ms), error);
+        self.settle(delivery, State::Retrying, Some(due_ms), error, 0);
         Ok(())
     }
 
-    async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
-        self.settle(delivery, State::Dead, None, reason);
+    async fn dead(&self, delivery: &Delivery, reason: &str, keep: u64) -> Result<(), QueueError> {
+        self.settle(delivery, State::Dead, None, reason, keep);
         Ok(())
     }
 

@@ -5,7 +5,8 @@
 //! - `{prefix}{mail}:msg:<id>`: a hash per mail: `payload` (the mail, deleted once sent or
 //!   dead), `state`, `attempts`, `next_attempt_at`, `last_error`, `updated_at`;
 //! - `{prefix}{mail}:retry`: a sorted set of ids waiting for their next try, scored by due time;
-//! - `{prefix}{mail}:dead`: the dead-letter stream (id, kind, reason, time; no content);
+//! - `{prefix}{mail}:dead`: the dead-letter stream (id, kind, reason as SMTP codes only, time;
+//!   no content), about `MAIL_DEAD_MAX` entries at most, read a page at a time;
 //! - `{prefix}{mail}:idem:<sha256>`: an idempotency key's first message id, for 24h.
 //!
 //! Every key carries the `{mail}` hash tag, so the scripts work unchanged on Redis Cluster.
@@ -116,7 +117,7 @@ return {payload, attempt}
 /// Settles a handed-over mail: acks and deletes its entry and records the outcome.
 /// KEYS = queue, record, retry set, dead stream; ARGV = entry id, outcome (sent | retry |
 /// dead), now, id, due (retry), error, status retention (s), kind, record ttl (s), the
-/// link-free copy a dead mail keeps for a retry ('' for none).
+/// link-free copy a dead mail keeps for a retry ('' for none), the dead stream's cap (about).
 static SETTLE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -137,11 +138,11 @@ else
   redis.call('HDEL', KEYS[2], 'payload', 'next_attempt_at')
   redis.call('EXPIRE', KEYS[2], ARGV[7])
   if ARGV[10] ~= '' then
-    redis.call('XADD', KEYS[4], '*', 'id', ARGV[4], 'kind', ARGV[8], 'reason', ARGV[6],
-               'failed_at', ARGV[3], 'payload', ARGV[10])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[11], '*', 'id', ARGV[4], 'kind', ARGV[8],
+               'reason', ARGV[6], 'failed_at', ARGV[3], 'payload', ARGV[10])
   else
-    redis.call('XADD', KEYS[4], '*', 'id', ARGV[4], 'kind', ARGV[8], 'reason', ARGV[6],
-               'failed_at', ARGV[3])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[11], '*', 'id', ARGV[4], 'kind', ARGV[8],
+               'reason', ARGV[6], 'failed_at', ARGV[3])
   end
 end
 return 1
@@ -180,6 +181,20 @@ return #due
 ",
     )
 });
+
+/// How many dead-letter entries one read takes: the stream is never read whole.
+const DEAD_PAGE: usize = 100;
+
+/// A dead-letter entry as an operator sees it, if it has the shape we write.
+fn dead_letter(entry: &StreamId) -> Option<DeadLetter> {
+    Some(DeadLetter {
+        id: MessageId::parse(&entry.get::<String>("id")?)?,
+        kind: entry.get("kind").unwrap_or_default(),
+        reason: entry.get("reason").unwrap_or_default(),
+        failed_at_ms: entry.get("failed_at").unwrap_or_default(),
+        retryable: entry.map.contains_key("payload"),
+    })
+}
 
 /// A record's `state`, `attempts`, `next_attempt_at`, `last_error` and `updated_at`.
 type StatusFields = (
@@ -277,6 +292,7 @@ impl RedisQueue {
         outcome: &str,
         due_ms: u64,
         error: &str,
+        dead_max: u64,
     ) -> Result<(), QueueError> {
         let id = &delivery.mail.id;
         SETTLE
@@ -298,6 +314,7 @@ impl RedisQueue {
             } else {
                 String::new()
             })
+            .arg(dead_max)
             .invoke_async::<i64>(&mut self.connection.clone())
             .await?;
         Ok(())
@@ -333,6 +350,27 @@ impl RedisQueue {
         }
         MessageId::parse(&first)
             .ok_or_else(|| QueueError::Corrupt("idempotency key holds no message id".to_owned()))
+    }
+
+    /// Up to `count` dead-letter entries, newest first, older than the entry `before` (from
+    /// the newest when `None`), with the id of the last one: the cursor of the next page.
+    /// `None` once there are no more.
+    async fn dead_page(
+        &self,
+        before: Option<&str>,
+        count: usize,
+    ) -> Result<Option<(StreamRangeReply, String)>, QueueError> {
+        let end = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
+        let page: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(self.keys.dead())
+            .arg(end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut self.connection.clone())
+            .await?;
+        let last = page.ids.last().map(|entry| entry.id.clone());
+        Ok(last.map(|last| (page, last)))
     }
 
     /// The status of `id`, without the deadline.
@@ -400,7 +438,7 @@ impl QueueStore for RedisQueue {
     }
 
     async fn delivered(&self, delivery: &Delivery) -> Result<(), QueueError> {
-        self.settle(delivery, "sent", 0, "").await
+        self.settle(delivery, "sent", 0, "", 0).await
     }
 
     async fn retry_at(
@@ -409,52 +447,44 @@ impl QueueStore for RedisQueue {
         due_ms: u64,
         error: &str,
     ) -> Result<(), QueueError> {
-        self.settle(delivery, "retry", due_ms, error).await
+        self.settle(delivery, "retry", due_ms, error, 0).await
     }
 
-    async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
-        self.settle(delivery, "dead", 0, reason).await
+    async fn dead(&self, delivery: &Delivery, reason: &str, keep: u64) -> Result<(), QueueError> {
+        self.settle(delivery, "dead", 0, reason, keep).await
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
-        // The newest `limit`, read backwards and then put oldest first.
-        let reply: StreamRangeReply = redis::cmd("XREVRANGE")
-            .arg(self.keys.dead())
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(limit)
-            .query_async(&mut self.connection.clone())
-            .await?;
-        Ok(reply
-            .ids
-            .iter()
-            .rev()
-            .filter_map(|entry| {
-                Some(DeadLetter {
-                    id: MessageId::parse(&entry.get::<String>("id")?)?,
-                    kind: entry.get("kind").unwrap_or_default(),
-                    reason: entry.get("reason").unwrap_or_default(),
-                    failed_at_ms: entry.get("failed_at").unwrap_or_default(),
-                    retryable: entry.map.contains_key("payload"),
-                })
-            })
-            .collect())
+        // The newest `limit`, read backwards a page at a time and then put oldest first.
+        let mut letters = Vec::new();
+        let mut before = None;
+        while letters.len() < limit {
+            let count = DEAD_PAGE.min(limit - letters.len());
+            let Some((page, last)) = self.dead_page(before.as_deref(), count).await? else {
+                break;
+            };
+            letters.extend(page.ids.iter().filter_map(dead_letter));
+            before = Some(last);
+        }
+        letters.reverse();
+        Ok(letters)
     }
 
     async fn revive(&self, id: &MessageId) -> Result<Revival, QueueError> {
-        let reply: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(self.keys.dead())
-            .arg("-")
-            .arg("+")
-            .query_async(&mut self.connection.clone())
-            .await?;
-        let Some(entry) = reply
-            .ids
-            .iter()
-            .find(|entry| entry.get::<String>("id").as_deref() == Some(id.as_str()))
-        else {
-            return Ok(Revival::Unknown);
+        // Newest first: a mail is usually retried soon after it died.
+        let mut before = None;
+        let entry = loop {
+            let Some((page, last)) = self.dead_page(before.as_deref(), DEAD_PAGE).await? else {
+                return Ok(Revival::Unknown);
+            };
+            let found = page
+                .ids
+                .into_iter()
+                .find(|entry| entry.get::<String>("id").as_deref() == Some(id.as_str()));
+            match found {
+                Some(entry) => break entry,
+                None => before = Some(last),
+            }
         };
         let Some(payload) = entry.get::<String>("payload") else {
             return Ok(Revival::NotRetryable);

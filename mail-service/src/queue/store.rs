@@ -161,8 +161,9 @@ pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
         error: &str,
     ) -> Result<(), QueueError>;
 
-    /// Given up: onto the dead-letter stream with `reason`; its content is deleted.
-    async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError>;
+    /// Given up: onto the dead-letter stream with `reason`, which keeps about the newest
+    /// `keep` entries; its content is deleted.
+    async fn dead(&self, delivery: &Delivery, reason: &str, keep: u64) -> Result<(), QueueError>;
 
     /// Where the mail is, if the queue still knows it.
     async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError>;

@@ -174,7 +174,11 @@ async fn status_once_sent(client: &mut Client, id: &str) -> MessageStatus {
     seen
 }
 
-async fn cli(redis: &passreset_testkit::TestRedis, args: &[&str]) -> std::process::Output {
+/// Runs the binary's command line against `redis`.
+pub(crate) async fn cli(
+    redis: &passreset_testkit::TestRedis,
+    args: &[&str],
+) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_mail-service"))
         .args(args)
         .env("REDIS_URL", &redis.url)
