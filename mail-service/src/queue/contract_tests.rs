@@ -369,25 +369,13 @@ async fn a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot(queue: Arc<dy
 }
 
 async fn the_dead_letter_list_ends_with_the_newest(queue: Arc<dyn QueueStore>) {
-    let mut ids = Vec::new();
-    for n in 0..3 {
-        let mut notice = reset_mail("https://unused.example/");
-        notice.content = Content::PasswordChanged { changed_at_unix: n };
-        ids.push(queue.enqueue(plain(notice)).await.unwrap());
-    }
-    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
-    for _ in 0..3 {
-        let delivery = consumer.next(WAIT).await.unwrap().unwrap();
-        queue.dead(&delivery, "smtp: 550", KEEP).await.unwrap();
-    }
-    let listed = |letters: Vec<super::DeadLetter>| {
-        letters
-            .into_iter()
-            .map(|letter| letter.id)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(listed(queue.dead_letters(10).await.unwrap()), ids);
-    assert_eq!(listed(queue.dead_letters(2).await.unwrap()), ids[1..]);
+    let ids = dead_notices(queue.as_ref(), 3, KEEP).await;
+    assert_eq!(ids_of(queue.dead_letters(10).await.unwrap()), ids);
+    assert_eq!(ids_of(queue.dead_letters(2).await.unwrap()), ids[1..]);
+}
+
+fn ids_of(letters: Vec<super::DeadLetter>) -> Vec<MessageId> {
+    letters.into_iter().map(|letter| letter.id).collect()
 }
 
 /// Queues `count` notices and dead-letters each, the stream keeping about `keep`; their ids,
@@ -413,18 +401,12 @@ async fn dead_notices(queue: &dyn QueueStore, count: u32, keep: u64) -> Vec<Mess
 async fn the_dead_letter_list_and_a_revival_reach_across_pages(queue: Arc<dyn QueueStore>) {
     // Two and a half pages of the Redis queue's reads.
     let ids = dead_notices(queue.as_ref(), 250, KEEP).await;
-    let listed = |letters: Vec<super::DeadLetter>| {
-        letters
-            .into_iter()
-            .map(|letter| letter.id)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(listed(queue.dead_letters(1000).await.unwrap()), ids);
-    assert_eq!(listed(queue.dead_letters(150).await.unwrap()), ids[100..]);
+    assert_eq!(ids_of(queue.dead_letters(1000).await.unwrap()), ids);
+    assert_eq!(ids_of(queue.dead_letters(150).await.unwrap()), ids[100..]);
     // The oldest is on the last page a newest-first search reads.
     assert_eq!(queue.revive(&ids[0]).await.unwrap(), Revival::Requeued);
     assert_eq!(state_of(queue.as_ref(), &ids[0]).await, State::Queued);
-    assert_eq!(listed(queue.dead_letters(1000).await.unwrap()), ids[1..]);
+    assert_eq!(ids_of(queue.dead_letters(1000).await.unwrap()), ids[1..]);
 }
 
 async fn the_dead_letter_stream_keeps_about_its_cap_and_the_newest(queue: Arc<dyn QueueStore>) {
@@ -436,7 +418,7 @@ async fn the_dead_letter_stream_keeps_about_its_cap_and_the_newest(queue: Arc<dy
         "{} dead letters kept",
         letters.len()
     );
-    let kept: Vec<_> = letters.into_iter().map(|letter| letter.id).collect();
+    let kept = ids_of(letters);
     assert_eq!(kept, ids[ids.len() - kept.len()..]);
 }
 

@@ -8,15 +8,21 @@ use passreset_proto::mail::v1::{
 };
 use passreset_testkit::{SmtpSink, test_redis};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 
-fn unknown_account_mail(to: &str) -> EnqueueRequest {
-    EnqueueRequest {
-        to: to.to_owned(),
-        locale: String::new(),
-        idempotency_key: String::new(),
-        kind: Some(Kind::UnknownAccount(UnknownAccount {})),
+/// Enqueues `count` unknown-account notices to addresses made up from `name`; their ids.
+async fn enqueue_unknown_accounts(app: &TestApp, name: &str, count: u32) -> Vec<String> {
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let request = EnqueueRequest {
+            to: format!("{name}-{n}@example.com"),
+            locale: String::new(),
+            idempotency_key: String::new(),
+            kind: Some(Kind::UnknownAccount(UnknownAccount {})),
+        };
+        ids.push(app.enqueue(request).await.unwrap());
     }
+    ids
 }
 
 #[tokio::test]
@@ -24,14 +30,7 @@ async fn a_thousand_unknown_account_notices_with_notices_off_leave_redis_as_it_w
     let sink = SmtpSink::start().await;
     let app = spawn_app(test_redis().await, &sink.url(), &[]).await;
     let before = app.redis.keys().await;
-    let mut ids = Vec::new();
-    for n in 0..1000 {
-        ids.push(
-            app.enqueue(unknown_account_mail(&format!("made-up-{n}@example.com")))
-                .await
-                .unwrap(),
-        );
-    }
+    let mut ids = enqueue_unknown_accounts(&app, "made-up", 1000).await;
     let after = app.redis.keys().await;
     assert!(
         after.len() <= before.len() + 2,
@@ -63,14 +62,7 @@ async fn with_notices_on_unknown_account_notices_are_queued_and_delivered() {
         &["--unknown-account-notices", "true"],
     )
     .await;
-    let mut ids = Vec::new();
-    for n in 0..100 {
-        ids.push(
-            app.enqueue(unknown_account_mail(&format!("stranger-{n}@example.com")))
-                .await
-                .unwrap(),
-        );
-    }
+    let ids = enqueue_unknown_accounts(&app, "stranger", 100).await;
     sink.wait_for_messages(100, Duration::from_secs(30)).await;
     for id in &ids {
         assert_eq!(
