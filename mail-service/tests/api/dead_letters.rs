@@ -1,18 +1,20 @@
 //! The dead-letter stream: it keeps SMTP codes, never the server's text (which quotes the
 //! recipient), and only about `MAIL_DEAD_MAX` entries, the newest.
 
+use std::process::Stdio;
+
 use passreset_proto::mail::v1::message_status::State;
 use passreset_testkit::{SmtpSink, test_redis};
+use tokio::process::Command;
 
 use crate::{
-    helpers::{changed_mail, reset_mail, spawn_app},
-    process::cli,
+    helpers::{changed_mail, free_port, reset_mail, spawn_app},
+    process::{cli, client, ids_in_state},
 };
 
-#[tokio::test]
-async fn a_dead_letter_holds_the_smtp_codes_but_not_the_recipient_or_the_servers_text() {
-    let redis = test_redis().await;
-    let sink = SmtpSink::start().await;
+/// Makes the sink refuse `gone@` for good and `busy@` for now, quoting each address as real
+/// servers do.
+fn refuse_quoting_the_recipient(sink: &SmtpSink) {
     sink.reject_recipient_with(
         "gone@example.com",
         "550 5.1.1 <gone@example.com>: no such user",
@@ -21,6 +23,21 @@ async fn a_dead_letter_holds_the_smtp_codes_but_not_the_recipient_or_the_servers
         "busy@example.com",
         "451 4.2.1 <busy@example.com>: mailbox busy",
     );
+}
+
+/// What must never be stored or logged: the addresses and the servers' own words.
+const QUOTED: [&str; 4] = [
+    "gone@example.com",
+    "busy@example.com",
+    "no such user",
+    "mailbox busy",
+];
+
+#[tokio::test]
+async fn a_dead_letter_holds_the_smtp_codes_but_not_the_recipient_or_the_servers_text() {
+    let redis = test_redis().await;
+    let sink = SmtpSink::start().await;
+    refuse_quoting_the_recipient(&sink);
     let app = spawn_app(
         redis.clone(),
         &sink.url(),
@@ -48,12 +65,7 @@ async fn a_dead_letter_holds_the_smtp_codes_but_not_the_recipient_or_the_servers
     );
 
     let dump = redis.dump().await;
-    for secret in [
-        "gone@example.com",
-        "busy@example.com",
-        "no such user",
-        "mailbox busy",
-    ] {
+    for secret in QUOTED {
         assert!(!dump.contains(secret), "{secret} in redis:\n{dump}");
     }
     let listed = cli(&redis, &["dead", "list"]).await;
@@ -106,4 +118,49 @@ async fn with_a_small_dead_max_the_stream_stays_near_it_and_dead_list_shows_the_
         .collect();
     assert_eq!(listed, ids[ids.len() - 5..]);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn the_servers_text_never_reaches_the_logs_only_its_codes_do() {
+    let redis = test_redis().await;
+    let sink = SmtpSink::start().await;
+    refuse_quoting_the_recipient(&sink);
+    let port = free_port();
+    let mut service = Command::new(env!("CARGO_BIN_EXE_mail-service"))
+        .env("REDIS_URL", &redis.url)
+        .env("REDIS_KEY_PREFIX", &redis.prefix)
+        .env("MAIL_GRPC_ADDR", format!("127.0.0.1:{port}"))
+        .env("MAIL_METRICS_ADDR", "127.0.0.1:0")
+        .env("MAIL_TRANSPORT", sink.url())
+        .env("MAIL_MAX_ATTEMPTS", "2")
+        .env("MAIL_RETRY_BASE", "200ms")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut mail = client(port).await;
+    let mut ids = Vec::new();
+    for to in ["gone@example.com", "busy@example.com"] {
+        let queued = mail.enqueue(changed_mail(to)).await.unwrap();
+        ids.push(queued.into_inner().message_id);
+    }
+    ids_in_state(&mut mail, &ids, State::Dead, 2).await;
+    service.start_kill().unwrap();
+    let output = service.wait_with_output().await.unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        logs.contains("550 5.1.1") && logs.contains("451 4.2.1"),
+        "{logs}"
+    );
+    for secret in QUOTED {
+        assert!(!logs.contains(secret), "{secret} in the logs:\n{logs}");
+    }
 }
