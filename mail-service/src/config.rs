@@ -87,6 +87,11 @@ pub struct Config {
     #[arg(long, env = "MAIL_RETRY_BASE", default_value = "30s", value_parser = passreset_telemetry::parse_duration)]
     pub retry_base: Duration,
 
+    /// Entries the dead-letter stream keeps at most (approximately: Redis trims whole nodes);
+    /// the oldest go first.
+    #[arg(long, env = "MAIL_DEAD_MAX", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub dead_max: u64,
+
     /// Whether an address with no account gets a notice saying so (`true`/`false`). Off by
     /// default: such mail could be used to bother strangers.
     #[arg(
@@ -119,6 +124,7 @@ mod tests {
         assert_eq!(config.workers, 4);
         assert_eq!(config.claim_idle, Duration::from_secs(30));
         assert_eq!(config.max_attempts, 10);
+        assert_eq!(config.dead_max, 100_000);
         assert!(!config.unknown_account_notices);
     }
 
@@ -151,6 +157,8 @@ mod tests {
             ["mail-service", "--from", "not an address"],
             ["mail-service", "--transport", "ftp://example.com"],
             ["mail-service", "--claim-idle", "soon"],
+            ["mail-service", "--dead-max", "0"],
+            ["mail-service", "--dead-max", "many"],
         ] {
             assert!(Config::try_parse_from(args).is_err(), "{args:?}");
         }

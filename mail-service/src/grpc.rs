@@ -13,7 +13,7 @@ use crate::{
     Error,
     mail::{Content, MessageId, QueuedMail, Secret},
     metrics::MailMetrics,
-    queue::{NewMail, QueueStore, State},
+    queue::{NewMail, QueueStore, State, suppressed_status, unix_millis},
 };
 
 /// The longest idempotency key accepted (it is hashed, so only to bound the work).
@@ -30,7 +30,7 @@ const MAX_LOCALE: usize = 256;
 pub(crate) struct MailApi {
     queue: Arc<dyn QueueStore>,
     metrics: MailMetrics,
-    /// Whether `unknown_account` notices are sent (else recorded as suppressed).
+    /// Whether `unknown_account` notices are sent (else suppressed: counted, nothing stored).
     unknown_account_notices: bool,
     /// Mails waiting at which `Enqueue` answers RESOURCE_EXHAUSTED.
     queue_max: u64,
@@ -66,13 +66,14 @@ impl MailService for MailApi {
         span.record("kind", new.mail.content.kind());
         let suppressed = new.suppressed;
         let id = self.queue.enqueue(new).await.map_err(Error::from)?;
+        span.record("message_id", id.as_str());
         if suppressed {
             self.metrics.suppressed.inc();
+            tracing::info!("mail suppressed by policy");
         } else {
             self.metrics.queued.inc();
+            tracing::info!("mail queued");
         }
-        span.record("message_id", id.as_str());
-        tracing::info!("mail queued");
         Ok(Response::new(EnqueueResponse {
             message_id: id.to_string(),
         }))
@@ -84,12 +85,11 @@ impl MailService for MailApi {
         request: Request<GetStatusRequest>,
     ) -> Result<Response<MessageStatus>, Status> {
         let id = MessageId::parse(&request.into_inner().message_id).ok_or(Error::NotFound)?;
-        let status = self
-            .queue
-            .status(&id)
-            .await
-            .map_err(Error::from)?
-            .ok_or(Error::NotFound)?;
+        let status = match id.suppressed_at_ms() {
+            Some(at_ms) => suppressed_status(at_ms, unix_millis()),
+            None => self.queue.status(&id).await.map_err(Error::from)?,
+        }
+        .ok_or(Error::NotFound)?;
         let state = match status.state {
             State::Queued => message_status::State::Queued,
             State::Sending => message_status::State::Sending,
@@ -155,7 +155,11 @@ fn new_mail(request: EnqueueRequest, unknown_account_notices: bool) -> Result<Ne
     let suppressed = matches!(content, Content::UnknownAccount) && !unknown_account_notices;
     Ok(NewMail {
         mail: QueuedMail {
-            id: MessageId::new(),
+            id: if suppressed {
+                MessageId::suppressed(unix_millis())
+            } else {
+                MessageId::new()
+            },
             traceparent: String::new(),
             to,
             locale,
@@ -280,8 +284,12 @@ mod tests {
     fn unknown_account_notices_are_suppressed_unless_enabled() {
         let mut request = reset_request("ada@example.com");
         request.kind = Some(Kind::UnknownAccount(UnknownAccount {}));
-        assert!(new_mail(request.clone(), false).unwrap().suppressed);
-        assert!(!new_mail(request, true).unwrap().suppressed);
+        let suppressed = new_mail(request.clone(), false).unwrap();
+        assert!(suppressed.suppressed);
+        assert!(suppressed.mail.id.suppressed_at_ms().is_some());
+        let sent = new_mail(request, true).unwrap();
+        assert!(!sent.suppressed);
+        assert!(sent.mail.id.suppressed_at_ms().is_none());
         assert!(
             !new_mail(reset_request("ada@example.com"), false)
                 .unwrap()

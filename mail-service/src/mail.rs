@@ -16,6 +16,31 @@ impl MessageId {
         Self(uuid::Uuid::new_v4().simple().to_string())
     }
 
+    /// The id of a mail suppressed by policy: a UUIDv8 (ours are v4 otherwise) whose first 48
+    /// bits are when it was suppressed, in ms since the Unix epoch. Nothing is stored for such
+    /// a mail, so the id itself is what `GetStatus` answers from.
+    pub fn suppressed(at_ms: u64) -> Self {
+        let mut bytes = uuid::Uuid::new_v4().into_bytes();
+        bytes[..6].copy_from_slice(&at_ms.to_be_bytes()[2..]);
+        Self(
+            uuid::Builder::from_custom_bytes(bytes)
+                .into_uuid()
+                .simple()
+                .to_string(),
+        )
+    }
+
+    /// When the mail was suppressed, if this is the id of a suppressed mail.
+    pub fn suppressed_at_ms(&self) -> Option<u64> {
+        let id = uuid::Uuid::try_parse(&self.0).ok()?;
+        if id.get_version() != Some(uuid::Version::Custom) {
+            return None;
+        }
+        let mut millis = [0u8; 8];
+        millis[2..].copy_from_slice(&id.as_bytes()[..6]);
+        Some(u64::from_be_bytes(millis))
+    }
+
     /// An id a caller gave us, if it has the shape of ours (so it can go into a Redis key).
     pub fn parse(value: &str) -> Option<Self> {
         let well_formed = value.len() == 32
@@ -154,6 +179,15 @@ mod tests {
         };
         let stored = serde_json::to_string(&mail).unwrap();
         assert_eq!(serde_json::from_str::<QueuedMail>(&stored).unwrap(), mail);
+    }
+
+    #[test]
+    fn a_suppressed_mails_id_says_when_it_was_suppressed_and_an_ordinary_one_does_not() {
+        let id = MessageId::suppressed(1_795_442_700_123);
+        assert_eq!(MessageId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(id.suppressed_at_ms(), Some(1_795_442_700_123));
+        assert_ne!(MessageId::suppressed(1), MessageId::suppressed(1));
+        assert_eq!(MessageId::new().suppressed_at_ms(), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use prometheus_client::metrics::{
 pub(crate) struct MailMetrics {
     /// Mails accepted into the queue.
     pub queued: Counter,
-    /// Mails recorded but not sent, by policy (unknown-account notices off).
+    /// Mails not sent, by policy (unknown-account notices off); nothing is stored for them.
     pub suppressed: Counter,
     /// Mails the mail server accepted.
     pub sent: Counter,
@@ -47,7 +47,7 @@ impl MailMetrics {
         );
         mail.register(
             "suppressed",
-            "Mails recorded but not sent, by policy",
+            "Mails not sent, by policy",
             metrics.suppressed.clone(),
         );
         mail.register(

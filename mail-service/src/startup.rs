@@ -110,6 +110,7 @@ impl Application {
                 templates,
                 from: config.from,
                 max_attempts: config.max_attempts,
+                dead_max: config.dead_max,
                 retry_base: config.retry_base,
                 claim_idle: config.claim_idle,
                 metrics: mail_metrics,

@@ -36,6 +36,8 @@ pub(crate) struct Dispatch {
     pub templates: Arc<Templates>,
     pub from: Mailbox,
     pub max_attempts: u32,
+    /// Entries the dead-letter stream keeps at most.
+    pub dead_max: u64,
     pub retry_base: Duration,
     pub claim_idle: Duration,
     pub metrics: MailMetrics,
@@ -131,7 +133,7 @@ impl Dispatch {
             Err(SendError::Transient(error)) => {
                 let reason = format!("gave up after {} attempts: {error}", delivery.attempt);
                 patiently(self.settle_patience(), || {
-                    self.queue.dead(&delivery, &reason)
+                    self.queue.dead(&delivery, &reason, self.dead_max)
                 })
                 .await?;
                 self.metrics.dead.inc();
@@ -140,7 +142,7 @@ impl Dispatch {
             }
             Err(SendError::Permanent(reason)) => {
                 patiently(self.settle_patience(), || {
-                    self.queue.dead(&delivery, &reason)
+                    self.queue.dead(&delivery, &reason, self.dead_max)
                 })
                 .await?;
                 self.metrics.dead.inc();

@@ -72,8 +72,8 @@ impl ReceivedMail {
 struct Faults {
     /// Answer this many transactions with `451` at the end of `DATA`.
     transient_failures_left: u32,
-    /// Answer `RCPT TO` for these addresses with the given code (e.g. 550).
-    rejected_recipients: HashMap<String, u16>,
+    /// Answer `RCPT TO` for these addresses with the given reply line (e.g. `550 ...`).
+    rejected_recipients: HashMap<String, String>,
 }
 
 #[derive(Debug, Default)]
@@ -163,12 +163,18 @@ impl SmtpSink {
 
     /// Answers `RCPT TO:<address>` with `code` (e.g. 550, a permanent failure).
     pub fn reject_recipient(&self, address: &str, code: u16) {
+        self.reject_recipient_with(address, &format!("{code} recipient refused"));
+    }
+
+    /// Answers `RCPT TO:<address>` with this whole reply line, as real servers word it (e.g.
+    /// `550 5.1.1 <ada@example.com>: no such user`).
+    pub fn reject_recipient_with(&self, address: &str, reply: &str) {
         self.shared
             .faults
             .lock()
             .expect("sink lock")
             .rejected_recipients
-            .insert(address.to_owned(), code);
+            .insert(address.to_owned(), reply.to_owned());
     }
 }
 
@@ -216,9 +222,9 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
                     .expect("sink lock")
                     .rejected_recipients
                     .get(&recipient)
-                    .copied();
+                    .cloned();
                 match rejected {
-                    Some(code) => format!("{code} recipient refused"),
+                    Some(reply) => reply,
                     None => {
                         recipients.push(recipient);
                         "250 ok".into()

@@ -12,6 +12,8 @@ use crate::mail::{Content, MessageId, QueuedMail, Secret};
 
 const WAIT: Duration = Duration::from_secs(2);
 const CLAIM_IDLE: Duration = Duration::from_secs(30);
+/// A dead-letter cap no test reaches unless it means to.
+const KEEP: u64 = 100_000;
 
 pub(super) fn reset_mail(link: &str) -> QueuedMail {
     QueuedMail {
@@ -125,18 +127,24 @@ async fn the_same_idempotency_key_queues_one_mail(queue: Arc<dyn QueueStore>) {
     );
 }
 
-async fn a_suppressed_mail_is_recorded_but_never_handed_out(queue: Arc<dyn QueueStore>) {
-    let mail = reset_mail("https://reset.example/?token=s");
+async fn a_suppressed_mail_leaves_nothing_behind_and_is_never_handed_out(
+    queue: Arc<dyn QueueStore>,
+) {
+    let mut mail = reset_mail("https://unused.example/");
+    mail.content = Content::UnknownAccount;
+    mail.id = MessageId::suppressed(unix_millis());
     let id = queue
         .enqueue(NewMail {
-            mail,
+            mail: mail.clone(),
             idempotency_key: None,
             suppressed: true,
             max_depth: 0,
         })
         .await
         .unwrap();
-    assert_eq!(state_of(queue.as_ref(), &id).await, State::Suppressed);
+    assert_eq!(id, mail.id);
+    assert!(queue.status(&id).await.unwrap().is_none());
+    assert_eq!(queue.depth().await.unwrap(), 0);
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
     assert!(
         consumer
@@ -206,12 +214,12 @@ async fn a_dead_mail_keeps_its_reason_and_is_never_handed_out_again(queue: Arc<d
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
     let delivery = consumer.next(WAIT).await.unwrap().unwrap();
     queue
-        .dead(&delivery, "smtp: 550 no such user")
+        .dead(&delivery, "smtp: 550 5.1.1", KEEP)
         .await
         .unwrap();
     let status = queue.status(&id).await.unwrap().unwrap();
     assert_eq!(status.state, State::Dead);
-    assert_eq!(status.last_error, "smtp: 550 no such user");
+    assert_eq!(status.last_error, "smtp: 550 5.1.1");
     queue.release_due_retries().await.unwrap();
     assert!(
         consumer
@@ -329,7 +337,7 @@ async fn a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot(queue: Arc<dy
     for _ in 0..2 {
         let delivery = consumer.next(WAIT).await.unwrap().unwrap();
         queue
-            .dead(&delivery, "smtp: 550 no such user")
+            .dead(&delivery, "smtp: 550 5.1.1", KEEP)
             .await
             .unwrap();
     }
@@ -361,25 +369,57 @@ async fn a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot(queue: Arc<dy
 }
 
 async fn the_dead_letter_list_ends_with_the_newest(queue: Arc<dyn QueueStore>) {
-    let mut ids = Vec::new();
-    for n in 0..3 {
-        let mut notice = reset_mail("https://unused.example/");
-        notice.content = Content::PasswordChanged { changed_at_unix: n };
-        ids.push(queue.enqueue(plain(notice)).await.unwrap());
-    }
+    let ids = dead_notices(queue.as_ref(), 3, KEEP).await;
+    assert_eq!(ids_of(queue.dead_letters(10).await.unwrap()), ids);
+    assert_eq!(ids_of(queue.dead_letters(2).await.unwrap()), ids[1..]);
+}
+
+fn ids_of(letters: Vec<super::DeadLetter>) -> Vec<MessageId> {
+    letters.into_iter().map(|letter| letter.id).collect()
+}
+
+/// Queues `count` notices and dead-letters each, the stream keeping about `keep`; their ids,
+/// oldest first.
+async fn dead_notices(queue: &dyn QueueStore, count: u32, keep: u64) -> Vec<MessageId> {
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
-    for _ in 0..3 {
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let mut notice = reset_mail("https://unused.example/");
+        notice.content = Content::PasswordChanged {
+            changed_at_unix: i64::from(n),
+        };
+        ids.push(queue.enqueue(plain(notice)).await.unwrap());
         let delivery = consumer.next(WAIT).await.unwrap().unwrap();
-        queue.dead(&delivery, "smtp: 550").await.unwrap();
+        queue
+            .dead(&delivery, "smtp: 550 5.1.1", keep)
+            .await
+            .unwrap();
     }
-    let listed = |letters: Vec<super::DeadLetter>| {
-        letters
-            .into_iter()
-            .map(|letter| letter.id)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(listed(queue.dead_letters(10).await.unwrap()), ids);
-    assert_eq!(listed(queue.dead_letters(2).await.unwrap()), ids[1..]);
+    ids
+}
+
+async fn the_dead_letter_list_and_a_revival_reach_across_pages(queue: Arc<dyn QueueStore>) {
+    // Two and a half pages of the Redis queue's reads.
+    let ids = dead_notices(queue.as_ref(), 250, KEEP).await;
+    assert_eq!(ids_of(queue.dead_letters(1000).await.unwrap()), ids);
+    assert_eq!(ids_of(queue.dead_letters(150).await.unwrap()), ids[100..]);
+    // The oldest is on the last page a newest-first search reads.
+    assert_eq!(queue.revive(&ids[0]).await.unwrap(), Revival::Requeued);
+    assert_eq!(state_of(queue.as_ref(), &ids[0]).await, State::Queued);
+    assert_eq!(ids_of(queue.dead_letters(1000).await.unwrap()), ids[1..]);
+}
+
+async fn the_dead_letter_stream_keeps_about_its_cap_and_the_newest(queue: Arc<dyn QueueStore>) {
+    let ids = dead_notices(queue.as_ref(), 250, 10).await;
+    let letters = queue.dead_letters(1000).await.unwrap();
+    // Redis trims whole nodes of up to 100 entries (`stream-node-max-entries`' default).
+    assert!(
+        (10..=10 + 100).contains(&letters.len()),
+        "{} dead letters kept",
+        letters.len()
+    );
+    let kept = ids_of(letters);
+    assert_eq!(kept, ids[ids.len() - kept.len()..]);
 }
 
 async fn an_unknown_id_has_no_status(queue: Arc<dyn QueueStore>) {
@@ -407,7 +447,7 @@ passreset_testkit::store_contract!(
         mails_come_out_in_the_order_they_went_in,
         a_waiting_consumer_wakes_when_mail_arrives,
         the_same_idempotency_key_queues_one_mail,
-        a_suppressed_mail_is_recorded_but_never_handed_out,
+        a_suppressed_mail_leaves_nothing_behind_and_is_never_handed_out,
         a_retry_waits_until_due_then_comes_back_with_the_next_attempt,
         a_retrying_mail_does_not_hold_up_the_ones_behind_it,
         a_dead_mail_keeps_its_reason_and_is_never_handed_out_again,
@@ -417,5 +457,7 @@ passreset_testkit::store_contract!(
         a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot,
         the_dead_letter_list_ends_with_the_newest,
         an_unknown_id_has_no_status,
+        the_dead_letter_list_and_a_revival_reach_across_pages,
+        the_dead_letter_stream_keeps_about_its_cap_and_the_newest,
     ],
 );

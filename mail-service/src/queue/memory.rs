@@ -39,7 +39,7 @@ struct Inner {
     /// Idempotency key -> (first id, forgotten at ms).
     idempotency: HashMap<String, (MessageId, u64)>,
     /// The dead-letter list, oldest first, with each mail's link-free copy when it has one.
-    dead: Vec<(DeadLetter, Option<QueuedMail>)>,
+    dead: VecDeque<(DeadLetter, Option<QueuedMail>)>,
     next_sequence: u64,
 }
 
@@ -66,10 +66,7 @@ impl Inner {
     fn forget_old(&mut self, now: u64) {
         let retention = u64::try_from(STATUS_RETENTION.as_millis()).unwrap_or(u64::MAX);
         self.records.retain(|_, record| {
-            let settled = matches!(
-                record.status.state,
-                State::Sent | State::Dead | State::Suppressed
-            );
+            let settled = matches!(record.status.state, State::Sent | State::Dead);
             !settled || record.status.updated_at_ms.saturating_add(retention) > now
         });
         self.idempotency.retain(|_, (_, until)| *until > now);
@@ -84,7 +81,14 @@ impl MemoryQueue {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn settle(&self, delivery: &Delivery, state: State, due_ms: Option<u64>, error: &str) {
+    fn settle(
+        &self,
+        delivery: &Delivery,
+        state: State,
+        due_ms: Option<u64>,
+        error: &str,
+        dead_max: u64,
+    ) {
         let mut inner = self.lock();
         inner.pending.remove(&delivery.entry_id);
         let now = unix_millis();
@@ -115,7 +119,11 @@ impl MemoryQueue {
                     failed_at_ms: now,
                     retryable: copy.is_some(),
                 };
-                inner.dead.push((letter, copy));
+                inner.dead.push_back((letter, copy));
+                let keep = usize::try_from(dead_max).unwrap_or(usize::MAX);
+                while inner.dead.len() > keep {
+                    inner.dead.pop_front();
+                }
             }
             _ => {}
         }
@@ -135,11 +143,11 @@ impl QueueStore for MemoryQueue {
         {
             return Ok(first.clone());
         }
+        if new.suppressed {
+            return Ok(new.mail.id);
+        }
         let waiting = inner.queue.len() + inner.pending.len() + inner.retries.len();
-        if !new.suppressed
-            && new.max_depth > 0
-            && u64::try_from(waiting).unwrap_or(u64::MAX) >= new.max_depth
-        {
+        if new.max_depth > 0 && u64::try_from(waiting).unwrap_or(u64::MAX) >= new.max_depth {
             return Err(QueueError::Full);
         }
         if let Some(key) = &new.idempotency_key {
@@ -150,17 +158,12 @@ impl QueueStore for MemoryQueue {
                 .insert(key.clone(), (new.mail.id.clone(), until));
         }
         let id = new.mail.id.clone();
-        let (state, mail) = if new.suppressed {
-            (State::Suppressed, None)
-        } else {
-            (State::Queued, Some(new.mail))
-        };
         inner.records.insert(
             id.clone(),
             Record {
-                mail,
+                mail: Some(new.mail),
                 status: Status {
-                    state,
+                    state: State::Queued,
                     attempts: 0,
                     next_attempt_at_ms: None,
                     last_error: String::new(),
@@ -168,11 +171,9 @@ impl QueueStore for MemoryQueue {
                 },
             },
         );
-        if !new.suppressed {
-            inner.push(id.clone());
-            drop(inner);
-            self.arrived.notify_waiters();
-        }
+        inner.push(id.clone());
+        drop(inner);
+        self.arrived.notify_waiters();
         Ok(id)
     }
 
@@ -208,7 +209,7 @@ impl QueueStore for MemoryQueue {
     }
 
     async fn delivered(&self, delivery: &Delivery) -> Result<(), QueueError> {
-        self.settle(delivery, State::Sent, None, "");
+        self.settle(delivery, State::Sent, None, "", 0);
         Ok(())
     }
 
@@ -218,12 +219,12 @@ impl QueueStore for MemoryQueue {
         due_ms: u64,
         error: &str,
     ) -> Result<(), QueueError> {
-        self.settle(delivery, State::Retrying, Some(due_ms), error);
+        self.settle(delivery, State::Retrying, Some(due_ms), error, 0);
         Ok(())
     }
 
-    async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
-        self.settle(delivery, State::Dead, None, reason);
+    async fn dead(&self, delivery: &Delivery, reason: &str, keep: u64) -> Result<(), QueueError> {
+        self.settle(delivery, State::Dead, None, reason, keep);
         Ok(())
     }
 

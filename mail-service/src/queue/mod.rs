@@ -26,6 +26,24 @@ use crate::{StartupError, mail::MessageId};
 /// How long a delivered or dead mail's status stays queryable, and an idempotency key binding.
 pub(crate) const STATUS_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// How far ahead of this clock a suppressed id's time may be (another replica's clock).
+const CLOCK_SKEW: Duration = Duration::from_secs(60);
+
+/// The status of a mail suppressed at `at_ms`, from its id alone (nothing is stored for it):
+/// SUPPRESSED for as long as a settled mail's status is kept, then forgotten like one.
+pub(crate) fn suppressed_status(at_ms: u64, now_ms: u64) -> Option<Status> {
+    let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    let known = at_ms <= now_ms.saturating_add(millis(CLOCK_SKEW))
+        && now_ms < at_ms.saturating_add(millis(STATUS_RETENTION));
+    known.then_some(Status {
+        state: State::Suppressed,
+        attempts: 0,
+        next_attempt_at_ms: None,
+        last_error: String::new(),
+        updated_at_ms: at_ms,
+    })
+}
+
 /// The queue the service runs on: Redis (production, tests) or memory (`stack` fallback).
 #[derive(Clone, Debug)]
 pub struct Queue(Arc<dyn QueueStore>);
@@ -59,5 +77,27 @@ impl Queue {
             Some(id) => self.0.revive(&id).await,
             None => Ok(Revival::Unknown),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suppressed_mail_is_known_for_the_status_retention_and_then_forgotten() {
+        let at = 1_795_442_700_000;
+        let day = u64::try_from(STATUS_RETENTION.as_millis()).unwrap();
+        let status = suppressed_status(at, at + 1000).unwrap();
+        assert_eq!(
+            (status.state, status.updated_at_ms),
+            (State::Suppressed, at)
+        );
+        assert!(suppressed_status(at, at + day - 1).is_some());
+        assert!(suppressed_status(at, at + day).is_none());
+        assert!(
+            suppressed_status(at + 10 * 60_000, at).is_none(),
+            "from the future"
+        );
     }
 }

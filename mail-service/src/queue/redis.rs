@@ -5,7 +5,8 @@
 //! - `{prefix}{mail}:msg:<id>`: a hash per mail: `payload` (the mail, deleted once sent or
 //!   dead), `state`, `attempts`, `next_attempt_at`, `last_error`, `updated_at`;
 //! - `{prefix}{mail}:retry`: a sorted set of ids waiting for their next try, scored by due time;
-//! - `{prefix}{mail}:dead`: the dead-letter stream (id, kind, reason, time; no content);
+//! - `{prefix}{mail}:dead`: the dead-letter stream (id, kind, reason as SMTP codes only, time;
+//!   no content), about `MAIL_DEAD_MAX` entries at most, read a page at a time;
 //! - `{prefix}{mail}:idem:<sha256>`: an idempotency key's first message id, for 24h.
 //!
 //! Every key carries the `{mail}` hash tag, so the scripts work unchanged on Redis Cluster.
@@ -61,10 +62,12 @@ async fn within_deadline<T>(
         .map_err(|_| QueueError::Timeout(REQUEST_DEADLINE))?
 }
 
-/// Queues a mail (or records it as suppressed), unless its idempotency key was seen; refuses
-/// with `!full` when the queue and the retries already hold the maximum.
+/// Queues a mail, unless its idempotency key was seen; refuses with `!full` when the queue and
+/// the retries already hold the maximum. A suppressed mail writes nothing, so made-up
+/// addresses cannot fill Redis, yet costs the same one round trip (and fails the same way
+/// while Redis is down) as a queued one: the caller cannot tell them apart.
 /// KEYS = idempotency key, record, queue, retry set; ARGV = id, payload, now, has key, key ttl
-/// (s), suppressed, record ttl (s), status retention (s), max depth (0: none).
+/// (s), suppressed, record ttl (s), max depth (0: none).
 static ENQUEUE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -72,23 +75,19 @@ if ARGV[4] == '1' then
   local first = redis.call('GET', KEYS[1])
   if first then return first end
 end
-local max_depth = tonumber(ARGV[9])
-if ARGV[6] ~= '1' and max_depth > 0 and
+if ARGV[6] == '1' then return ARGV[1] end
+local max_depth = tonumber(ARGV[8])
+if max_depth > 0 and
    redis.call('XLEN', KEYS[3]) + redis.call('ZCARD', KEYS[4]) >= max_depth then
   return '!full'
 end
 if ARGV[4] == '1' then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5])
 end
-if ARGV[6] == '1' then
-  redis.call('HSET', KEYS[2], 'state', 'suppressed', 'attempts', 0, 'updated_at', ARGV[3])
-  redis.call('EXPIRE', KEYS[2], ARGV[8])
-else
-  redis.call('HSET', KEYS[2], 'state', 'queued', 'attempts', 0, 'payload', ARGV[2],
-             'updated_at', ARGV[3])
-  redis.call('EXPIRE', KEYS[2], ARGV[7])
-  redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
-end
+redis.call('HSET', KEYS[2], 'state', 'queued', 'attempts', 0, 'payload', ARGV[2],
+           'updated_at', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[7])
+redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
 return ARGV[1]
 ",
     )
@@ -118,7 +117,7 @@ return {payload, attempt}
 /// Settles a handed-over mail: acks and deletes its entry and records the outcome.
 /// KEYS = queue, record, retry set, dead stream; ARGV = entry id, outcome (sent | retry |
 /// dead), now, id, due (retry), error, status retention (s), kind, record ttl (s), the
-/// link-free copy a dead mail keeps for a retry ('' for none).
+/// link-free copy a dead mail keeps for a retry ('' for none), the dead stream's cap (about).
 static SETTLE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -139,11 +138,11 @@ else
   redis.call('HDEL', KEYS[2], 'payload', 'next_attempt_at')
   redis.call('EXPIRE', KEYS[2], ARGV[7])
   if ARGV[10] ~= '' then
-    redis.call('XADD', KEYS[4], '*', 'id', ARGV[4], 'kind', ARGV[8], 'reason', ARGV[6],
-               'failed_at', ARGV[3], 'payload', ARGV[10])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[11], '*', 'id', ARGV[4], 'kind', ARGV[8],
+               'reason', ARGV[6], 'failed_at', ARGV[3], 'payload', ARGV[10])
   else
-    redis.call('XADD', KEYS[4], '*', 'id', ARGV[4], 'kind', ARGV[8], 'reason', ARGV[6],
-               'failed_at', ARGV[3])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[11], '*', 'id', ARGV[4], 'kind', ARGV[8],
+               'reason', ARGV[6], 'failed_at', ARGV[3])
   end
 end
 return 1
@@ -182,6 +181,20 @@ return #due
 ",
     )
 });
+
+/// How many dead-letter entries one read takes: the stream is never read whole.
+const DEAD_PAGE: usize = 100;
+
+/// A dead-letter entry as an operator sees it, if it has the shape we write.
+fn dead_letter(entry: &StreamId) -> Option<DeadLetter> {
+    Some(DeadLetter {
+        id: MessageId::parse(&entry.get::<String>("id")?)?,
+        kind: entry.get("kind").unwrap_or_default(),
+        reason: entry.get("reason").unwrap_or_default(),
+        failed_at_ms: entry.get("failed_at").unwrap_or_default(),
+        retryable: entry.map.contains_key("payload"),
+    })
+}
 
 /// A record's `state`, `attempts`, `next_attempt_at`, `last_error` and `updated_at`.
 type StatusFields = (
@@ -279,6 +292,7 @@ impl RedisQueue {
         outcome: &str,
         due_ms: u64,
         error: &str,
+        dead_max: u64,
     ) -> Result<(), QueueError> {
         let id = &delivery.mail.id;
         SETTLE
@@ -300,6 +314,7 @@ impl RedisQueue {
             } else {
                 String::new()
             })
+            .arg(dead_max)
             .invoke_async::<i64>(&mut self.connection.clone())
             .await?;
         Ok(())
@@ -308,8 +323,13 @@ impl RedisQueue {
     /// The enqueue script, without the deadline.
     async fn write_mail(&self, new: NewMail) -> Result<MessageId, QueueError> {
         let id = new.mail.id.clone();
-        let payload = serde_json::to_string(&new.mail)
-            .map_err(|error| QueueError::Corrupt(format!("unserialisable mail: {error}")))?;
+        // A suppressed mail's recipient does not even travel to Redis.
+        let payload = if new.suppressed {
+            String::new()
+        } else {
+            serde_json::to_string(&new.mail)
+                .map_err(|error| QueueError::Corrupt(format!("unserialisable mail: {error}")))?
+        };
         let first: String = ENQUEUE
             .key(self.keys.idempotency(new.idempotency_key.as_deref()))
             .key(self.keys.record(&id))
@@ -322,7 +342,6 @@ impl RedisQueue {
             .arg(STATUS_RETENTION.as_secs())
             .arg(u8::from(new.suppressed))
             .arg(RECORD_LIFETIME.as_secs())
-            .arg(STATUS_RETENTION.as_secs())
             .arg(new.max_depth)
             .invoke_async(&mut self.connection.clone())
             .await?;
@@ -331,6 +350,27 @@ impl RedisQueue {
         }
         MessageId::parse(&first)
             .ok_or_else(|| QueueError::Corrupt("idempotency key holds no message id".to_owned()))
+    }
+
+    /// Up to `count` dead-letter entries, newest first, older than the entry `before` (from
+    /// the newest when `None`), with the id of the last one: the cursor of the next page.
+    /// `None` once there are no more.
+    async fn dead_page(
+        &self,
+        before: Option<&str>,
+        count: usize,
+    ) -> Result<Option<(StreamRangeReply, String)>, QueueError> {
+        let end = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
+        let page: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(self.keys.dead())
+            .arg(end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut self.connection.clone())
+            .await?;
+        let last = page.ids.last().map(|entry| entry.id.clone());
+        Ok(last.map(|last| (page, last)))
     }
 
     /// The status of `id`, without the deadline.
@@ -398,7 +438,7 @@ impl QueueStore for RedisQueue {
     }
 
     async fn delivered(&self, delivery: &Delivery) -> Result<(), QueueError> {
-        self.settle(delivery, "sent", 0, "").await
+        self.settle(delivery, "sent", 0, "", 0).await
     }
 
     async fn retry_at(
@@ -407,52 +447,44 @@ impl QueueStore for RedisQueue {
         due_ms: u64,
         error: &str,
     ) -> Result<(), QueueError> {
-        self.settle(delivery, "retry", due_ms, error).await
+        self.settle(delivery, "retry", due_ms, error, 0).await
     }
 
-    async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
-        self.settle(delivery, "dead", 0, reason).await
+    async fn dead(&self, delivery: &Delivery, reason: &str, keep: u64) -> Result<(), QueueError> {
+        self.settle(delivery, "dead", 0, reason, keep).await
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
-        // The newest `limit`, read backwards and then put oldest first.
-        let reply: StreamRangeReply = redis::cmd("XREVRANGE")
-            .arg(self.keys.dead())
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(limit)
-            .query_async(&mut self.connection.clone())
-            .await?;
-        Ok(reply
-            .ids
-            .iter()
-            .rev()
-            .filter_map(|entry| {
-                Some(DeadLetter {
-                    id: MessageId::parse(&entry.get::<String>("id")?)?,
-                    kind: entry.get("kind").unwrap_or_default(),
-                    reason: entry.get("reason").unwrap_or_default(),
-                    failed_at_ms: entry.get("failed_at").unwrap_or_default(),
-                    retryable: entry.map.contains_key("payload"),
-                })
-            })
-            .collect())
+        // The newest `limit`, read backwards a page at a time and then put oldest first.
+        let mut letters = Vec::new();
+        let mut before = None;
+        while letters.len() < limit {
+            let count = DEAD_PAGE.min(limit - letters.len());
+            let Some((page, last)) = self.dead_page(before.as_deref(), count).await? else {
+                break;
+            };
+            letters.extend(page.ids.iter().filter_map(dead_letter));
+            before = Some(last);
+        }
+        letters.reverse();
+        Ok(letters)
     }
 
     async fn revive(&self, id: &MessageId) -> Result<Revival, QueueError> {
-        let reply: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(self.keys.dead())
-            .arg("-")
-            .arg("+")
-            .query_async(&mut self.connection.clone())
-            .await?;
-        let Some(entry) = reply
-            .ids
-            .iter()
-            .find(|entry| entry.get::<String>("id").as_deref() == Some(id.as_str()))
-        else {
-            return Ok(Revival::Unknown);
+        // Newest first: a mail is usually retried soon after it died.
+        let mut before = None;
+        let entry = loop {
+            let Some((page, last)) = self.dead_page(before.as_deref(), DEAD_PAGE).await? else {
+                return Ok(Revival::Unknown);
+            };
+            let found = page
+                .ids
+                .into_iter()
+                .find(|entry| entry.get::<String>("id").as_deref() == Some(id.as_str()));
+            match found {
+                Some(entry) => break entry,
+                None => before = Some(last),
+            }
         };
         let Some(payload) = entry.get::<String>("payload") else {
             return Ok(Revival::NotRetryable);

@@ -33,7 +33,8 @@ pub(crate) struct NewMail {
     pub mail: QueuedMail,
     /// Repeating a key within the retention time returns the first mail's id, queueing nothing.
     pub idempotency_key: Option<String>,
-    /// Record the mail as suppressed by policy instead of queueing it.
+    /// Suppressed by policy: store nothing (its id says it was suppressed), but answer as
+    /// for any other mail, after the same one round trip to the queue.
     pub suppressed: bool,
     /// Refuse with [`QueueError::Full`] when this many mails already wait (0: no limit).
     pub max_depth: u64,
@@ -134,8 +135,8 @@ pub(crate) fn retry_copy(mail: &QueuedMail) -> Option<String> {
 /// A durable queue of mails. Every implementation passes `contract_tests.rs`.
 #[async_trait]
 pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
-    /// Stores the mail durably (or, if suppressed, only its status) and returns its id; for a
-    /// repeated idempotency key, the first mail's id and nothing else.
+    /// Stores the mail durably (if suppressed, nothing) and returns its id; for a repeated
+    /// idempotency key, the first mail's id and nothing else.
     async fn enqueue(&self, new: NewMail) -> Result<MessageId, QueueError>;
 
     /// A consumer named `name` (unique per worker and process): it receives new mail and takes
@@ -160,8 +161,9 @@ pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
         error: &str,
     ) -> Result<(), QueueError>;
 
-    /// Given up: onto the dead-letter stream with `reason`; its content is deleted.
-    async fn dead(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError>;
+    /// Given up: onto the dead-letter stream with `reason`, which keeps about the newest
+    /// `keep` entries; its content is deleted.
+    async fn dead(&self, delivery: &Delivery, reason: &str, keep: u64) -> Result<(), QueueError>;
 
     /// Where the mail is, if the queue still knows it.
     async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError>;

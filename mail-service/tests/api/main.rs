@@ -4,17 +4,21 @@
 //!
 //! - `helpers.rs`: `spawn_app()` (the library's `Application` on free ports) and typed calls;
 //! - `delivery.rs`: SMTP down, 451 retries, 550 dead letters, idempotency, backpressure;
+//! - `dead_letters.rs`: the dead-letter stream keeps SMTP codes only, and about its cap;
 //! - `redis_outage.rs`: Redis killed and restarted empty, or frozen and thawed;
 //! - `process.rs`: the real binary, SIGKILLed and restarted; the `dead` command line;
-//! - `localisation.rs`: Swedish and Finnish mail, `MAIL_TEMPLATES_DIR` overrides and errors.
+//! - `localisation.rs`: Swedish and Finnish mail, `MAIL_TEMPLATES_DIR` overrides and errors;
+//! - `suppression.rs`: suppressed unknown-account notices store nothing; enabled ones are sent.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "a failed step must fail the test loudly"
 )]
 
+mod dead_letters;
 mod delivery;
 mod helpers;
 mod localisation;
 mod process;
 mod redis_outage;
+mod suppression;

@@ -21,7 +21,8 @@ fn start(env: &[(&str, String)]) -> Child {
         .unwrap()
 }
 
-async fn client(
+/// A client of the service on `port`, once it answers.
+pub(crate) async fn client(
     port: u16,
 ) -> passreset_proto::mail::v1::mail_service_client::MailServiceClient<tonic::transport::Channel> {
     for _ in 0..100 {
@@ -140,7 +141,7 @@ async fn status(client: &mut Client, id: &str) -> MessageStatus {
 }
 
 /// The ids among `ids` in `state`, once there are `count` of them (polling for up to 20 s).
-async fn ids_in_state(
+pub(crate) async fn ids_in_state(
     client: &mut Client,
     ids: &[String],
     state: State,
@@ -174,7 +175,11 @@ async fn status_once_sent(client: &mut Client, id: &str) -> MessageStatus {
     seen
 }
 
-async fn cli(redis: &passreset_testkit::TestRedis, args: &[&str]) -> std::process::Output {
+/// Runs the binary's command line against `redis`.
+pub(crate) async fn cli(
+    redis: &passreset_testkit::TestRedis,
+    args: &[&str],
+) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_mail-service"))
         .args(args)
         .env("REDIS_URL", &redis.url)
