@@ -6,7 +6,7 @@ use std::{net::SocketAddr, str::FromStr as _, time::Duration};
 use passreset_telemetry::LogFormat;
 use secrecy::SecretString;
 
-use crate::limits::{Rate, RateSetting};
+use crate::limits::{Ipv6Prefix, Rate, RateSetting};
 
 /// Default Redis, for a laptop.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -93,6 +93,12 @@ pub struct Config {
     #[arg(long, env = "TOKEN_LIMIT_FAILURES_PER_IP", default_value = "50/15m", value_parser = RateSetting::from_str)]
     pub limit_failures_per_ip: RateSetting,
 
+    /// How many leading bits of an IPv6 client address the per-IP limits count as one client
+    /// (1 to 128): a /64 is one user's network, 128 limits each address apart. IPv4 is always
+    /// per address, IPv4-mapped IPv6 too.
+    #[arg(long, env = "TOKEN_LIMIT_IPV6_PREFIX", default_value_t = Ipv6Prefix::DEFAULT, value_parser = Ipv6Prefix::from_str)]
+    pub limit_ipv6_prefix: Ipv6Prefix,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -115,6 +121,7 @@ impl Config {
             limit_per_address: DEFAULT_LIMIT_PER_ADDRESS,
             limit_per_ip: DEFAULT_LIMIT_PER_IP,
             limit_failures_per_ip: DEFAULT_LIMIT_FAILURES_PER_IP,
+            limit_ipv6_prefix: Ipv6Prefix::DEFAULT,
             log_format: LogFormat::Text,
         }
     }
@@ -169,6 +176,8 @@ mod tests {
             "off",
             "--limit-failures-per-ip",
             "20/1h",
+            "--limit-ipv6-prefix",
+            "56",
             "--log-format",
             "json",
         ])
@@ -192,6 +201,7 @@ mod tests {
                 period: Duration::from_secs(3600)
             }))
         );
+        assert_eq!(config.limit_ipv6_prefix, "56".parse().unwrap());
         assert_eq!(config.log_format, LogFormat::Json);
     }
 
@@ -205,6 +215,19 @@ mod tests {
         assert_eq!(parsed.limit_per_address, built.limit_per_address);
         assert_eq!(parsed.limit_per_ip, built.limit_per_ip);
         assert_eq!(parsed.limit_failures_per_ip, built.limit_failures_per_ip);
+        assert_eq!(parsed.limit_ipv6_prefix.to_string(), "64");
+        assert_eq!(parsed.limit_ipv6_prefix, built.limit_ipv6_prefix);
+    }
+
+    #[test]
+    fn a_bad_ipv6_prefix_is_refused_naming_the_flag_and_the_range() {
+        for value in ["0", "129", "wide"] {
+            let error = Config::try_parse_from(["token-service", "--limit-ipv6-prefix", value])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("--limit-ipv6-prefix"), "{error}");
+            assert!(error.contains("1 to 128"), "{error}");
+        }
     }
 
     #[test]

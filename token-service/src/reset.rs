@@ -91,6 +91,7 @@ impl Resets {
                 config.limit_per_address,
                 config.limit_per_ip,
                 config.limit_failures_per_ip,
+                config.limit_ipv6_prefix,
             ),
             tokens,
             directory,
@@ -114,7 +115,7 @@ impl Resets {
         let email = NormalizedEmail::parse(typed_email)?;
         let now = UnixMillis::now();
         self.limits
-            .admit_reset_request(&email, origin.client_ip, now)
+            .admit_reset_request(&email, origin.client_ip)
             .await?
             .map_err(|refusal| limited("issue", origin, refusal))?;
         let Some(account) = self.directory.by_email(&email).await? else {
@@ -163,39 +164,33 @@ impl Resets {
             Ok(digest) => self.tokens.check(&digest, UnixMillis::now()).await,
             Err(error) => Err(error),
         };
-        self.count_failure(&checked, origin).await?;
+        self.settle_attempt(&checked, origin).await;
         checked
     }
 
-    /// Refuses `step` if the caller's IP has no failures left to spend (a peek: it costs
-    /// nothing).
+    /// Reserves one failure of the caller's IP's budget before the token is looked at, and
+    /// refuses `step` if none is left: in one step, so concurrent guesses cannot overshoot it.
     async fn admit_token_attempt(
         &self,
         step: &'static str,
         origin: Origin<'_>,
     ) -> Result<(), Error> {
         self.limits
-            .admit_token_attempt(origin.client_ip, UnixMillis::now())
+            .reserve_token_attempt(origin.client_ip)
             .await?
             .map_err(|refusal| limited(step, origin, refusal))
     }
 
-    /// Counts a token that is unknown, expired or spent against the caller's failure budget:
-    /// what guessing looks like. A weak password or a redemption in progress is not a guess.
-    async fn count_failure<T>(
-        &self,
-        outcome: &Result<T, Error>,
-        origin: Origin<'_>,
-    ) -> Result<(), Error> {
-        if matches!(
+    /// Keeps the reserved unit for a token that is unknown, expired or spent (what guessing
+    /// looks like) and gives it back otherwise: a weak password or a redemption in progress is
+    /// not a guess.
+    async fn settle_attempt<T>(&self, outcome: &Result<T, Error>, origin: Origin<'_>) {
+        if !matches!(
             outcome,
             Err(Error::TokenUnknown | Error::TokenExpired | Error::TokenSpent)
         ) {
-            self.limits
-                .record_token_failure(origin.client_ip, UnixMillis::now())
-                .await?;
+            self.limits.refund_token_attempt(origin.client_ip).await;
         }
-        Ok(())
     }
 
     /// Spends the token and sets the new password. The policy is checked before anything
@@ -209,7 +204,7 @@ impl Resets {
     ) -> Result<Redeemed, Error> {
         self.admit_token_attempt("redeem", origin).await?;
         let redeemed = self.redeem_admitted(presented, new_password).await;
-        self.count_failure(&redeemed, origin).await?;
+        self.settle_attempt(&redeemed, origin).await;
         redeemed
     }
 

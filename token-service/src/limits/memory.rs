@@ -1,5 +1,6 @@
-//! Limits in process memory, for `stack` without Redis: the arithmetic of the Redis script,
-//! under one lock, with idle subjects swept out as Redis expires their keys.
+//! Limits in process memory, for `stack` without Redis: the arithmetic of the Redis scripts,
+//! under one lock, on this process's clock, with idle subjects swept out as Redis expires
+//! their keys.
 
 use std::{
     collections::HashMap,
@@ -10,7 +11,7 @@ use async_trait::async_trait;
 
 use super::{
     Rate,
-    store::{Decision, LimitName, LimitStore, Mode, Subject, decision},
+    store::{Decision, LimitName, LimitStore, Subject, decision},
 };
 use crate::{Error, clock::UnixMillis};
 
@@ -21,6 +22,9 @@ const FIRST_SWEEP_AT: usize = 1024;
 #[derive(Debug, Default)]
 pub(crate) struct MemoryLimitStore {
     state: Mutex<State>,
+    /// A test's clock in place of this process's.
+    #[cfg(test)]
+    clock: Option<super::store::ManualClock>,
 }
 
 #[derive(Debug, Default)]
@@ -34,40 +38,68 @@ struct State {
 }
 
 impl State {
-    fn sweep_if_due(&mut self, now: UnixMillis) {
+    fn sweep_if_due(&mut self, now: i64) {
         if self.arrivals.len() < self.sweep_at.max(FIRST_SWEEP_AT) {
             return;
         }
-        self.arrivals.retain(|_, tat| *tat > now.0);
+        self.arrivals.retain(|_, tat| *tat > now);
         self.sweep_at = self.arrivals.len().saturating_mul(2);
+    }
+}
+
+impl MemoryLimitStore {
+    /// A store that decides on `clock`, for the contract tests.
+    #[cfg(test)]
+    pub(crate) fn with_clock(clock: super::store::ManualClock) -> Self {
+        Self {
+            clock: Some(clock),
+            ..Self::default()
+        }
+    }
+
+    /// Now, in Unix milliseconds: this process's clock, or in tests the test's if it set one.
+    fn now_ms(&self) -> i64 {
+        #[cfg(test)]
+        if let Some(clock) = &self.clock {
+            return clock.now_ms();
+        }
+        UnixMillis::now().0
     }
 }
 
 #[async_trait]
 impl LimitStore for MemoryLimitStore {
-    async fn acquire(
+    async fn take(
         &self,
         limit: LimitName,
         subject: &Subject,
         rate: Rate,
-        now: UnixMillis,
-        mode: Mode,
     ) -> Result<Decision, Error> {
         let gcra = rate.gcra();
+        let now = self.now_ms();
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.sweep_if_due(now);
         let key = (limit, subject.clone());
-        let tat = state
-            .arrivals
-            .get(&key)
-            .copied()
-            .unwrap_or(now.0)
-            .max(now.0);
-        let wait = tat - gcra.tolerance - now.0;
-        if wait <= 0 && mode == Mode::Take {
+        let tat = state.arrivals.get(&key).copied().unwrap_or(now).max(now);
+        let wait = tat - gcra.tolerance - now;
+        if wait <= 0 {
             state.arrivals.insert(key, tat + gcra.interval);
         }
         Ok(decision(wait))
+    }
+
+    async fn refund(&self, limit: LimitName, subject: &Subject, rate: Rate) -> Result<(), Error> {
+        let interval = rate.gcra().interval;
+        let now = self.now_ms();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (limit, subject.clone());
+        if let Some(tat) = state.arrivals.get_mut(&key) {
+            *tat -= interval;
+            if *tat <= now {
+                state.arrivals.remove(&key);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -75,32 +107,24 @@ impl LimitStore for MemoryLimitStore {
 mod tests {
     use std::time::Duration;
 
-    use super::*;
+    use super::{super::store::ManualClock, *};
 
     #[tokio::test]
     async fn idle_subjects_are_swept_once_there_are_many() {
-        let store = MemoryLimitStore::default();
+        let clock = ManualClock::default();
+        let store = MemoryLimitStore::with_clock(clock.clone());
         let rate = Rate {
             count: 1,
             period: Duration::from_secs(1),
         };
         for n in 0..FIRST_SWEEP_AT {
             let subject = Subject::of(&n.to_string());
-            store
-                .acquire(LimitName::PerIp, &subject, rate, UnixMillis(0), Mode::Take)
-                .await
-                .unwrap();
+            store.take(LimitName::PerIp, &subject, rate).await.unwrap();
         }
         // Every earlier subject is idle a second later; the next call sweeps them out.
-        let later = UnixMillis(1000);
+        clock.set(1000);
         store
-            .acquire(
-                LimitName::PerIp,
-                &Subject::of("new"),
-                rate,
-                later,
-                Mode::Take,
-            )
+            .take(LimitName::PerIp, &Subject::of("new"), rate)
             .await
             .unwrap();
         let state = store.state.lock().unwrap();

@@ -1,24 +1,33 @@
 //! Rate limits, shared by every replica through the store: GCRA (the generic cell rate
-//! algorithm), one atomic step per decision.
+//! algorithm), one atomic step per decision, on the store's clock (Redis `TIME`).
 //!
 //! - `rate.rs`: [`Rate`] and [`RateSetting`], a limit as configured (`N/duration` or `off`);
+//! - `network.rs`: [`Ipv6Prefix`], and which network a client IP counts as (an IPv6 /64);
 //! - `store.rs`: the contract ([`LimitStore`]), with subjects only ever as digests;
-//!   `redis.rs` (one Lua script) and `memory.rs` keep it, `contract_tests.rs` holds them to it;
+//!   `redis.rs` (two Lua scripts, `take.lua` and `refund.lua`) and `memory.rs` keep it,
+//!   `contract_tests.rs` holds them to it;
 //! - [`Limits`] (here): the three limits of the reset flows and the order they are asked in.
 
 #[cfg(test)]
 mod contract_tests;
 pub(crate) mod memory;
+mod network;
 mod rate;
 pub(crate) mod redis;
 mod store;
 
 use std::{sync::Arc, time::Duration};
 
-pub use self::rate::{Rate, RateSetting};
-use self::store::{Decision, Mode, Subject};
 pub(crate) use self::store::{LimitName, LimitStore};
-use crate::{Error, accounts::NormalizedEmail, clock::UnixMillis};
+pub use self::{
+    network::Ipv6Prefix,
+    rate::{Rate, RateSetting},
+};
+use self::{
+    network::client_network,
+    store::{Decision, Subject},
+};
+use crate::{Error, accounts::NormalizedEmail};
 
 /// The limits of the reset flows, as configured.
 #[derive(Clone, Debug)]
@@ -30,6 +39,8 @@ pub(crate) struct Limits {
     per_ip: Option<Rate>,
     /// Failed CheckToken / Redeem attempts per client IP (`None`: off).
     failures_per_ip: Option<Rate>,
+    /// How much of an IPv6 address the per-IP limits count as one client.
+    ipv6_prefix: Ipv6Prefix,
 }
 
 /// A refusal: which limit, and when to try again.
@@ -53,12 +64,14 @@ impl Limits {
         per_address: RateSetting,
         per_ip: RateSetting,
         failures_per_ip: RateSetting,
+        ipv6_prefix: Ipv6Prefix,
     ) -> Self {
         Self {
             store,
             per_address: per_address.0,
             per_ip: per_ip.0,
             failures_per_ip: failures_per_ip.0,
+            ipv6_prefix,
         }
     }
 
@@ -70,12 +83,10 @@ impl Limits {
         &self,
         email: &NormalizedEmail,
         client_ip: &str,
-        now: UnixMillis,
     ) -> Result<Result<(), Refusal>, Error> {
         if !client_ip.is_empty() {
-            let decided = self
-                .decide(LimitName::PerIp, self.per_ip, client_ip, now, Mode::Take)
-                .await?;
+            let network = client_network(client_ip, self.ipv6_prefix);
+            let decided = self.take(LimitName::PerIp, self.per_ip, &network).await?;
             if decided.is_err() {
                 return Ok(decided);
             }
@@ -83,70 +94,55 @@ impl Limits {
         // Lower-cased whole: spellings of one mailbox that differ only in the case of the
         // local part reach the same inbox on nearly every mail server, so they share a budget.
         let address = email.as_str().to_lowercase();
-        self.decide(
-            LimitName::PerAddress,
-            self.per_address,
-            &address,
-            now,
-            Mode::Take,
-        )
-        .await
+        self.take(LimitName::PerAddress, self.per_address, &address)
+            .await
     }
 
-    /// Whether `client_ip` may present a token at all: not once its failures are used up.
-    /// Only peeks, so a valid token presented within the budget costs nothing.
-    pub(crate) async fn admit_token_attempt(
+    /// Reserves one failure of `client_ip`'s budget before its token is looked at, refusing
+    /// the attempt once none is left. Checked and charged in one step, so a burst of
+    /// concurrent attempts can never get past more than the budget; an attempt that turns out
+    /// not to be a failure gives its unit back ([`Self::refund_token_attempt`]).
+    pub(crate) async fn reserve_token_attempt(
         &self,
         client_ip: &str,
-        now: UnixMillis,
     ) -> Result<Result<(), Refusal>, Error> {
         if client_ip.is_empty() {
             return Ok(Ok(()));
         }
-        self.decide(
-            LimitName::FailuresPerIp,
-            self.failures_per_ip,
-            client_ip,
-            now,
-            Mode::Peek,
-        )
-        .await
+        let network = client_network(client_ip, self.ipv6_prefix);
+        self.take(LimitName::FailuresPerIp, self.failures_per_ip, &network)
+            .await
     }
 
-    /// Counts a failed token attempt (unknown, expired or spent) against `client_ip`.
-    pub(crate) async fn record_token_failure(
-        &self,
-        client_ip: &str,
-        now: UnixMillis,
-    ) -> Result<(), Error> {
-        if !client_ip.is_empty() {
-            // Refused or not, the attempt has failed already; there is nothing more to say.
-            let _ = self
-                .decide(
-                    LimitName::FailuresPerIp,
-                    self.failures_per_ip,
-                    client_ip,
-                    now,
-                    Mode::Take,
-                )
-                .await?;
+    /// Gives back the unit [`Self::reserve_token_attempt`] took, for an attempt that was not
+    /// a failure. Best effort: the attempt's own answer matters more than one unit of budget,
+    /// so a store that cannot be reached is logged, not passed on.
+    pub(crate) async fn refund_token_attempt(&self, client_ip: &str) {
+        let Some(rate) = self.failures_per_ip.filter(|_| !client_ip.is_empty()) else {
+            return;
+        };
+        let limit = LimitName::FailuresPerIp;
+        let subject = Subject::of(&client_network(client_ip, self.ipv6_prefix));
+        if let Err(error) = self.store.refund(limit, &subject, rate).await {
+            tracing::warn!(
+                limit = limit.as_str(),
+                %error,
+                "could not give back a reserved unit of a rate limit"
+            );
         }
-        Ok(())
     }
 
-    async fn decide(
+    async fn take(
         &self,
         limit: LimitName,
         rate: Option<Rate>,
         raw_subject: &str,
-        now: UnixMillis,
-        mode: Mode,
     ) -> Result<Result<(), Refusal>, Error> {
         let Some(rate) = rate else {
             return Ok(Ok(()));
         };
         let subject = Subject::of(raw_subject);
-        match self.store.acquire(limit, &subject, rate, now, mode).await? {
+        match self.store.take(limit, &subject, rate).await? {
             Decision::Allowed => Ok(Ok(())),
             Decision::Limited { retry_after } => Ok(Err(Refusal { limit, retry_after })),
         }
@@ -155,16 +151,29 @@ impl Limits {
 
 #[cfg(test)]
 mod tests {
-    use super::{memory::MemoryLimitStore, *};
-
-    const T0: UnixMillis = UnixMillis(1_800_000_000_000);
+    use super::{memory::MemoryLimitStore, store::ManualClock, *};
 
     fn limits(per_address: &str, per_ip: &str, failures_per_ip: &str) -> Limits {
+        limits_on(
+            MemoryLimitStore::default(),
+            per_address,
+            per_ip,
+            failures_per_ip,
+        )
+    }
+
+    fn limits_on(
+        store: MemoryLimitStore,
+        per_address: &str,
+        per_ip: &str,
+        failures_per_ip: &str,
+    ) -> Limits {
         Limits::new(
-            Arc::new(MemoryLimitStore::default()),
+            Arc::new(store),
             per_address.parse().unwrap(),
             per_ip.parse().unwrap(),
             failures_per_ip.parse().unwrap(),
+            Ipv6Prefix::DEFAULT,
         )
     }
 
@@ -174,11 +183,15 @@ mod tests {
 
     async fn request(limits: &Limits, address: &str, ip: &str) -> Option<LimitName> {
         limits
-            .admit_reset_request(&email(address), ip, T0)
+            .admit_reset_request(&email(address), ip)
             .await
             .unwrap()
             .err()
             .map(|refusal| refusal.limit)
+    }
+
+    async fn attempt(limits: &Limits, ip: &str) -> Result<(), Refusal> {
+        limits.reserve_token_attempt(ip).await.unwrap()
     }
 
     #[tokio::test]
@@ -219,35 +232,56 @@ mod tests {
                 request(&limits, &format!("u{n}@example.com"), "").await,
                 None
             );
-            limits.record_token_failure("", T0).await.unwrap();
-            assert!(limits.admit_token_attempt("", T0).await.unwrap().is_ok());
+            assert!(attempt(&limits, "").await.is_ok());
         }
     }
 
     #[tokio::test]
-    async fn failures_are_peeked_before_and_taken_after() {
-        let limits = limits("off", "off", "2/1h");
-        let ip = "192.0.2.66";
-        for _ in 0..5 {
-            assert!(limits.admit_token_attempt(ip, T0).await.unwrap().is_ok());
-        }
-        limits.record_token_failure(ip, T0).await.unwrap();
-        assert!(limits.admit_token_attempt(ip, T0).await.unwrap().is_ok());
-        limits.record_token_failure(ip, T0).await.unwrap();
+    async fn addresses_of_one_ipv6_network_share_the_per_ip_budgets() {
+        let limits = limits("off", "2/1h", "1/1h");
         assert_eq!(
-            limits.admit_token_attempt(ip, T0).await.unwrap(),
+            request(&limits, "a@example.com", "2001:db8:1:2::1").await,
+            None
+        );
+        assert_eq!(
+            request(&limits, "b@example.com", "2001:db8:1:2::2").await,
+            None
+        );
+        assert_eq!(
+            request(&limits, "c@example.com", "2001:db8:1:2:ffff::3").await,
+            Some(LimitName::PerIp)
+        );
+        assert_eq!(
+            request(&limits, "c@example.com", "2001:db8:1:3::1").await,
+            None
+        );
+
+        assert!(attempt(&limits, "2001:db8:1:2::1").await.is_ok());
+        assert!(attempt(&limits, "2001:db8:1:2::9").await.is_err());
+        assert!(attempt(&limits, "2001:db8:1:3::9").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_reserved_attempt_is_a_failure_unless_refunded() {
+        let clock = ManualClock::default();
+        let limits = limits_on(MemoryLimitStore::with_clock(clock), "off", "off", "2/1h");
+        let ip = "192.0.2.66";
+        // Attempts that turn out good give their unit back: any number of them.
+        for _ in 0..5 {
+            assert!(attempt(&limits, ip).await.is_ok());
+            limits.refund_token_attempt(ip).await;
+        }
+        // Two that are not refunded spend the budget, and the third is refused.
+        assert!(attempt(&limits, ip).await.is_ok());
+        assert!(attempt(&limits, ip).await.is_ok());
+        assert_eq!(
+            attempt(&limits, ip).await,
             Err(Refusal {
                 limit: LimitName::FailuresPerIp,
                 retry_after: Duration::from_secs(30 * 60),
             })
         );
-        assert!(
-            limits
-                .admit_token_attempt("192.0.2.1", T0)
-                .await
-                .unwrap()
-                .is_ok()
-        );
+        assert!(attempt(&limits, "192.0.2.1").await.is_ok());
     }
 
     #[tokio::test]
@@ -255,17 +289,8 @@ mod tests {
         let limits = limits("off", "off", "off");
         for _ in 0..50 {
             assert_eq!(request(&limits, "a@example.com", "203.0.113.1").await, None);
-            limits
-                .record_token_failure("203.0.113.1", T0)
-                .await
-                .unwrap();
+            assert!(attempt(&limits, "203.0.113.1").await.is_ok());
         }
-        assert!(
-            limits
-                .admit_token_attempt("203.0.113.1", T0)
-                .await
-                .unwrap()
-                .is_ok()
-        );
+        limits.refund_token_attempt("203.0.113.1").await;
     }
 }

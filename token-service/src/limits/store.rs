@@ -1,5 +1,5 @@
 //! The limit store contract, kept by Redis and by memory alike: one atomic GCRA decision per
-//! call, on a subject that is already a digest.
+//! call, on a subject that is already a digest, on the store's own clock.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sha2::{Digest as _, Sha256};
 
 use super::Rate;
-use crate::{Error, clock::UnixMillis};
+use crate::Error;
 
 /// Which limit a decision is about: part of the key, and of the audit line of a refusal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -37,7 +37,7 @@ impl LimitName {
 pub(crate) struct Subject(String);
 
 impl Subject {
-    /// The subject for a raw value (an address, an IP address).
+    /// The subject for a raw value (an address, an IP address or network).
     pub(crate) fn of(raw: &str) -> Self {
         Self(hex::encode(Sha256::digest(raw.as_bytes())))
     }
@@ -46,15 +46,6 @@ impl Subject {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Whether a decision consumes a unit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// Count the event if it is allowed.
-    Take,
-    /// Only tell whether one more event would be allowed; change nothing.
-    Peek,
 }
 
 /// A limit's answer.
@@ -68,19 +59,24 @@ pub(crate) enum Decision {
 }
 
 /// Rate limit state. Every implementation passes `contract_tests.rs`.
+///
+/// A store reads its own clock (Redis: the server's `TIME`, so replicas whose clocks disagree
+/// still make one decision; memory: this process's), never the caller's.
 #[async_trait]
 pub(crate) trait LimitStore: Send + Sync + std::fmt::Debug {
-    /// Decides, atomically, whether one more event of `subject` under `limit` fits `rate` at
-    /// `now`, and with [`Mode::Take`] counts it if so. `now` is passed in so that every
-    /// replica (and every test) decides on the time it was given.
-    async fn acquire(
+    /// Decides, atomically, whether one more event of `subject` under `limit` fits `rate`
+    /// now, and counts it if so: the check and the charge are one step, so concurrent callers
+    /// can never spend more than the budget between them.
+    async fn take(
         &self,
         limit: LimitName,
         subject: &Subject,
         rate: Rate,
-        now: UnixMillis,
-        mode: Mode,
     ) -> Result<Decision, Error>;
+
+    /// Gives back one unit taken earlier (an attempt that turned out not to count), as if it
+    /// had never been taken; a subject whose budget has refilled meanwhile is left as it is.
+    async fn refund(&self, limit: LimitName, subject: &Subject, rate: Rate) -> Result<(), Error>;
 }
 
 /// The answer for a wait of `wait_ms` (0 or less: allowed), as both stores compute it.
@@ -91,6 +87,25 @@ pub(crate) fn decision(wait_ms: i64) -> Decision {
         Decision::Limited {
             retry_after: Duration::from_millis(u64::try_from(wait_ms).unwrap_or(u64::MAX)),
         }
+    }
+}
+
+/// A clock the tests set by hand, so the contract can step through a period exactly; a store
+/// given one decides on it instead of its own.
+#[cfg(test)]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ManualClock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+#[cfg(test)]
+impl ManualClock {
+    /// Sets the time, in Unix milliseconds.
+    pub(crate) fn set(&self, now_ms: i64) {
+        self.0.store(now_ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The time last set.
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

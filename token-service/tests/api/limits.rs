@@ -281,3 +281,133 @@ async fn the_in_memory_stores_keep_the_same_limits() {
     assert_rate_limited(&check_from(&app, "prt_guessed_token", "192.0.2.66").await);
     app.stop().await;
 }
+
+/// A well-formed token that was never issued: the service looks it up and finds nothing.
+fn never_issued(n: usize) -> String {
+    format!("prt_{n:0>43}")
+}
+
+#[tokio::test]
+async fn forty_concurrent_bad_tokens_against_a_budget_of_five_get_at_most_five_looks() {
+    let app = spawn_app_with(|config| {
+        config.limit_failures_per_ip = "5/15m".parse().unwrap();
+    })
+    .await;
+    let guesser = "192.0.2.66";
+    // Checks and redemptions at once, all on one channel, all from one IP.
+    let attempts = (0..40).map(|n| {
+        let app = &app;
+        async move {
+            if n % 2 == 0 {
+                check_from(app, &never_issued(n), guesser).await
+            } else {
+                redeem_from(app, &never_issued(n), NEW_PASSWORD, guesser).await
+            }
+        }
+    });
+    let outcomes = futures::future::join_all(attempts).await;
+
+    // A guess that was looked at answers NOT_FOUND; the rest were refused before the lookup.
+    let looked_at = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Err(status) if status.code() == Code::NotFound))
+        .count();
+    for outcome in outcomes
+        .iter()
+        .filter(|outcome| !matches!(outcome, Err(status) if status.code() == Code::NotFound))
+    {
+        assert_rate_limited(outcome);
+    }
+    assert!(looked_at <= 5, "{looked_at} guesses were looked at");
+    assert_eq!(looked_at, 5, "the whole budget is there to be spent");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_valid_token_gives_its_reserved_failure_back() {
+    let app = spawn_app_with(|config| {
+        config.limit_failures_per_ip = "2/15m".parse().unwrap();
+    })
+    .await;
+    app.create_account(EMAIL, PASSWORD).await;
+    let token = app.token_for(EMAIL).await;
+    let ip = "192.0.2.71";
+    // Many good checks at once, each reserving a unit and giving it back.
+    let checks = (0..20).map(|_| check_from(&app, &token, ip));
+    for outcome in futures::future::join_all(checks).await {
+        // A good check may meet the budget while others hold it, never spend it.
+        if outcome.is_err() {
+            assert_rate_limited(&outcome);
+        }
+    }
+    // The whole budget is left for failures.
+    for n in 0..2 {
+        let guessed = check_from(&app, &never_issued(n), ip).await;
+        assert_eq!(guessed.unwrap_err().code(), Code::NotFound);
+    }
+    assert_rate_limited(&check_from(&app, &token, ip).await);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ipv6_clients_of_one_64_share_a_budget_and_other_64s_have_their_own() {
+    // The default prefix, 64.
+    let app = spawn_app_with(|config| {
+        config.limit_per_ip = "2/15m".parse().unwrap();
+        config.limit_failures_per_ip = "1/15m".parse().unwrap();
+    })
+    .await;
+    issue_from(&app, "a@example.com", "2001:db8:1:2::1")
+        .await
+        .unwrap();
+    issue_from(&app, "b@example.com", "2001:db8:1:2:aaaa::2")
+        .await
+        .unwrap();
+    assert_rate_limited(
+        &issue_from(&app, "c@example.com", "2001:db8:1:2:ffff:ffff:ffff:ffff").await,
+    );
+    issue_from(&app, "c@example.com", "2001:db8:1:3::1")
+        .await
+        .unwrap();
+
+    let failed = check_from(&app, &never_issued(1), "2001:db8:9:9::1").await;
+    assert_eq!(failed.unwrap_err().code(), Code::NotFound);
+    assert_rate_limited(&check_from(&app, &never_issued(2), "2001:db8:9:9::2").await);
+    let elsewhere = check_from(&app, &never_issued(3), "2001:db8:9:a::1").await;
+    assert_eq!(elsewhere.unwrap_err().code(), Code::NotFound);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_a_prefix_of_128_each_ipv6_address_has_its_own_budget() {
+    let app = spawn_app_with(|config| {
+        config.limit_per_ip = "1/15m".parse().unwrap();
+        config.limit_ipv6_prefix = "128".parse().unwrap();
+    })
+    .await;
+    issue_from(&app, "a@example.com", "2001:db8:1:2::1")
+        .await
+        .unwrap();
+    issue_from(&app, "b@example.com", "2001:db8:1:2::2")
+        .await
+        .unwrap();
+    assert_rate_limited(&issue_from(&app, "c@example.com", "2001:db8:1:2::1").await);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_ipv4_mapped_ipv6_client_is_its_ipv4_address() {
+    let app = spawn_app_with(|config| {
+        config.limit_per_ip = "1/15m".parse().unwrap();
+    })
+    .await;
+    issue_from(&app, "a@example.com", "203.0.113.9")
+        .await
+        .unwrap();
+    assert_rate_limited(&issue_from(&app, "b@example.com", "::ffff:203.0.113.9").await);
+    // IPv4 stays per address: its neighbour is not affected.
+    issue_from(&app, "b@example.com", "203.0.113.10")
+        .await
+        .unwrap();
+    app.stop().await;
+}
