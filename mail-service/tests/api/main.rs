@@ -6,7 +6,8 @@
 //! - `delivery.rs`: SMTP down, 451 retries, 550 dead letters, idempotency, backpressure;
 //! - `redis_outage.rs`: Redis killed and restarted empty, or frozen and thawed;
 //! - `process.rs`: the real binary, SIGKILLed and restarted; the `dead` command line;
-//! - `localisation.rs`: Swedish and Finnish mail, `MAIL_TEMPLATES_DIR` overrides and errors.
+//! - `localisation.rs`: Swedish and Finnish mail, `MAIL_TEMPLATES_DIR` overrides and errors;
+//! - `notices.rs`: `password_changed` notices from the token service's events, once per reset.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,5 +17,6 @@
 mod delivery;
 mod helpers;
 mod localisation;
+mod notices;
 mod process;
 mod redis_outage;
