@@ -140,8 +140,10 @@ pub(crate) enum NewPassword {
     Generated,
 }
 
-/// Spends the token, sets the new password and queues the "password changed" notice. Returns
-/// the generated password when one was asked for.
+/// Spends the token and sets the new password. Returns the generated password when one was
+/// asked for. The "password changed" notice follows from the token service's
+/// `password_changed` event (the mail service reads it), so it is sent once per reset whoever
+/// redeemed the token and whatever failed after the password was set.
 pub(crate) async fn complete_reset(
     upstreams: &Upstreams,
     token: &SecretString,
@@ -162,24 +164,6 @@ pub(crate) async fn complete_reset(
         })
         .await?
         .into_inner();
-
-    let notice = mail::EnqueueRequest {
-        to: redeemed.email.clone(),
-        locale: caller.mail_locale(redeemed.locale.clone()),
-        idempotency_key: String::new(),
-        kind: Some(Kind::PasswordChanged(mail::PasswordChanged {
-            changed_at_unix: redeemed.changed_at_unix,
-        })),
-    };
-    // The password is already changed: a failed notice must not turn a success into an error
-    // the user would retry with a spent token.
-    if let Err(status) = upstreams.mail.clone().enqueue(notice).await {
-        tracing::error!(
-            account_id = redeemed.account_id,
-            code = ?status.code(),
-            "password changed but the notice could not be queued"
-        );
-    }
     tracing::info!(
         account_id = redeemed.account_id,
         surface = caller.surface,

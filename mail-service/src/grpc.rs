@@ -173,7 +173,7 @@ fn new_mail(request: EnqueueRequest, unknown_account_notices: bool) -> Result<Ne
 
 /// The locale as given (a BCP 47 tag or an `Accept-Language` list; the templates pick the
 /// language), if it holds only what those can: it is stored with the mail.
-fn locale(locale: String) -> Result<String, Error> {
+pub(crate) fn locale(locale: String) -> Result<String, Error> {
     let usable = locale.len() <= MAX_LOCALE
         && locale
             .chars()
@@ -188,7 +188,7 @@ fn locale(locale: String) -> Result<String, Error> {
 }
 
 /// The recipient, if it is one address and nothing that could smuggle a header.
-fn recipient(to: &str) -> Result<String, Error> {
+pub(crate) fn recipient(to: &str) -> Result<String, Error> {
     let invalid = Error::InvalidArgument("to is not an email address");
     if to.chars().any(char::is_control) {
         return Err(invalid);

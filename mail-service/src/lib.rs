@@ -13,6 +13,7 @@
 //! - [`transport`]: SMTP or an outbox directory, and failure classification;
 //! - `mail.rs`: a queued mail and its id;
 //! - `revoke.rs`: revoking the token of a reset mail that died;
+//! - `notices.rs`: the `password_changed` notices, read from the token service's events;
 //! - `metrics.rs`: what the dispatcher counts for `/metrics`;
 //! - [`error`]: the one error type and its mapping to `tonic::Status`.
 //!
@@ -25,6 +26,7 @@ pub mod error;
 mod grpc;
 mod mail;
 mod metrics;
+mod notices;
 pub mod queue;
 mod revoke;
 pub mod startup;

@@ -17,6 +17,7 @@ use crate::{
     Config, Queue,
     grpc::MailApi,
     metrics::MailMetrics,
+    notices::Notices,
     revoke::{InvalidTokenService, Revoker},
     templates::{TemplateError, Templates},
     transport::{Transport, TransportError},
@@ -64,13 +65,32 @@ pub struct Application {
     workers: u16,
     metrics: MetricsEndpoint,
     grpc_metrics: GrpcServerMetrics,
+    /// The notice consumer of the token service's events (on Redis only).
+    notices: Option<Notices>,
 }
 
 impl Application {
-    /// Connects to Redis (`redis_url`, `redis_key_prefix`), then as [`Self::build_with_queue`].
+    /// Connects to Redis (`redis_url`, `redis_key_prefix`), then as [`Self::build_with_queue`],
+    /// and reads the token service's `{prefix}events` for the `password_changed` notices.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let queue = Queue::connect_redis(&config.redis_url, &config.redis_key_prefix).await?;
-        Self::build_with_queue(config, queue).await
+        let url = config.redis_url.clone();
+        let events_key = format!("{}events", config.redis_key_prefix);
+        let mut application = Self::build_with_queue(config, queue).await?;
+        let notices = Notices {
+            url,
+            events_key,
+            queue: application.dispatch.queue.clone(),
+            metrics: application.dispatch.metrics.clone(),
+            claim_idle: application.dispatch.claim_idle,
+        };
+        // Before serving, so no event written once the service is up is missed.
+        notices
+            .create_group()
+            .await
+            .map_err(|error| StartupError::Group(error.to_string()))?;
+        application.notices = Some(notices);
+        Ok(application)
     }
 
     /// Compiles the templates, sets up the transport and binds `grpc_addr`, serving from
@@ -119,6 +139,7 @@ impl Application {
             workers: config.workers,
             metrics,
             grpc_metrics,
+            notices: None,
         })
     }
 
@@ -146,6 +167,9 @@ impl Application {
         for number in 0..self.workers {
             let name = format!("{}-{number}", &process[..12]);
             workers.spawn(self.dispatch.clone().run_worker(name, stop.clone()));
+        }
+        if let Some(notices) = self.notices {
+            workers.spawn(notices.run(format!("{}-notices", &process[..12]), stop.clone()));
         }
 
         // Serving from the start (startup checked the queue), then as often as it answers;

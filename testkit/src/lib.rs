@@ -4,6 +4,8 @@
 //!   process) and a fresh key prefix per call, so tests run in parallel without seeing each
 //!   other's keys;
 //! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again;
+//! - [`CutProxy`]: a TCP proxy to Redis that a test cuts right after a given write, to
+//!   make everything after that write fail as a Redis blip would;
 //! - [`SmtpSink`]: a real SMTP server on loopback that keeps what it receives and can be told to
 //!   answer with failures.
 //!
@@ -13,10 +15,12 @@
     reason = "test support: a missing part must fail the test"
 )]
 
+mod cut_proxy;
 mod redis_process;
 mod redis_server;
 mod smtp;
 
+pub use cut_proxy::CutProxy;
 pub use redis_process::RedisProcess;
 pub use redis_server::{TestRedis, test_redis};
 pub use smtp::{ReceivedMail, SmtpSink};

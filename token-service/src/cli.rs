@@ -7,11 +7,12 @@
 use std::{io::BufRead as _, process::ExitCode};
 
 use anyhow::Context as _;
+use prometheus_client::metrics::gauge::Gauge;
 use secrecy::SecretString;
 
 use crate::{
     Config, Storage,
-    accounts::{Directory, NormalizedEmail},
+    accounts::{Directory, NormalizedEmail, password::HashPool},
 };
 
 /// Accounts fetched per page by `accounts list`.
@@ -129,7 +130,10 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
 
 async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<ExitCode> {
     let storage = Storage::connect_redis(&config.redis_url, &config.redis_key_prefix).await?;
-    let directory = Directory::new(storage.account_store());
+    let directory = Directory::new(
+        storage.account_store(),
+        HashPool::new(config.hash_limits(), Gauge::default()),
+    );
     match command {
         AccountsCommand::Add {
             email,

@@ -6,7 +6,10 @@ use std::{net::SocketAddr, str::FromStr as _, time::Duration};
 use passreset_telemetry::LogFormat;
 use secrecy::SecretString;
 
-use crate::limits::{Ipv6Prefix, Rate, RateSetting};
+use crate::{
+    accounts::password::HashLimits,
+    limits::{Ipv6Prefix, Rate, RateSetting},
+};
 
 /// Default Redis, for a laptop.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -27,6 +30,10 @@ const DEFAULT_LIMIT_FAILURES_PER_IP: RateSetting = RateSetting(Some(Rate {
     count: 50,
     period: Duration::from_secs(15 * 60),
 }));
+/// Default number of callers that may wait for a hashing slot.
+pub const DEFAULT_HASH_QUEUE: usize = 32;
+/// Default longest wait for a hashing slot: well inside the gateway's 5 s deadline.
+pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(2);
 /// Default minimum password length, in characters.
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
 
@@ -99,6 +106,21 @@ pub struct Config {
     #[arg(long, env = "TOKEN_LIMIT_IPV6_PREFIX", default_value_t = Ipv6Prefix::DEFAULT, value_parser = Ipv6Prefix::from_str)]
     pub limit_ipv6_prefix: Ipv6Prefix,
 
+    /// Argon2 hashes (and verifications) that may run at once, each holding 19 MiB; the
+    /// default is the number of available cores.
+    #[arg(long, env = "TOKEN_HASH_CONCURRENCY", default_value_t = default_hash_concurrency(), value_parser = parse_hash_concurrency)]
+    pub hash_concurrency: usize,
+
+    /// Callers that may wait for a hashing slot; beyond them, a call answers
+    /// RESOURCE_EXHAUSTED at once (and changes nothing).
+    #[arg(long, env = "TOKEN_HASH_QUEUE", default_value_t = DEFAULT_HASH_QUEUE, value_parser = parse_hash_queue)]
+    pub hash_queue: usize,
+
+    /// Longest a caller waits for a hashing slot before it answers RESOURCE_EXHAUSTED, e.g.
+    /// `2s`, `500ms`.
+    #[arg(long, env = "TOKEN_HASH_WAIT", default_value = "2s", value_parser = passreset_telemetry::parse_duration)]
+    pub hash_wait: Duration,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -122,8 +144,39 @@ impl Config {
             limit_per_ip: DEFAULT_LIMIT_PER_IP,
             limit_failures_per_ip: DEFAULT_LIMIT_FAILURES_PER_IP,
             limit_ipv6_prefix: Ipv6Prefix::DEFAULT,
+            hash_concurrency: default_hash_concurrency(),
+            hash_queue: DEFAULT_HASH_QUEUE,
+            hash_wait: DEFAULT_HASH_WAIT,
             log_format: LogFormat::Text,
         }
+    }
+
+    /// How the argon2 work is bounded.
+    pub(crate) fn hash_limits(&self) -> HashLimits {
+        HashLimits {
+            concurrency: self.hash_concurrency,
+            queue: self.hash_queue,
+            wait: self.hash_wait,
+        }
+    }
+}
+
+/// One hash per available core: more would only queue on the CPU while holding memory.
+fn default_hash_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+fn parse_hash_concurrency(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(count @ 1..=1024) => Ok(count),
+        _ => Err("must be a whole number from 1 to 1024".to_owned()),
+    }
+}
+
+fn parse_hash_queue(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(count @ 0..=100_000) => Ok(count),
+        _ => Err("must be a whole number from 0 to 100000".to_owned()),
     }
 }
 
@@ -247,6 +300,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("N/duration"), "{error}");
+    }
+
+    #[test]
+    fn hashing_bounds_are_read_and_bad_ones_name_their_flag() {
+        let config = Config::try_parse_from([
+            "token-service",
+            "--hash-concurrency",
+            "3",
+            "--hash-queue",
+            "0",
+            "--hash-wait",
+            "250ms",
+        ])
+        .unwrap();
+        assert_eq!(config.hash_concurrency, 3);
+        assert_eq!(config.hash_queue, 0);
+        assert_eq!(config.hash_wait, Duration::from_millis(250));
+        let defaults = Config::try_parse_from(["token-service"]).unwrap();
+        assert_eq!(defaults.hash_concurrency, default_hash_concurrency());
+        for (flag, value) in [
+            ("--hash-concurrency", "0"),
+            ("--hash-concurrency", "many"),
+            ("--hash-queue", "lots"),
+            ("--hash-wait", "soon"),
+        ] {
+            let error = Config::try_parse_from(["token-service", flag, value])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(flag), "{error}");
+        }
     }
 
     #[test]

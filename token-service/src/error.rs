@@ -47,6 +47,13 @@ pub enum Error {
         /// When one more request will be allowed.
         retry_after: std::time::Duration,
     },
+    /// A reset took so long that it was given up before its password was written; the token
+    /// is usable again.
+    #[error("the reset was interrupted, try again")]
+    ResetInterrupted,
+    /// Too many passwords are being hashed right now; try again shortly.
+    #[error("too busy, try again shortly")]
+    Busy,
     /// Redis did not answer, or answered with an error.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
@@ -76,6 +83,8 @@ impl Error {
             Self::AccountNotFound => Some(ErrorReason::AccountNotFound),
             Self::RateLimited { .. } => Some(ErrorReason::RateLimited),
             Self::InvalidArgument(_)
+            | Self::ResetInterrupted
+            | Self::Busy
             | Self::Redis(_)
             | Self::CorruptRecord { .. }
             | Self::Internal(_) => None,
@@ -90,7 +99,8 @@ impl Error {
             Self::TokenUnknown | Self::AccountNotFound => Code::NotFound,
             Self::TokenExpired | Self::TokenSpent | Self::TokenInUse => Code::FailedPrecondition,
             Self::RateLimited { .. } => Code::ResourceExhausted,
-            Self::Redis(_) => Code::Unavailable,
+            Self::Busy => Code::ResourceExhausted,
+            Self::Redis(_) | Self::ResetInterrupted => Code::Unavailable,
             Self::CorruptRecord { .. } | Self::Internal(_) => Code::Internal,
         }
     }

@@ -1,12 +1,14 @@
 //! Account events for the platform around passreset: after a reset, a `password_changed`
 //! entry on the Redis Stream `{prefix}events` (`passreset:events` by default) with the account
-//! id, the time and the surface, so a session store can revoke the account's sessions. No
-//! secret is ever part of an event.
+//! id, the time and the surface, so a session store can revoke the account's sessions, and the
+//! address, locale and reset id, so the mail service can send the notice. Each reset publishes
+//! its event once, however often its bookkeeping is retried. No secret is ever part of an
+//! event.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
+use redis::{Script, aio::ConnectionManager};
 
 use crate::{Error, clock::UnixMillis};
 
@@ -24,19 +26,45 @@ pub(crate) struct AccountEvent {
     pub at: UnixMillis,
     /// Through which surface (`persona`, `metal`, `grpc`).
     pub surface: String,
+    /// The account's address, where the notice goes.
+    pub email: String,
+    /// The account's locale, for the notice.
+    pub locale: String,
+    /// The reset's id (its claim id): one event per reset, and the notice's idempotency key.
+    pub reset_id: String,
+    /// Until when a repeated publication of this reset must still be recognised.
+    pub remember_until: UnixMillis,
 }
 
 /// Where events go. Every implementation keeps them in order.
 #[async_trait]
 pub(crate) trait EventSink: Send + Sync + std::fmt::Debug {
+    /// Appends `event` unless an event with its `reset_id` was already appended.
     async fn publish(&self, event: &AccountEvent) -> Result<(), Error>;
 }
+
+/// Appends an event once per reset id.
+/// KEYS[1] = the stream, KEYS[2] = the reset's marker (same hash slot as the stream);
+/// ARGV[1] = when the marker may go (unix ms), ARGV[2] = the stream's rough length,
+/// ARGV[3..] = the entry's field/value pairs.
+static PUBLISH_ONCE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PXAT', ARGV[1]) then return 0 end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+return 1
+",
+    )
+});
 
 /// The Redis Stream.
 #[derive(Clone)]
 pub(crate) struct RedisEvents {
     connection: ConnectionManager,
     key: String,
+    /// Where a reset's "published" marker goes: `{prefix}{<stream key>}:published:`, so it
+    /// carries the prefix and shares the stream's hash slot.
+    marker_prefix: String,
 }
 
 impl std::fmt::Debug for RedisEvents {
@@ -49,9 +77,11 @@ impl std::fmt::Debug for RedisEvents {
 
 impl RedisEvents {
     pub(crate) fn new(connection: ConnectionManager, prefix: &str) -> Self {
+        let key = format!("{prefix}events");
         Self {
             connection,
-            key: format!("{prefix}events"),
+            marker_prefix: format!("{prefix}{{{key}}}:published:"),
+            key,
         }
     }
 }
@@ -59,12 +89,12 @@ impl RedisEvents {
 #[async_trait]
 impl EventSink for RedisEvents {
     async fn publish(&self, event: &AccountEvent) -> Result<(), Error> {
-        redis::cmd("XADD")
-            .arg(&self.key)
-            .arg("MAXLEN")
-            .arg("~")
+        let marker = format!("{}{}", self.marker_prefix, event.reset_id);
+        PUBLISH_ONCE
+            .key(&self.key)
+            .key(marker)
+            .arg(event.remember_until.0)
             .arg(STREAM_LENGTH)
-            .arg("*")
             .arg("type")
             .arg(event.kind)
             .arg("account_id")
@@ -73,7 +103,13 @@ impl EventSink for RedisEvents {
             .arg(event.at.0)
             .arg("surface")
             .arg(&event.surface)
-            .query_async::<String>(&mut self.connection.clone())
+            .arg("email")
+            .arg(&event.email)
+            .arg("locale")
+            .arg(&event.locale)
+            .arg("reset_id")
+            .arg(&event.reset_id)
+            .invoke_async::<i64>(&mut self.connection.clone())
             .await?;
         Ok(())
     }
@@ -90,6 +126,9 @@ pub(crate) struct MemoryEvents {
 impl EventSink for MemoryEvents {
     async fn publish(&self, event: &AccountEvent) -> Result<(), Error> {
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        if events.iter().any(|known| known.reset_id == event.reset_id) {
+            return Ok(());
+        }
         if events.len() >= STREAM_LENGTH {
             events.remove(0);
         }

@@ -10,15 +10,12 @@ use passreset_proto::token::v1::{
     account_directory_server::AccountDirectory, get_account_request::Key,
     issue_token_response::Outcome, redeem_request::Password, token_service_server::TokenService,
 };
-use std::sync::Arc;
-
 use secrecy::{ExposeSecret as _, SecretString};
 use tonic::{Request, Response, Status};
 
 use crate::{
     Error,
     accounts::{AccountRecord, Directory, NormalizedEmail},
-    events::{AccountEvent, EventSink},
     metrics::TokenMetrics,
     reset::{NewPassword, Origin, Resets},
 };
@@ -117,17 +114,12 @@ impl Caller {
 #[derive(Debug, Clone)]
 pub(crate) struct TokenApi {
     resets: Resets,
-    events: Arc<dyn EventSink>,
     metrics: TokenMetrics,
 }
 
 impl TokenApi {
-    pub(crate) fn new(resets: Resets, events: Arc<dyn EventSink>, metrics: TokenMetrics) -> Self {
-        Self {
-            resets,
-            events,
-            metrics,
-        }
+    pub(crate) fn new(resets: Resets, metrics: TokenMetrics) -> Self {
+        Self { resets, metrics }
     }
 }
 
@@ -231,18 +223,9 @@ impl TokenService for TokenApi {
             .redeem(&request.token, new_password, caller.origin())
             .await
             .map_err(|error| caller.refused("redeem", error))?;
+        // The `password_changed` event (and through it the notice mail) was written by the
+        // flow, once, or will be by its bookkeeping's retry.
         caller.audit("redeemed", Some(&redeemed.account.id));
-        let event = AccountEvent {
-            kind: "password_changed",
-            account_id: redeemed.account.id.clone(),
-            at: redeemed.account.password_changed_at,
-            surface: caller.surface.clone(),
-        };
-        // The password is changed either way: a lost event is logged, not turned into a
-        // failure the user would retry with a spent token.
-        if let Err(error) = self.events.publish(&event).await {
-            tracing::error!(%error, account_id = event.account_id, "password_changed event not published");
-        }
         Ok(Response::new(RedeemResponse {
             account_id: redeemed.account.id,
             email: redeemed.account.email.to_string(),

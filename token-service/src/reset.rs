@@ -7,17 +7,52 @@ use secrecy::SecretString;
 
 use crate::{
     Config, Error,
-    accounts::{AccountRecord, Directory, NormalizedEmail, password, policy::PasswordPolicy},
+    accounts::{
+        AccountRecord, Directory, HashedPassword, NormalizedEmail, password, policy::PasswordPolicy,
+    },
     clock::UnixMillis,
+    events::{AccountEvent, EventSink},
     limits::{LimitStore, Limits, Refusal},
-    tokens::{CLAIM_TIMEOUT, ClaimId, Token, TokenHasher, TokenRecord, TokenStore, codec::Digest},
+    tokens::{
+        CLAIM_TIMEOUT, Claim, ClaimId, LapsedClaim, Token, TokenHasher, TokenRecord, TokenStore,
+        codec::Digest,
+    },
 };
+
+/// How many times a redemption that lost Redis settles itself in the background (about two
+/// minutes with the back-off) before it leaves that to the sweeper.
+const BACKGROUND_ATTEMPTS: usize = 30;
+/// How many lapsed claims one sweep settles at most.
+const SWEEP_BATCH: usize = 100;
+
+/// A claim whose redemption is under way or interrupted: what settling it needs.
+type Pending = LapsedClaim;
+
+/// How [`Resets::settle`] decided a claim.
+#[derive(Debug)]
+enum Settled {
+    /// The password had been set: the bookkeeping is done.
+    Finished(AccountRecord),
+    /// It had not: the token is usable again.
+    Released,
+}
+
+/// How [`Resets::claim_and_set`] ended.
+#[derive(Debug)]
+enum Done {
+    /// This redemption set the password.
+    Set(AccountRecord),
+    /// An interrupted earlier redemption of the token had set it.
+    Earlier(AccountRecord),
+}
 
 /// Issues, checks and redeems tokens over the configured stores.
 #[derive(Clone, Debug)]
 pub(crate) struct Resets {
     tokens: Arc<dyn TokenStore>,
     directory: Directory,
+    /// Where `password_changed` events go, once per reset.
+    events: Arc<dyn EventSink>,
     hasher: TokenHasher,
     ttl: Duration,
     revoke_older: bool,
@@ -84,6 +119,7 @@ impl Resets {
         tokens: Arc<dyn TokenStore>,
         directory: Directory,
         limits: Arc<dyn LimitStore>,
+        events: Arc<dyn EventSink>,
     ) -> Self {
         Self {
             limits: Limits::new(
@@ -95,6 +131,7 @@ impl Resets {
             ),
             tokens,
             directory,
+            events,
             hasher: TokenHasher::new(config.token_secret.clone()),
             ttl: config.token_ttl,
             revoke_older: config.revoke_older_tokens,
@@ -194,8 +231,9 @@ impl Resets {
     }
 
     /// Spends the token and sets the new password. The policy is checked before anything
-    /// changes; the token stays usable if the password cannot be set. Refused without a look
-    /// at the token once the caller's IP has used up its failures.
+    /// changes; the token stays usable if the password is not set (too busy to hash it, or the
+    /// write failed).
+    /// Refused without a look at the token once the caller's IP has used up its failures.
     pub(crate) async fn redeem(
         &self,
         presented: &str,
@@ -203,7 +241,9 @@ impl Resets {
         origin: Origin<'_>,
     ) -> Result<Redeemed, Error> {
         self.admit_token_attempt("redeem", origin).await?;
-        let redeemed = self.redeem_admitted(presented, new_password).await;
+        let redeemed = self
+            .redeem_admitted(presented, new_password, origin.surface)
+            .await;
         self.settle_attempt(&redeemed, origin).await;
         redeemed
     }
@@ -212,6 +252,7 @@ impl Resets {
         &self,
         presented: &str,
         new_password: NewPassword,
+        surface: &str,
     ) -> Result<Redeemed, Error> {
         let digest = self.digest_of(presented)?;
         // Refuse an unusable token before judging the password, and learn the address the
@@ -228,62 +269,232 @@ impl Resets {
 
         // From the claim on, run to the end even if the caller hangs up: a half-done
         // redemption would leave the token claimed and the password changed.
-        let returned = generated.then(|| password.clone());
         let flows = self.clone();
-        let account = tokio::spawn(async move { flows.claim_set_finalize(digest, password).await })
+        let surface = surface.to_owned();
+        let chosen = password.clone();
+        let done = tokio::spawn(async move { flows.claim_and_set(digest, chosen, surface).await })
             .await
             .map_err(|error| Error::Internal(format!("redeem task: {error}")))??;
-        Ok(Redeemed {
-            account,
-            generated: returned,
-        })
+        match done {
+            Done::Set(account) => Ok(Redeemed {
+                account,
+                generated: generated.then_some(password),
+            }),
+            // An earlier attempt with this token set the password and was interrupted before
+            // its answer: a retry of it succeeds, another password cannot.
+            Done::Earlier(account) if !generated => {
+                if self.directory.is_password_of(&account, password).await? {
+                    Ok(Redeemed {
+                        account,
+                        generated: None,
+                    })
+                } else {
+                    Err(Error::TokenSpent)
+                }
+            }
+            Done::Earlier(_) => Err(Error::TokenSpent),
+        }
     }
 
-    /// Claims the token, sets the password, marks the token spent (revoking the account's
-    /// other tokens); releases the claim if the password could not be set.
-    async fn claim_set_finalize(
+    /// Claims the token, hashes and sets the password; settles an earlier redemption's lapsed
+    /// claim first, if one is found. Only the claim's holder hashes, so concurrent attempts on
+    /// one token cost one hash.
+    async fn claim_and_set(
         &self,
         digest: Digest,
         password: SecretString,
-    ) -> Result<AccountRecord, Error> {
-        let claim = ClaimId::generate()?;
-        let now = UnixMillis::now();
-        let record = self
-            .tokens
-            .claim(&digest, &claim, now, now.plus(CLAIM_TIMEOUT))
-            .await?;
-        let account = match self
-            .directory
-            .set_password(&record.account_id, password)
-            .await
-        {
-            Ok(account) => account,
-            Err(error) => {
-                if let Err(release_error) = self.tokens.release(&digest, &claim).await {
-                    tracing::error!(
-                        account_id = record.account_id,
-                        error = %release_error,
-                        "could not release a token after a failed password change"
-                    );
+        surface: String,
+    ) -> Result<Done, Error> {
+        // Twice at most: a lapsed claim settled as not landed gives the token back once.
+        for _ in 0..2 {
+            let claim = ClaimId::generate()?;
+            let now = UnixMillis::now();
+            let claimed = self
+                .tokens
+                .claim(&digest, &claim, &surface, now, now.plus(CLAIM_TIMEOUT))
+                .await?;
+            let pending = match claimed {
+                Claim::Held(record) => Pending {
+                    digest,
+                    claim,
+                    record,
+                    surface,
+                },
+                Claim::Lapsed(lapsed) => match self.settle(&lapsed).await? {
+                    Settled::Finished(account) => return Ok(Done::Earlier(account)),
+                    Settled::Released => continue,
+                },
+            };
+            let hash = match self.directory.hash(password).await {
+                Ok(hash) => hash,
+                Err(error) => {
+                    // Nothing was written (too busy to hash, most likely): give the token back.
+                    self.release_after_failure(&pending).await;
+                    return Err(error);
                 }
+            };
+            return self.set_and_finish(pending, &hash).await.map(Done::Set);
+        }
+        Err(Error::TokenInUse)
+    }
+
+    /// Gives back a token whose password is known not to have been set.
+    async fn release_after_failure(&self, pending: &Pending) {
+        if let Err(error) = self.tokens.release(&pending.digest, &pending.claim).await {
+            tracing::error!(
+                account_id = pending.record.account_id,
+                %error,
+                "could not release a token after a failed password change"
+            );
+        }
+    }
+
+    /// Sets the password under `pending`'s claim, then does the bookkeeping. Once the password
+    /// is known to be set this is a success: bookkeeping that fails is finished later (here in
+    /// the background, by a retry of the token, or by the sweeper), never by setting the
+    /// password again.
+    async fn set_and_finish(
+        &self,
+        pending: Pending,
+        hash: &HashedPassword,
+    ) -> Result<AccountRecord, Error> {
+        let set = self
+            .directory
+            .set_password(&pending.record.account_id, hash, &pending.claim.0)
+            .await;
+        let account = match set {
+            Ok(account) => account,
+            Err(error @ (Error::AccountNotFound | Error::ResetInterrupted)) => {
+                // Known not to have been set: the token is usable again.
+                self.release_after_failure(&pending).await;
                 return Err(match error {
                     // The account is gone: the token can reset nothing.
                     Error::AccountNotFound => Error::TokenUnknown,
                     other => other,
                 });
             }
+            Err(error) => {
+                // Whether the write landed is unknown: ask (which fences off a write still on
+                // its way), and give the token back only if it did not.
+                return match self.settle(&pending).await {
+                    Ok(Settled::Finished(account)) => Ok(account),
+                    Ok(Settled::Released) => Err(error),
+                    Err(settle_error) => {
+                        tracing::warn!(
+                            account_id = pending.record.account_id,
+                            error = %settle_error,
+                            "a password change of unknown outcome is left to settle later"
+                        );
+                        self.settle_in_background(pending);
+                        Err(error)
+                    }
+                };
+            }
         };
+        if let Err(error) = self.finish(&pending, &account).await {
+            tracing::warn!(
+                account_id = account.id,
+                %error,
+                "password set, its bookkeeping is left to finish later"
+            );
+            self.settle_in_background(pending);
+        }
+        Ok(account)
+    }
+
+    /// Decides a claim whose outcome is open: if its password change landed, finishes the
+    /// bookkeeping; if not, gives the token back (and the change can no longer land).
+    async fn settle(&self, pending: &Pending) -> Result<Settled, Error> {
+        let landed = self
+            .directory
+            .settle_reset(&pending.record.account_id, &pending.claim.0)
+            .await?;
+        match landed {
+            Some(account) => {
+                self.finish(pending, &account).await?;
+                Ok(Settled::Finished(account))
+            }
+            None => {
+                self.tokens.release(&pending.digest, &pending.claim).await?;
+                tracing::info!(
+                    account_id = pending.record.account_id,
+                    "an interrupted reset did not set the password, its token is usable again"
+                );
+                Ok(Settled::Released)
+            }
+        }
+    }
+
+    /// The bookkeeping of a reset whose password was set, each step safe to repeat: the
+    /// `password_changed` event (once per reset), then the token spent and the account's
+    /// other tokens revoked.
+    async fn finish(&self, pending: &Pending, account: &AccountRecord) -> Result<(), Error> {
+        let event = AccountEvent {
+            kind: "password_changed",
+            account_id: account.id.clone(),
+            at: account.password_changed_at,
+            surface: pending.surface.clone(),
+            email: account.email.to_string(),
+            locale: account.locale.clone(),
+            reset_id: pending.claim.0.clone(),
+            remember_until: pending.record.forget_at(),
+        };
+        self.events.publish(&event).await?;
         if !self
             .tokens
-            .finalize(&digest, &claim, UnixMillis::now())
+            .finalize(&pending.digest, &pending.claim, UnixMillis::now())
             .await?
         {
             tracing::warn!(
-                account_id = record.account_id,
-                "the token's claim lapsed or was revoked before it was marked spent"
+                account_id = account.id,
+                "a reset's token was revoked before it was marked spent"
             );
         }
-        Ok(account)
+        Ok(())
+    }
+
+    /// Keeps settling `pending` for a while, backing off: Redis is usually back within
+    /// seconds. After that the sweeper takes over (it also covers a process that died).
+    fn settle_in_background(&self, pending: Pending) {
+        let flows = self.clone();
+        tokio::spawn(async move {
+            let mut pause = Duration::from_millis(200);
+            for _ in 0..BACKGROUND_ATTEMPTS {
+                tokio::time::sleep(pause).await;
+                match flows.settle(&pending).await {
+                    Ok(_) => return,
+                    Err(error) => tracing::debug!(
+                        account_id = pending.record.account_id,
+                        %error,
+                        "an interrupted reset is not settled yet"
+                    ),
+                }
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            tracing::warn!(
+                account_id = pending.record.account_id,
+                "an interrupted reset is left to the sweeper"
+            );
+        });
+    }
+
+    /// Settles the claims that lapsed by `now` without finishing (their redemption died or
+    /// lost Redis): the event is written and the token spent if the password was set, else
+    /// the token is usable again. Returns how many were settled.
+    pub(crate) async fn sweep(&self, now: UnixMillis) -> Result<usize, Error> {
+        let lapsed = self.tokens.lapsed(now, SWEEP_BATCH).await?;
+        let mut settled = 0;
+        for pending in lapsed {
+            match self.settle(&pending).await {
+                Ok(_) => settled += 1,
+                Err(error) => tracing::warn!(
+                    account_id = pending.record.account_id,
+                    %error,
+                    "could not settle a lapsed reset"
+                ),
+            }
+        }
+        Ok(settled)
     }
 
     /// Makes a token unusable at once (its mail could not be delivered). A malformed or unknown

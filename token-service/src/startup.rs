@@ -1,7 +1,7 @@
 //! [`Application`]: binds the listener, then serves `TokenService`, `AccountDirectory`, gRPC
 //! health and reflection on it until told to stop. Tests and `stack` start exactly this.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use passreset_proto::token::v1::{
     account_directory_server::AccountDirectoryServer, token_service_server::TokenServiceServer,
@@ -16,8 +16,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::{
     Config, Storage,
-    accounts::Directory,
-    events::EventSink,
+    accounts::{Directory, password::HashPool},
+    clock::UnixMillis,
     grpc::{AccountsApi, TokenApi},
     metrics::TokenMetrics,
     reset::Resets,
@@ -53,8 +53,6 @@ pub struct Application {
     grpc_metrics: GrpcServerMetrics,
     /// What health checks probe.
     storage: Storage,
-    /// Where `password_changed` events go.
-    events: Arc<dyn EventSink>,
     token_metrics: TokenMetrics,
 }
 
@@ -78,17 +76,18 @@ impl Application {
             .await
             .map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
-        let directory = Directory::new(storage.account_store());
-        let events = storage.event_sink();
+        let mut registry = Registry::default();
+        let grpc_metrics = GrpcServerMetrics::register(&mut registry);
+        let token_metrics = TokenMetrics::register(&mut registry);
+        let hashing = HashPool::new(config.hash_limits(), token_metrics.hashes_in_flight());
+        let directory = Directory::new(storage.account_store(), hashing);
         let resets = Resets::new(
             &config,
             storage.token_store(),
             directory.clone(),
             storage.limit_store(),
+            storage.event_sink(),
         );
-        let mut registry = Registry::default();
-        let grpc_metrics = GrpcServerMetrics::register(&mut registry);
-        let token_metrics = TokenMetrics::register(&mut registry);
         let metrics =
             MetricsEndpoint::bind(config.metrics_addr, registry, "TOKEN_METRICS_ADDR").await?;
         Ok(Application {
@@ -99,7 +98,6 @@ impl Application {
             metrics,
             grpc_metrics,
             storage,
-            events,
             token_metrics,
         })
     }
@@ -147,6 +145,7 @@ impl Application {
             passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
         tracing::info!(addr = %self.local_addr, metrics = %self.metrics.local_addr(), "token-service listening");
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
+        tokio::spawn(sweep_until(self.resets.clone(), shutdown.wait()));
         tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
@@ -154,7 +153,6 @@ impl Application {
             .add_service(reflection)
             .add_service(TokenServiceServer::new(TokenApi::new(
                 self.resets,
-                self.events,
                 self.token_metrics,
             )))
             .add_service(AccountDirectoryServer::new(AccountsApi::new(
@@ -167,5 +165,30 @@ impl Application {
         }
         tracing::info!("token-service stopped");
         Ok(())
+    }
+}
+
+/// How often the sweeper looks for resets whose claim lapsed unfinished.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Settles lapsed resets every [`SWEEP_EVERY`] until `stop`: so a reset interrupted after its
+/// password was set gets its event (and notice) even if nobody presents the token again. Every
+/// replica sweeps; settling is safe to repeat.
+async fn sweep_until(resets: Resets, stop: impl Future<Output = ()>) {
+    let sweeping = async {
+        let mut ticks = tokio::time::interval(SWEEP_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match resets.sweep(UnixMillis::now()).await {
+                Ok(0) => {}
+                Ok(settled) => tracing::info!(settled, "lapsed resets settled"),
+                Err(error) => tracing::warn!(%error, "the reset sweeper could not look"),
+            }
+        }
+    };
+    tokio::select! {
+        () = sweeping => {}
+        () = stop => {}
     }
 }

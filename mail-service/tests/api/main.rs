@@ -9,6 +9,7 @@
 //! - `process.rs`: the real binary, SIGKILLed and restarted; the `dead` command line;
 //! - `localisation.rs`: Swedish and Finnish mail, `MAIL_TEMPLATES_DIR` overrides and errors;
 //! - `suppression.rs`: suppressed unknown-account notices store nothing; enabled ones are sent.
+//! - `notices.rs`: `password_changed` notices from the token service's events, once per reset.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,6 +20,7 @@ mod dead_letters;
 mod delivery;
 mod helpers;
 mod localisation;
+mod notices;
 mod process;
 mod redis_outage;
 mod suppression;

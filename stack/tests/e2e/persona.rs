@@ -213,7 +213,7 @@ async fn no_token_or_link_remains_in_redis_once_the_mail_is_delivered() {
 }
 
 #[tokio::test]
-async fn a_completed_reset_publishes_a_password_changed_event_without_secrets() {
+async fn a_completed_reset_publishes_one_password_changed_event_and_one_notice() {
     let app = spawn_app().await;
     app.create_account(EMAIL, OLD_PASSWORD).await;
     assert_eq!(app.forgot(EMAIL).await.status(), StatusCode::NO_CONTENT);
@@ -223,6 +223,9 @@ async fn a_completed_reset_publishes_a_password_changed_event_without_secrets() 
         StatusCode::NO_CONTENT
     );
 
+    // The notice follows from the event (the mail service reads it), once.
+    let notice = app.mail_number(2).await;
+    assert_eq!(notice.recipients, vec![EMAIL.to_owned()]);
     let mut redis = app.redis.connection().await;
     let events: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
         .arg(format!("{}events", app.redis.prefix))
@@ -244,9 +247,56 @@ async fn a_completed_reset_publishes_a_password_changed_event_without_secrets() 
             .is_some_and(|id| id.starts_with("acct_"))
     );
     assert!(event.get::<i64>("at").is_some_and(|at| at > 0));
+    // What the notice needs, and never a secret.
+    assert_eq!(event.get::<String>("email").as_deref(), Some(EMAIL));
+    assert!(
+        event
+            .get::<String>("reset_id")
+            .is_some_and(|id| !id.is_empty())
+    );
     let everything = format!("{event:?}");
-    for secret in [token.as_str(), NEW_PASSWORD, OLD_PASSWORD, EMAIL] {
+    for secret in [token.as_str(), NEW_PASSWORD, OLD_PASSWORD] {
         assert!(!everything.contains(secret), "the event holds {secret}");
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reset_redeemed_directly_over_grpc_gets_its_notice_too() {
+    use passreset_proto::token::v1::{
+        IssueTokenRequest, RedeemRequest, issue_token_response::Outcome, redeem_request::Password,
+        token_service_client::TokenServiceClient,
+    };
+
+    let app = spawn_app().await;
+    app.create_account(EMAIL, OLD_PASSWORD).await;
+    let mut tokens = TokenServiceClient::connect(app.token_url.clone())
+        .await
+        .unwrap();
+    let issued = tokens
+        .issue_token(IssueTokenRequest {
+            email: EMAIL.to_owned(),
+            context: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(Outcome::Issued(issued)) = issued.outcome else {
+        panic!("no token issued");
+    };
+    tokens
+        .redeem(RedeemRequest {
+            token: issued.token.clone(),
+            password: Some(Password::NewPassword(NEW_PASSWORD.to_owned())),
+            context: None,
+        })
+        .await
+        .unwrap();
+
+    // No gateway was involved, and no reset mail was asked for: the one mail is the notice.
+    let notice = app.mail_number(1).await;
+    assert_eq!(notice.recipients, vec![EMAIL.to_owned()]);
+    assert!(!notice.text_body().contains(&issued.token));
+    assert!(!notice.text_body().contains(NEW_PASSWORD));
     app.stop().await;
 }

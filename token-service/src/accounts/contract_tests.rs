@@ -108,7 +108,7 @@ async fn a_second_upsert_replaces_the_password_and_keeps_the_account(store: Arc<
 async fn setting_a_password_changes_only_the_hash_and_its_time(store: Arc<dyn AccountStore>) {
     let created = create(store.as_ref(), "ada@example.com").await;
     let changed = store
-        .set_password(&created.id, &hash("reset"), UnixMillis(5_000))
+        .set_password(&created.id, &hash("reset"), UnixMillis(5_000), "r1")
         .await
         .unwrap();
     assert_eq!(changed.password_hash, hash("reset"));
@@ -124,6 +124,7 @@ async fn setting_the_password_of_an_unknown_account_fails(store: Arc<dyn Account
             "acct_00000000000000000000000000000000",
             &hash("x"),
             UnixMillis(1),
+            "r1",
         )
         .await;
     assert!(matches!(outcome, Err(Error::AccountNotFound)));
@@ -133,6 +134,53 @@ async fn setting_the_password_of_an_unknown_account_fails(store: Arc<dyn Account
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+async fn a_reset_that_set_the_password_settles_as_landed(store: Arc<dyn AccountStore>) {
+    let created = create(store.as_ref(), "ada@example.com").await;
+    let changed = store
+        .set_password(&created.id, &hash("reset"), UnixMillis(5_000), "r1")
+        .await
+        .unwrap();
+    let settled = store.settle_reset(&created.id, "r1").await.unwrap();
+    assert_eq!(settled, Some(changed));
+    // Settling again says the same: a retry and the sweeper may both ask.
+    assert!(
+        store
+            .settle_reset(&created.id, "r1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn a_reset_settled_as_not_landed_can_never_land_later(store: Arc<dyn AccountStore>) {
+    let created = create(store.as_ref(), "ada@example.com").await;
+    assert_eq!(store.settle_reset(&created.id, "r1").await.unwrap(), None);
+    let late = store
+        .set_password(&created.id, &hash("late"), UnixMillis(5_000), "r1")
+        .await;
+    assert!(matches!(late, Err(Error::ResetInterrupted)), "{late:?}");
+    assert_eq!(
+        store
+            .by_id(&created.id)
+            .await
+            .unwrap()
+            .map(|a| a.password_hash),
+        Some(created.password_hash)
+    );
+    // Another reset is not fenced off.
+    store
+        .set_password(&created.id, &hash("next"), UnixMillis(6_000), "r2")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .settle_reset(&created.id, "r2")
+            .await
+            .unwrap()
+            .is_some()
     );
 }
 
@@ -211,6 +259,8 @@ passreset_testkit::store_contract!(
         a_second_upsert_replaces_the_password_and_keeps_the_account,
         setting_a_password_changes_only_the_hash_and_its_time,
         setting_the_password_of_an_unknown_account_fails,
+        a_reset_that_set_the_password_settles_as_landed,
+        a_reset_settled_as_not_landed_can_never_land_later,
         concurrent_upserts_of_one_new_address_create_one_account,
         listing_pages_through_every_account,
         a_cursor_the_store_never_gave_is_refused,

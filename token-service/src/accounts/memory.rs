@@ -25,6 +25,14 @@ struct State {
     by_id: BTreeMap<String, AccountRecord>,
     /// Account id by normalised address.
     by_email: HashMap<NormalizedEmail, String>,
+    /// Per account id: the reset that last set its password, and the last reset fenced off.
+    resets: HashMap<String, ResetMarks>,
+}
+
+#[derive(Debug, Default)]
+struct ResetMarks {
+    last: String,
+    fence: String,
 }
 
 #[async_trait]
@@ -83,12 +91,33 @@ impl AccountStore for MemoryAccountStore {
         id: &str,
         password_hash: &HashedPassword,
         now: UnixMillis,
+        reset: &str,
     ) -> Result<AccountRecord, Error> {
         let mut state = self.state.lock().await;
-        let record = state.by_id.get_mut(id).ok_or(Error::AccountNotFound)?;
+        let State { by_id, resets, .. } = &mut *state;
+        let record = by_id.get_mut(id).ok_or(Error::AccountNotFound)?;
+        let marks = resets.entry(id.to_owned()).or_default();
+        if marks.fence == reset {
+            return Err(Error::ResetInterrupted);
+        }
+        marks.last = reset.to_owned();
         record.password_hash = password_hash.clone();
         record.password_changed_at = now;
         Ok(record.clone())
+    }
+
+    async fn settle_reset(&self, id: &str, reset: &str) -> Result<Option<AccountRecord>, Error> {
+        let mut state = self.state.lock().await;
+        let State { by_id, resets, .. } = &mut *state;
+        let Some(record) = by_id.get(id) else {
+            return Ok(None);
+        };
+        let marks = resets.entry(id.to_owned()).or_default();
+        if marks.last == reset {
+            return Ok(Some(record.clone()));
+        }
+        marks.fence = reset.to_owned();
+        Ok(None)
     }
 
     async fn list(&self, cursor: &str, page_size: usize) -> Result<AccountPage, Error> {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret as _, SecretString};
 
 pub(crate) use email::NormalizedEmail;
+pub(crate) use password::HashedPassword;
 use policy::{PolicyRefusal, PolicyViolation};
 pub(crate) use store::{AccountPage, AccountRecord, AccountStore};
 
@@ -29,12 +30,14 @@ const MAX_LOCALE_LENGTH: usize = 35;
 #[derive(Clone, Debug)]
 pub(crate) struct Directory {
     store: Arc<dyn AccountStore>,
+    /// Where every argon2 hash and verification runs, bounded.
+    hashing: password::HashPool,
 }
 
 impl Directory {
-    /// A directory over `store`.
-    pub(crate) fn new(store: Arc<dyn AccountStore>) -> Self {
-        Self { store }
+    /// A directory over `store`, hashing through `hashing`.
+    pub(crate) fn new(store: Arc<dyn AccountStore>, hashing: password::HashPool) -> Self {
+        Self { store, hashing }
     }
 
     /// Creates the account of `email` or replaces its password (and its locale, when given).
@@ -61,7 +64,7 @@ impl Directory {
         if let Some(locale) = locale {
             check_locale(locale)?;
         }
-        let hash = password::hash(password).await?;
+        let hash = self.hashing.hash(password).await?;
         self.store
             .upsert(email, &hash, locale, UnixMillis::now())
             .await
@@ -80,14 +83,44 @@ impl Directory {
         self.store.by_id(id).await
     }
 
-    /// Sets a new password on an existing account (the policy was checked by the caller).
+    /// Hashes a new password (the policy was checked by the caller); [`Error::Busy`] when the
+    /// hashing capacity is used up.
+    pub(crate) async fn hash(&self, password: SecretString) -> Result<HashedPassword, Error> {
+        self.hashing.hash(password).await
+    }
+
+    /// Sets `hash` as the password of an existing account for the reset `reset`, so that
+    /// [`Self::settle_reset`] can tell later whether it landed.
     pub(crate) async fn set_password(
         &self,
         id: &str,
-        password: SecretString,
+        hash: &HashedPassword,
+        reset: &str,
     ) -> Result<AccountRecord, Error> {
-        let hash = password::hash(password).await?;
-        self.store.set_password(id, &hash, UnixMillis::now()).await
+        self.store
+            .set_password(id, hash, UnixMillis::now(), reset)
+            .await
+    }
+
+    /// The account if the reset `reset` set its password; `None` if it did not, and then it
+    /// never will.
+    pub(crate) async fn settle_reset(
+        &self,
+        id: &str,
+        reset: &str,
+    ) -> Result<Option<AccountRecord>, Error> {
+        self.store.settle_reset(id, reset).await
+    }
+
+    /// Whether `password` is the account's current one.
+    pub(crate) async fn is_password_of(
+        &self,
+        account: &AccountRecord,
+        password: SecretString,
+    ) -> Result<bool, Error> {
+        self.hashing
+            .verify(Some(account.password_hash.clone()), password)
+            .await
     }
 
     /// The account of `typed_email` if `password` is its password. An unknown or malformed
@@ -108,7 +141,7 @@ impl Directory {
             (record, password)
         };
         let hash = record.as_ref().map(|record| record.password_hash.clone());
-        let matches = password::verify(hash, password).await?;
+        let matches = self.hashing.verify(hash, password).await?;
         Ok(record.filter(|_| matches))
     }
 

@@ -1,15 +1,25 @@
 //! Passwords: the generator for `generate = true`, and argon2id hashing (OWASP parameters) run
-//! on the blocking pool so it never stalls the gRPC workers. Passwords are NFKC-normalised
-//! before they are judged (`policy`), hashed or verified, so the same password typed on another
-//! keyboard (composed or decomposed accents, full-width digits) still matches.
+//! on the blocking pool so it never stalls the gRPC workers, and through a [`HashPool`] so a
+//! burst cannot hold 19 MiB per blocking thread. Passwords are NFKC-normalised before they are
+//! judged (`policy`), hashed or verified, so the same password typed on another keyboard
+//! (composed or decomposed accents, full-width digits) still matches.
 
-use std::fmt;
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
     password_hash::SaltString,
 };
+use prometheus_client::metrics::gauge::Gauge;
 use secrecy::{ExposeSecret as _, SecretString};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use unicode_normalization::UnicodeNormalization as _;
 
 use crate::Error;
@@ -146,34 +156,150 @@ fn verify_now(hash: &HashedPassword, password: &SecretString) -> bool {
     })
 }
 
-/// Hashes `password` with a fresh salt, on the blocking pool.
-pub(crate) async fn hash(password: SecretString) -> Result<HashedPassword, Error> {
-    tokio::task::spawn_blocking(move || hash_now(&password))
-        .await
-        .map_err(|error| Error::Internal(format!("hashing task: {error}")))?
+/// Runs argon2 work (hashes and verifications alike) at most `concurrency` at a time, each on
+/// the blocking pool; at most `queue` more callers wait, each for at most `wait`. The rest are
+/// refused with [`Error::Busy`] (RESOURCE_EXHAUSTED) before anything changed, rather than
+/// piling up 19 MiB per blocking thread.
+#[derive(Clone, Debug)]
+pub(crate) struct HashPool {
+    /// One permit per hash allowed to run.
+    permits: Arc<Semaphore>,
+    /// Callers waiting for a permit now.
+    waiting: Arc<AtomicUsize>,
+    /// Most callers allowed to wait.
+    queue: usize,
+    /// Longest a caller waits for a permit.
+    wait: Duration,
+    /// `password_hashes_in_flight`: hashes running now.
+    in_flight: Gauge,
 }
 
-/// Whether `password` matches `hash`, on the blocking pool. With no hash (no such account) it
-/// checks against a dummy one and answers `false`, taking the same time.
-pub(crate) async fn verify(
-    hash: Option<HashedPassword>,
-    password: SecretString,
-) -> Result<bool, Error> {
-    tokio::task::spawn_blocking(move || match hash {
-        Some(hash) => verify_now(&hash, &password),
-        None => {
-            let _ = verify_now(&HashedPassword::dummy(), &password);
-            false
+/// How a [`HashPool`] is sized.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HashLimits {
+    /// Hashes running at once.
+    pub concurrency: usize,
+    /// Callers allowed to wait for one.
+    pub queue: usize,
+    /// Longest wait.
+    pub wait: Duration,
+}
+
+/// Takes one off the waiting count when the wait ends, however it ends.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Holds a permit and counts one hash in flight while the work runs.
+struct Running {
+    _permit: OwnedSemaphorePermit,
+    in_flight: Gauge,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.in_flight.dec();
+    }
+}
+
+impl HashPool {
+    /// A pool of `limits`, counting what runs on `in_flight`.
+    pub(crate) fn new(limits: HashLimits, in_flight: Gauge) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            queue: limits.queue,
+            wait: limits.wait,
+            in_flight,
         }
-    })
-    .await
-    .map_err(|error| Error::Internal(format!("verifying task: {error}")))
+    }
+
+    /// A permit now, or after waiting in the bounded queue; [`Error::Busy`] otherwise.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, Error> {
+        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::Busy);
+        }
+        let _waiting = Waiting(&self.waiting);
+        match tokio::time::timeout(self.wait, Arc::clone(&self.permits).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(Error::Busy),
+        }
+    }
+
+    /// Runs `work` on the blocking pool under a permit. The permit travels with the work, so a
+    /// caller that gives up does not free it before the hash is done.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let permit = self.permit().await?;
+        self.in_flight.inc();
+        let running = Running {
+            _permit: permit,
+            in_flight: self.in_flight.clone(),
+        };
+        tokio::task::spawn_blocking(move || {
+            let _running = running;
+            work()
+        })
+        .await
+        .map_err(|error| Error::Internal(format!("hashing task: {error}")))
+    }
+
+    /// Hashes `password` with a fresh salt.
+    pub(crate) async fn hash(&self, password: SecretString) -> Result<HashedPassword, Error> {
+        self.run(move || hash_now(&password)).await?
+    }
+
+    /// Whether `password` matches `hash`. With no hash (no such account) it checks against a
+    /// dummy one and answers `false`, taking the same time.
+    pub(crate) async fn verify(
+        &self,
+        hash: Option<HashedPassword>,
+        password: SecretString,
+    ) -> Result<bool, Error> {
+        self.run(move || match hash {
+            Some(hash) => verify_now(&hash, &password),
+            None => {
+                let _ = verify_now(&HashedPassword::dummy(), &password);
+                false
+            }
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::accounts::{email::NormalizedEmail, policy::PasswordPolicy};
+
+    fn pool() -> HashPool {
+        HashPool::new(
+            HashLimits {
+                concurrency: 2,
+                queue: 8,
+                wait: Duration::from_secs(30),
+            },
+            Gauge::default(),
+        )
+    }
+
+    async fn hash(password: SecretString) -> Result<HashedPassword, Error> {
+        pool().hash(password).await
+    }
+
+    async fn verify(hash: Option<HashedPassword>, password: SecretString) -> Result<bool, Error> {
+        pool().verify(hash, password).await
+    }
 
     fn email() -> NormalizedEmail {
         NormalizedEmail::parse("Ada.Lovelace@example.com").unwrap()

@@ -1,7 +1,8 @@
 //! Accounts in Redis: the keys, the Lua scripts and the typed calls around them.
 //!
 //! - `{prefix}account:{<id>}`: a hash per account (id, email, password_hash, locale,
-//!   created_at, password_changed_at);
+//!   created_at, password_changed_at, and for resets: last_reset, the reset id of the last
+//!   password change, and reset_fence, a reset settled as not landed);
 //! - `{prefix}account-email:{<normalised email>}`: the account id of an address.
 //!
 //! Each script touches one account key only, so everything works on Redis Cluster. The address
@@ -34,14 +35,34 @@ return redis.call('HGETALL', KEYS[1])
     )
 });
 
-/// Replaces the password hash of an existing account; returns it whole, or nothing.
-/// KEYS[1] = account key; ARGV = hash, now (ms).
+/// Replaces the password hash of an existing account for reset ARGV[3], recording the reset so
+/// it can be settled later; returns the account whole, nothing if there is none, or
+/// `{'fenced'}` if the reset was already settled as not landed (a late write).
+/// KEYS[1] = account key; ARGV = hash, now (ms), reset id.
 static SET_PASSWORD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-redis.call('HSET', KEYS[1], 'password_hash', ARGV[1], 'password_changed_at', ARGV[2])
+if redis.call('HGET', KEYS[1], 'reset_fence') == ARGV[3] then return {'fenced'} end
+redis.call('HSET', KEYS[1], 'password_hash', ARGV[1], 'password_changed_at', ARGV[2],
+           'last_reset', ARGV[3])
 return redis.call('HGETALL', KEYS[1])
+",
+    )
+});
+
+/// Whether reset ARGV[1] set the password: the account whole if it did; if not, nothing, and
+/// the reset is fenced off so a write of it still on its way can never land.
+/// KEYS[1] = account key; ARGV = reset id.
+static SETTLE_RESET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+if redis.call('HGET', KEYS[1], 'last_reset') == ARGV[1] then
+  return redis.call('HGETALL', KEYS[1])
+end
+redis.call('HSET', KEYS[1], 'reset_fence', ARGV[1])
+return {}
 ",
     )
 });
@@ -214,15 +235,30 @@ impl AccountStore for RedisAccountStore {
         id: &str,
         password_hash: &HashedPassword,
         now: UnixMillis,
+        reset: &str,
     ) -> Result<AccountRecord, Error> {
         let mut connection = self.connection.clone();
         let flat: Vec<String> = SET_PASSWORD
             .key(self.account_key(id))
             .arg(password_hash.as_str())
             .arg(now.0)
+            .arg(reset)
             .invoke_async(&mut connection)
             .await?;
+        if flat.len() == 1 {
+            return Err(Error::ResetInterrupted);
+        }
         record_from(pairs(flat))?.ok_or(Error::AccountNotFound)
+    }
+
+    async fn settle_reset(&self, id: &str, reset: &str) -> Result<Option<AccountRecord>, Error> {
+        let mut connection = self.connection.clone();
+        let flat: Vec<String> = SETTLE_RESET
+            .key(self.account_key(id))
+            .arg(reset)
+            .invoke_async(&mut connection)
+            .await?;
+        record_from(pairs(flat))
     }
 
     async fn list(&self, cursor: &str, page_size: usize) -> Result<AccountPage, Error> {

@@ -61,13 +61,21 @@ pub(crate) trait AccountStore: Send + Sync + fmt::Debug {
         now: UnixMillis,
     ) -> Result<AccountRecord, Error>;
 
-    /// Replaces the password hash of an existing account; [`Error::AccountNotFound`] if none.
+    /// Replaces the password hash of an existing account for the reset `reset` (its claim id),
+    /// and records that this reset set it; [`Error::AccountNotFound`] if there is no account,
+    /// [`Error::ResetInterrupted`] if `settle_reset` already settled `reset` as not landed.
     async fn set_password(
         &self,
         id: &str,
         password_hash: &HashedPassword,
         now: UnixMillis,
+        reset: &str,
     ) -> Result<AccountRecord, Error>;
+
+    /// Whether `reset` set the account's password: the account if it did. If it did not, it
+    /// never will (a `set_password` of it arriving later is refused), so its token may be
+    /// given back.
+    async fn settle_reset(&self, id: &str, reset: &str) -> Result<Option<AccountRecord>, Error>;
 
     /// A page of about `page_size` accounts from `cursor` (empty for the first page), in no
     /// particular order. [`Error::InvalidArgument`] for a cursor this store did not hand out.

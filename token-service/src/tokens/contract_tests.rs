@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use super::{
     codec::{Digest, Token, TokenHasher},
-    store::{ClaimId, RECORD_GRACE, TokenRecord, TokenStore},
+    store::{Claim, ClaimId, RECORD_GRACE, TokenRecord, TokenStore},
 };
 use crate::{Error, Storage, clock::UnixMillis};
 
@@ -34,10 +34,19 @@ fn claim_id() -> ClaimId {
 async fn claim(store: &dyn TokenStore, digest: &Digest) -> Result<(ClaimId, TokenRecord), Error> {
     let claim = claim_id();
     let now = UnixMillis::now();
-    let record = store
-        .claim(digest, &claim, now, now.plus(Duration::from_secs(30)))
-        .await?;
-    Ok((claim, record))
+    match store
+        .claim(
+            digest,
+            &claim,
+            "persona",
+            now,
+            now.plus(Duration::from_secs(30)),
+        )
+        .await?
+    {
+        Claim::Held(record) => Ok((claim, record)),
+        Claim::Lapsed(lapsed) => panic!("unexpected lapsed claim {lapsed:?}"),
+    }
 }
 
 async fn issue(store: &dyn TokenStore, account_id: &str, revoke_older: bool) -> Digest {
@@ -110,9 +119,10 @@ async fn a_finalized_token_answers_token_spent(store: Arc<dyn TokenStore>) {
         claim(store.as_ref(), &digest).await,
         Err(Error::TokenSpent)
     ));
-    // Finishing twice, or releasing after finishing, changes nothing.
+    // Finishing twice (a retry of interrupted bookkeeping), or releasing after finishing,
+    // changes nothing.
     assert!(
-        !store
+        store
             .finalize(&digest, &claim_held, UnixMillis::now())
             .await
             .unwrap()
@@ -151,27 +161,96 @@ async fn a_released_token_can_be_claimed_again_but_only_by_its_holder_release(
     );
 }
 
-async fn a_lapsed_claim_can_be_taken_over_and_its_holder_cannot_finish(store: Arc<dyn TokenStore>) {
+async fn a_lapsed_claim_is_reported_and_listed_never_taken_over(store: Arc<dyn TokenStore>) {
     let digest = issue(store.as_ref(), "acct_1", true).await;
     let start = UnixMillis::now();
     let first = claim_id();
-    store
+    let held = store
         .claim(
             &digest,
             &first,
+            "metal",
             start,
             start.plus(Duration::from_millis(50)),
         )
         .await
         .unwrap();
+    let Claim::Held(record) = held else {
+        panic!("not held: {held:?}");
+    };
+    // Before its deadline the claim is neither listed nor reported.
+    assert!(!listed(store.as_ref(), &digest, start).await);
     let later = start.plus(Duration::from_millis(100));
+    assert!(listed(store.as_ref(), &digest, later).await);
     let second = claim_id();
-    store
-        .claim(&digest, &second, later, later.plus(Duration::from_secs(30)))
+    let again = store
+        .claim(
+            &digest,
+            &second,
+            "persona",
+            later,
+            later.plus(Duration::from_secs(30)),
+        )
         .await
         .unwrap();
-    assert!(!store.finalize(&digest, &first, later).await.unwrap());
-    assert!(store.finalize(&digest, &second, later).await.unwrap());
+    let Claim::Lapsed(lapsed) = again else {
+        panic!("taken over: {again:?}");
+    };
+    assert_eq!(lapsed.claim, first);
+    assert_eq!(lapsed.record, record);
+    assert_eq!(lapsed.surface, "metal");
+    // The second redemption holds nothing: only the first claim can finish.
+    assert!(!store.finalize(&digest, &second, later).await.unwrap());
+    assert!(store.finalize(&digest, &first, later).await.unwrap());
+    assert!(!listed(store.as_ref(), &digest, later).await);
+}
+
+async fn finalizing_the_same_claim_again_is_a_success_and_changes_nothing(
+    store: Arc<dyn TokenStore>,
+) {
+    let digest = issue(store.as_ref(), "acct_1", true).await;
+    let (held, _) = claim(store.as_ref(), &digest).await.unwrap();
+    assert!(
+        store
+            .finalize(&digest, &held, UnixMillis::now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .finalize(&digest, &held, UnixMillis::now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finalize(&digest, &claim_id(), UnixMillis::now())
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store.check(&digest, UnixMillis::now()).await,
+        Err(Error::TokenSpent)
+    ));
+}
+
+async fn a_released_claim_is_no_longer_listed(store: Arc<dyn TokenStore>) {
+    let digest = issue(store.as_ref(), "acct_1", true).await;
+    let (held, _) = claim(store.as_ref(), &digest).await.unwrap();
+    let much_later = UnixMillis::now().plus(Duration::from_secs(60));
+    assert!(listed(store.as_ref(), &digest, much_later).await);
+    assert!(store.release(&digest, &held).await.unwrap());
+    assert!(!listed(store.as_ref(), &digest, much_later).await);
+}
+
+/// Whether the sweeper's list at `now` holds `digest`.
+async fn listed(store: &dyn TokenStore, digest: &Digest, now: UnixMillis) -> bool {
+    store
+        .lapsed(now, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .any(|lapsed| &lapsed.digest == digest)
 }
 
 async fn an_expired_token_answers_token_expired(store: Arc<dyn TokenStore>) {
@@ -290,7 +369,9 @@ passreset_testkit::store_contract!(
         a_claimed_token_still_checks_valid_but_cannot_be_claimed_again,
         a_finalized_token_answers_token_spent,
         a_released_token_can_be_claimed_again_but_only_by_its_holder_release,
-        a_lapsed_claim_can_be_taken_over_and_its_holder_cannot_finish,
+        a_lapsed_claim_is_reported_and_listed_never_taken_over,
+        finalizing_the_same_claim_again_is_a_success_and_changes_nothing,
+        a_released_claim_is_no_longer_listed,
         an_expired_token_answers_token_expired,
         a_newer_token_revokes_the_older_ones_when_asked,
         a_completed_redemption_revokes_every_other_token_of_the_account,

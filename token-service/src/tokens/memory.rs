@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 
 use super::{
     codec::Digest,
-    store::{ClaimId, TokenRecord, TokenStore},
+    store::{Claim, ClaimId, LapsedClaim, TokenRecord, TokenStore},
 };
 use crate::{Error, clock::UnixMillis};
 
@@ -36,8 +36,32 @@ struct Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum TokenState {
     Valid,
-    Claimed { claim: ClaimId, until: UnixMillis },
-    Spent,
+    Claimed {
+        claim: ClaimId,
+        until: UnixMillis,
+        surface: String,
+    },
+    /// Spent by this claim.
+    Spent(ClaimId),
+}
+
+impl Entry {
+    /// The claim holding this entry, if it lapsed by `now`.
+    fn lapsed(&self, digest: &Digest, now: UnixMillis) -> Option<LapsedClaim> {
+        match &self.state {
+            TokenState::Claimed {
+                claim,
+                until,
+                surface,
+            } if *until <= now => Some(LapsedClaim {
+                digest: digest.clone(),
+                claim: claim.clone(),
+                record: self.record.clone(),
+                surface: surface.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl State {
@@ -81,7 +105,7 @@ impl State {
 
 /// Why `entry` cannot be redeemed at `now`, if it cannot.
 fn refusal(entry: &Entry, now: UnixMillis) -> Option<Error> {
-    if entry.state == TokenState::Spent {
+    if matches!(entry.state, TokenState::Spent(_)) {
         Some(Error::TokenSpent)
     } else if entry.record.expires_at <= now {
         Some(Error::TokenExpired)
@@ -131,24 +155,27 @@ impl TokenStore for MemoryTokenStore {
         &self,
         digest: &Digest,
         claim: &ClaimId,
+        surface: &str,
         now: UnixMillis,
         claim_until: UnixMillis,
-    ) -> Result<TokenRecord, Error> {
+    ) -> Result<Claim, Error> {
         let mut state = self.state.lock().await;
         let entry = state.entry(digest, now).ok_or(Error::TokenUnknown)?;
+        if let Some(lapsed) = entry.lapsed(digest, now) {
+            return Ok(Claim::Lapsed(lapsed));
+        }
         if let Some(error) = refusal(entry, now) {
             return Err(error);
         }
-        if let TokenState::Claimed { until, .. } = &entry.state
-            && *until > now
-        {
+        if matches!(entry.state, TokenState::Claimed { .. }) {
             return Err(Error::TokenInUse);
         }
         entry.state = TokenState::Claimed {
             claim: claim.clone(),
             until: claim_until,
+            surface: surface.to_owned(),
         };
-        Ok(entry.record.clone())
+        Ok(Claim::Held(entry.record.clone()))
     }
 
     async fn release(&self, digest: &Digest, claim: &ClaimId) -> Result<bool, Error> {
@@ -163,6 +190,16 @@ impl TokenStore for MemoryTokenStore {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn lapsed(&self, now: UnixMillis, limit: usize) -> Result<Vec<LapsedClaim>, Error> {
+        let state = self.state.lock().await;
+        Ok(state
+            .tokens
+            .iter()
+            .filter_map(|(digest, entry)| entry.lapsed(digest, now))
+            .take(limit)
+            .collect())
     }
 
     async fn revoke(&self, digest: &Digest) -> Result<(), Error> {
@@ -189,10 +226,11 @@ impl TokenStore for MemoryTokenStore {
         let Some(entry) = state.entry(digest, now) else {
             return Ok(false);
         };
-        if !matches!(&entry.state, TokenState::Claimed { claim: held, .. } if held == claim) {
-            return Ok(false);
+        match &entry.state {
+            TokenState::Claimed { claim: held, .. } | TokenState::Spent(held) if held == claim => {}
+            _ => return Ok(false),
         }
-        entry.state = TokenState::Spent;
+        entry.state = TokenState::Spent(claim.clone());
         let account_id = entry.record.account_id.clone();
         state.revoke_account(&account_id, Some(digest));
         // The spent token stays (to answer "already used") but is no longer outstanding.

@@ -10,4 +10,4 @@ pub(crate) mod store;
 mod contract_tests;
 
 pub(crate) use codec::{Token, TokenHasher};
-pub(crate) use store::{CLAIM_TIMEOUT, ClaimId, TokenRecord, TokenStore};
+pub(crate) use store::{CLAIM_TIMEOUT, Claim, ClaimId, LapsedClaim, TokenRecord, TokenStore};

@@ -2,7 +2,10 @@
 //!
 //! - `{prefix}token:{<digest>}`: a hash per token (account_id, email, locale, issued_at,
 //!   expires_at, state, claim_id, claim_until, spent_at), expiring at `expires_at` + grace;
-//! - `{prefix}account-tokens:{<account_id>}`: the set of the account's outstanding digests.
+//! - `{prefix}account-tokens:{<account_id>}`: the set of the account's outstanding digests;
+//! - `{prefix}resets-pending`: a sorted set of claimed digests by claim deadline, where the
+//!   sweeper finds the claims that lapsed; an entry is added before its claim and removed
+//!   after its release or finalize, so a stale one only costs the sweeper a look.
 //!
 //! Each script touches one token key only, so everything works on Redis Cluster; revocation
 //! walks the account's set one key at a time.
@@ -14,28 +17,14 @@ use redis::{AsyncCommands as _, Script, aio::ConnectionManager};
 
 use super::{
     codec::Digest,
-    store::{ClaimId, TokenRecord, TokenStore},
+    store::{Claim, ClaimId, LapsedClaim, TokenRecord, TokenStore},
 };
 use crate::{Error, clock::UnixMillis};
 
-/// Takes hold of a token for one redemption, or says precisely why not.
-/// KEYS[1] = token key; ARGV = now, claim id, claim deadline (ms).
-static CLAIM: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local f = redis.call('HMGET', KEYS[1], 'state', 'expires_at', 'claim_until',
-                     'account_id', 'email', 'locale', 'issued_at')
-local state = f[1]
-if not state then return {'unknown'} end
-if state == 'spent' then return {'spent'} end
-local now = tonumber(ARGV[1])
-if tonumber(f[2]) <= now then return {'expired'} end
-if state == 'claimed' and tonumber(f[3]) > now then return {'in_use'} end
-redis.call('HSET', KEYS[1], 'state', 'claimed', 'claim_id', ARGV[2], 'claim_until', ARGV[3])
-return {'claimed', f[4], f[5], f[6], f[7], f[2]}
-",
-    )
-});
+/// Takes hold of a token for one redemption, or says precisely why not. A lapsed claim is
+/// reported, never taken over: its password change may have landed.
+/// KEYS[1] = token key; ARGV = now, claim id, claim deadline (ms), surface.
+static CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("claim.lua")));
 
 /// Makes a claimed token valid again, if the claim is still ours.
 /// KEYS[1] = token key; ARGV = claim id.
@@ -53,17 +42,20 @@ return 0
     )
 });
 
-/// Marks a claimed token spent, if the claim is still ours; returns its account id (or nil).
+/// Marks a token claimed by ARGV[1] spent (again, harmlessly, if it already is); returns its
+/// account id, or nil if another claim holds it.
 /// KEYS[1] = token key; ARGV = claim id, now (ms).
 static FINALIZE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local f = redis.call('HMGET', KEYS[1], 'state', 'claim_id', 'account_id')
-if f[1] == 'claimed' and f[2] == ARGV[1] then
+if f[2] ~= ARGV[1] then return false end
+if f[1] == 'claimed' then
   redis.call('HSET', KEYS[1], 'state', 'spent', 'spent_at', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'claim_id', 'claim_until')
+  redis.call('HDEL', KEYS[1], 'claim_until')
   return f[3]
 end
+if f[1] == 'spent' then return f[3] end
 return false
 ",
     )
@@ -95,6 +87,18 @@ impl RedisTokenStore {
 
     fn token_key(&self, digest: &Digest) -> String {
         format!("{}token:{{{}}}", self.prefix, digest.as_str())
+    }
+
+    fn pending_key(&self) -> String {
+        format!("{}resets-pending", self.prefix)
+    }
+
+    async fn forget_pending(&self, digest: &Digest) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        connection
+            .zrem::<_, _, ()>(self.pending_key(), digest.as_str())
+            .await?;
+        Ok(())
     }
 
     fn account_tokens_key(&self, account_id: &str) -> String {
@@ -234,27 +238,54 @@ impl TokenStore for RedisTokenStore {
         &self,
         digest: &Digest,
         claim: &ClaimId,
+        surface: &str,
         now: UnixMillis,
         claim_until: UnixMillis,
-    ) -> Result<TokenRecord, Error> {
+    ) -> Result<Claim, Error> {
         let mut connection = self.connection.clone();
+        // Listed before it is claimed, so no claim is ever missing from the list; NX leaves an
+        // earlier claim's entry (and deadline) alone.
+        let listed: i64 = redis::cmd("ZADD")
+            .arg(self.pending_key())
+            .arg("NX")
+            .arg(claim_until.0)
+            .arg(digest.as_str())
+            .query_async(&mut connection)
+            .await?;
         let answer: Vec<Option<String>> = CLAIM
             .key(self.token_key(digest))
             .arg(now.0)
             .arg(&claim.0)
             .arg(claim_until.0)
+            .arg(surface)
             .invoke_async(&mut connection)
             .await?;
-        match answer.first().cloned().flatten().as_deref() {
-            Some("claimed") => record_from(answer.get(1..).unwrap_or_default()),
-            Some("unknown") => Err(Error::TokenUnknown),
-            Some("spent") => Err(Error::TokenSpent),
-            Some("expired") => Err(Error::TokenExpired),
-            Some("in_use") => Err(Error::TokenInUse),
-            _ => Err(corrupt(
-                "unexpected answer from the claim script".to_owned(),
-            )),
+        let refusal = match answer.first().cloned().flatten().as_deref() {
+            Some("claimed") => {
+                return Ok(Claim::Held(record_from(
+                    answer.get(1..).unwrap_or_default(),
+                )?));
+            }
+            Some("lapsed") => {
+                let rest = answer.get(1..).unwrap_or_default();
+                let field = |index: usize| rest.get(index).cloned().flatten();
+                return Ok(Claim::Lapsed(LapsedClaim {
+                    digest: digest.clone(),
+                    record: record_from(rest)?,
+                    claim: ClaimId(field(5).ok_or_else(|| corrupt("missing claim_id".to_owned()))?),
+                    surface: field(6).unwrap_or_default(),
+                }));
+            }
+            Some("unknown") => Error::TokenUnknown,
+            Some("spent") => Error::TokenSpent,
+            Some("expired") => Error::TokenExpired,
+            Some("in_use") => Error::TokenInUse,
+            _ => corrupt("unexpected answer from the claim script".to_owned()),
+        };
+        if listed == 1 {
+            self.forget_pending(digest).await?;
         }
+        Err(refusal)
     }
 
     async fn release(&self, digest: &Digest, claim: &ClaimId) -> Result<bool, Error> {
@@ -264,7 +295,71 @@ impl TokenStore for RedisTokenStore {
             .arg(&claim.0)
             .invoke_async(&mut connection)
             .await?;
+        if released == 1 {
+            self.forget_pending(digest).await?;
+        }
         Ok(released == 1)
+    }
+
+    async fn lapsed(&self, now: UnixMillis, limit: usize) -> Result<Vec<LapsedClaim>, Error> {
+        let mut connection = self.connection.clone();
+        let digests: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.pending_key())
+            .arg("-inf")
+            .arg(now.0)
+            .arg("BYSCORE")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut connection)
+            .await?;
+        let mut lapsed = Vec::new();
+        for member in digests {
+            let Some(digest) = Digest::from_stored(&member) else {
+                connection
+                    .zrem::<_, _, ()>(self.pending_key(), &member)
+                    .await?;
+                continue;
+            };
+            let fields: Vec<Option<String>> = redis::cmd("HMGET")
+                .arg(self.token_key(&digest))
+                .arg(&[
+                    "state",
+                    "claim_until",
+                    "account_id",
+                    "email",
+                    "locale",
+                    "issued_at",
+                    "expires_at",
+                    "claim_id",
+                    "surface",
+                ])
+                .query_async(&mut connection)
+                .await?;
+            let field = |index: usize| fields.get(index).cloned().flatten();
+            if field(0).as_deref() != Some("claimed") {
+                self.forget_pending(&digest).await?;
+                continue;
+            }
+            let until: i64 = field(1).and_then(|until| until.parse().ok()).unwrap_or(0);
+            if until > now.0 {
+                // Re-claimed since it was listed: wait for the new deadline.
+                connection
+                    .zadd::<_, _, _, ()>(self.pending_key(), digest.as_str(), until)
+                    .await?;
+                continue;
+            }
+            let Some(claim) = field(7) else {
+                continue;
+            };
+            lapsed.push(LapsedClaim {
+                record: record_from(fields.get(2..).unwrap_or_default())?,
+                claim: ClaimId(claim),
+                surface: field(8).unwrap_or_default(),
+                digest,
+            });
+        }
+        Ok(lapsed)
     }
 
     async fn revoke(&self, digest: &Digest) -> Result<(), Error> {
@@ -297,6 +392,7 @@ impl TokenStore for RedisTokenStore {
             return Ok(false);
         };
         self.revoke_account(&account_id, Some(digest)).await?;
+        self.forget_pending(digest).await?;
         Ok(true)
     }
 }

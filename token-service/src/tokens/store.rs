@@ -3,8 +3,12 @@
 //!
 //! A token's record lives from issue until `expires_at` + [`RECORD_GRACE`], so that a late
 //! presentation is answered "expired" or "already used" rather than "unknown". Its state moves
-//! `valid -> claimed -> spent`; a claim whose deadline passes counts as valid again, so a
-//! redemption that died mid-way does not burn the token.
+//! `valid -> claimed -> spent` (or back to `valid` by `release`). A claim whose deadline passes
+//! is never simply taken over: its password change may have landed, so the next `claim` (or the
+//! sweeper, through `lapsed`) reports it as [`Claim::Lapsed`], and the reset flow settles it
+//! with the directory first: finished if the password was set, released if it was not. Claims
+//! are listed as pending until released or spent, so a sweeper finds them even if nobody
+//! presents the token again.
 
 use std::{fmt, time::Duration};
 
@@ -57,6 +61,28 @@ impl ClaimId {
     }
 }
 
+/// What `claim` got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// The token is ours until the deadline.
+    Held(TokenRecord),
+    /// An earlier redemption's claim lapsed before it finished: settle it first.
+    Lapsed(LapsedClaim),
+}
+
+/// A claim whose deadline passed while the token was still claimed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LapsedClaim {
+    /// The token's digest.
+    pub digest: Digest,
+    /// The earlier redemption's claim (and the idempotency key of its password change).
+    pub claim: ClaimId,
+    /// The token's record.
+    pub record: TokenRecord,
+    /// The surface the earlier redemption came through.
+    pub surface: String,
+}
+
 /// Where tokens live. Every method is atomic with respect to one token: under any concurrency
 /// at most one `claim` of a token holds at a time, and only its holder can `finalize` it.
 #[async_trait]
@@ -75,27 +101,34 @@ pub(crate) trait TokenStore: Send + Sync + fmt::Debug {
     /// [`Error::TokenSpent`]. Never changes anything.
     async fn check(&self, digest: &Digest, now: UnixMillis) -> Result<TokenRecord, Error>;
 
-    /// Takes hold of a token for one redemption until `claim_until`: it must be valid and
-    /// unexpired at `now`, or held by a claim whose deadline has passed. Refusals are as for
-    /// `check`, plus [`Error::TokenInUse`] while another claim holds.
+    /// Takes hold of a valid, unexpired token for one redemption from `surface` until
+    /// `claim_until`, and lists it as pending. A token still held by a claim whose deadline has
+    /// passed is not taken: it answers [`Claim::Lapsed`]. Refusals are as for `check`, plus
+    /// [`Error::TokenInUse`] while another claim holds.
     async fn claim(
         &self,
         digest: &Digest,
         claim: &ClaimId,
+        surface: &str,
         now: UnixMillis,
         claim_until: UnixMillis,
-    ) -> Result<TokenRecord, Error>;
+    ) -> Result<Claim, Error>;
 
-    /// Gives a claimed token back, valid again, when the redemption could not finish. Returns
-    /// whether `claim` still held it.
+    /// Gives a claimed token back, valid again, when its password was not set. Returns whether
+    /// `claim` still held it.
     async fn release(&self, digest: &Digest, claim: &ClaimId) -> Result<bool, Error>;
+
+    /// Up to `limit` pending claims whose deadline passed by `now`, for the sweeper. Pending
+    /// entries of tokens that are no longer claimed are dropped on the way.
+    async fn lapsed(&self, now: UnixMillis, limit: usize) -> Result<Vec<LapsedClaim>, Error>;
 
     /// Deletes a token whatever its state: it then answers [`Error::TokenUnknown`]. Revoking a
     /// token that is not there is not an error.
     async fn revoke(&self, digest: &Digest) -> Result<(), Error>;
 
     /// Marks a claimed token spent, then revokes every other outstanding token of its account.
-    /// Returns whether `claim` still held it (if not, nothing changed).
+    /// Returns whether `claim` held it; finalizing the same claim again is a success that
+    /// repeats the revocation (so a retry can finish what a failure interrupted).
     async fn finalize(
         &self,
         digest: &Digest,

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub redis: TestRedis,
     pub tokens: TokenServiceClient<Channel>,
     pub directory: AccountDirectoryClient<Channel>,
+    /// Where the service's `/metrics` answers.
+    pub metrics_addr: std::net::SocketAddr,
     stop: oneshot::Sender<()>,
     server: JoinHandle<()>,
 }
@@ -60,6 +62,7 @@ pub async fn spawn_app_in_memory_with(configure: impl FnOnce(&mut Config)) -> Te
 
 async fn start(application: Application, redis: TestRedis) -> TestApp {
     let addr = application.local_addr();
+    let metrics_addr = application.metrics_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         application
@@ -80,6 +83,7 @@ async fn start(application: Application, redis: TestRedis) -> TestApp {
         tokens: TokenServiceClient::new(channel.clone()),
         directory: AccountDirectoryClient::new(channel.clone()),
         channel,
+        metrics_addr,
         stop,
         server,
     }
@@ -170,6 +174,55 @@ impl TestApp {
             .expect("verify answers")
             .into_inner()
             .valid
+    }
+
+    /// The value of the metric `name` (a sample without labels) on `/metrics` now.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = tokio::net::TcpStream::connect(self.metrics_addr)
+            .await
+            .expect("metrics endpoint answers");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("metrics request is sent");
+        let mut body = String::new();
+        stream
+            .read_to_string(&mut body)
+            .await
+            .expect("metrics are text");
+        body.lines().find_map(|line| {
+            let (sample, value) = line.split_once(' ')?;
+            (sample == name)
+                .then(|| value.trim().parse().ok())
+                .flatten()
+        })
+    }
+
+    /// The entries of this test's `{prefix}events` stream, as field maps, oldest first.
+    pub async fn events(&self) -> Vec<std::collections::HashMap<String, String>> {
+        let mut connection = self.redis.connection().await;
+        let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(format!("{}events", self.redis.prefix))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut connection)
+            .await
+            .expect("events read");
+        entries
+            .ids
+            .into_iter()
+            .map(|entry| {
+                entry
+                    .map
+                    .into_iter()
+                    .map(|(field, value)| {
+                        let value: String = redis::from_redis_value(value).expect("text field");
+                        (field, value)
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// Stops the server and waits for it to finish.

@@ -8,7 +8,9 @@
 
 mod accounts;
 mod cli;
+mod hashing;
 mod helpers;
+mod interruptions;
 mod limits;
 mod service;
 mod tokens;
