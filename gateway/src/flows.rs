@@ -1,5 +1,5 @@
-//! The reset flows, shared by every surface: each turns one REST call into the gRPC calls of
-//! DESIGN.md. Surfaces parse and render; the flows decide.
+//! The reset flows, shared by every surface: each turns one REST call into the gRPC calls the
+//! README's "reset flow" describes. Surfaces parse and render; the flows decide.
 
 use passreset_proto::{
     mail::v1::{self as mail, enqueue_request::Kind},

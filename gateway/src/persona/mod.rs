@@ -1,5 +1,6 @@
 //! KSF Media's persona AccountApi, under `/v1`: forgot, check-token, reset. Requests and
-//! errors follow the published client exactly (see `shared/seeds/`).
+//! errors follow persona's published `AccountApi` client exactly (its field names, and error
+//! bodies of `http_code`, `http_status` and one named error).
 
 mod error;
 mod extract;
