@@ -171,14 +171,15 @@ impl Application {
             }
         });
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
-        let reflection =
+        let (reflection_v1, reflection_v1alpha) =
             passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
         tracing::info!(addr = %self.local_addr, workers = self.workers, "mail-service listening");
         let served = tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
             .add_service(health_service)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(MailServiceServer::new(self.api))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown.wait())
             .await;

@@ -143,7 +143,7 @@ impl Application {
                 .await;
             }
         });
-        let reflection =
+        let (reflection_v1, reflection_v1alpha) =
             passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
         tracing::info!(addr = %self.local_addr, metrics = %self.metrics.local_addr(), "token-service listening");
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
@@ -151,7 +151,8 @@ impl Application {
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
             .add_service(health_service)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(TokenServiceServer::new(TokenApi::new(
                 self.resets,
                 self.events,
