@@ -8,7 +8,7 @@ use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
 use passreset_telemetry::{
     Shutdown,
     grpc::ServeError,
-    metrics::{GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+    metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
 };
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tokio_stream::wrappers::TcpListenerStream;
@@ -44,6 +44,9 @@ pub enum StartupError {
     /// The metrics address cannot be bound.
     #[error(transparent)]
     Metrics(#[from] MetricsBindError),
+    /// The contracts' descriptors, which name the metrics' methods, do not decode.
+    #[error(transparent)]
+    Descriptors(#[from] DescriptorError),
     /// The gRPC address cannot be bound.
     #[error("MAIL_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -91,7 +94,8 @@ impl Application {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let queue = queue.store().clone();
         let mut registry = Registry::default();
-        let grpc_metrics = GrpcServerMetrics::register(&mut registry);
+        let grpc_metrics =
+            GrpcServerMetrics::register(&mut registry, passreset_proto::FILE_DESCRIPTOR_SET)?;
         let mail_metrics = MailMetrics::register(&mut registry);
         let metrics =
             MetricsEndpoint::bind(config.metrics_addr, registry, "MAIL_METRICS_ADDR").await?;

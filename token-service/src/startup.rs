@@ -9,7 +9,7 @@ use passreset_proto::token::v1::{
 use passreset_telemetry::{
     Shutdown,
     grpc::ServeError,
-    metrics::{GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+    metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
 };
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -32,6 +32,9 @@ pub enum StartupError {
     /// The metrics address cannot be bound.
     #[error(transparent)]
     Metrics(#[from] MetricsBindError),
+    /// The contracts' descriptors, which name the metrics' methods, do not decode.
+    #[error(transparent)]
+    Descriptors(#[from] DescriptorError),
     /// The gRPC address cannot be bound.
     #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -87,7 +90,8 @@ impl Application {
             storage.limit_store(),
         );
         let mut registry = Registry::default();
-        let grpc_metrics = GrpcServerMetrics::register(&mut registry);
+        let grpc_metrics =
+            GrpcServerMetrics::register(&mut registry, passreset_proto::FILE_DESCRIPTOR_SET)?;
         let token_metrics = TokenMetrics::register(&mut registry);
         let metrics =
             MetricsEndpoint::bind(config.metrics_addr, registry, "TOKEN_METRICS_ADDR").await?;

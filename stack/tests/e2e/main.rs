@@ -6,6 +6,7 @@
     reason = "a failed step must fail the test loudly"
 )]
 
+mod cardinality;
 mod fuzz;
 mod generated_client;
 mod helpers;
