@@ -13,7 +13,8 @@
 //! - `locale`: the request's `Accept-Language`, for mail to addresses without a locale;
 //! - `pages`: the reset pages the mail's link lands on (`/reset`, `/forgot`);
 //! - `openapi`: the OpenAPI document of both surfaces, generated from the code;
-//! - `health`: liveness (`/healthz`) and readiness (`/readyz`) for orchestrators.
+//! - `health`: liveness (`/healthz`) and readiness (`/readyz`) for orchestrators;
+//! - `shedding`: [`InFlight`], the bound on requests in flight and their timeout.
 
 mod api_keys;
 mod client_ip;
@@ -27,6 +28,7 @@ mod metal;
 mod openapi;
 mod pages;
 mod persona;
+mod shedding;
 mod startup;
 
 pub use api_keys::ApiKeys;
@@ -34,4 +36,5 @@ pub use client_ip::TrustedProxies;
 pub use clients::Upstreams;
 pub use config::{Cli, Command, Config, ResetUrl};
 pub use error::ApiError;
+pub use shedding::InFlight;
 pub use startup::{AppState, Application, StartupError, router};

@@ -7,7 +7,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
 use passreset_telemetry::{
     Shutdown,
-    grpc::ServeError,
+    grpc::{GrpcInFlight, ServeError},
     metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
 };
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
@@ -67,12 +67,15 @@ pub struct Application {
     workers: u16,
     metrics: MetricsEndpoint,
     grpc_metrics: GrpcServerMetrics,
+    /// The bound on calls in flight (`*_MAX_IN_FLIGHT`).
+    in_flight: GrpcInFlight,
 }
 
 impl Application {
     /// Connects to Redis (`redis_url`, `redis_key_prefix`), then as [`Self::build_with_queue`].
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let queue = Queue::connect_redis(&config.redis_url, &config.redis_key_prefix).await?;
+        let queue =
+            Queue::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
         Self::build_with_queue(config, queue).await
     }
 
@@ -122,6 +125,7 @@ impl Application {
             workers: config.workers,
             metrics,
             grpc_metrics,
+            in_flight: GrpcInFlight::new(config.max_in_flight as usize),
         })
     }
 
@@ -181,6 +185,7 @@ impl Application {
         let served = tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
+            .layer(self.in_flight)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

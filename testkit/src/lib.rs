@@ -3,7 +3,8 @@
 //! - [`test_redis`]: a real Redis (`REDIS_URL`, else a private `redis-server` for this test
 //!   process) and a fresh key prefix per call, so tests run in parallel without seeing each
 //!   other's keys;
-//! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again;
+//! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again, or one
+//!   that wants a password;
 //! - [`SmtpSink`]: a real SMTP server on loopback that keeps what it receives and can be told to
 //!   answer with failures.
 //!

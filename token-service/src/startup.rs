@@ -8,7 +8,7 @@ use passreset_proto::token::v1::{
 };
 use passreset_telemetry::{
     Shutdown,
-    grpc::ServeError,
+    grpc::{GrpcInFlight, ServeError},
     metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
 };
 use tokio::net::TcpListener;
@@ -54,6 +54,8 @@ pub struct Application {
     directory: Directory,
     metrics: MetricsEndpoint,
     grpc_metrics: GrpcServerMetrics,
+    /// The bound on calls in flight (`*_MAX_IN_FLIGHT`).
+    in_flight: GrpcInFlight,
     /// What health checks probe.
     storage: Storage,
     /// Where `password_changed` events go.
@@ -64,7 +66,8 @@ pub struct Application {
 impl Application {
     /// Connects to Redis (`redis_url`, `redis_key_prefix`) and binds `grpc_addr`.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let storage = Storage::connect_redis(&config.redis_url, &config.redis_key_prefix).await?;
+        let storage =
+            Storage::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
         Self::build_with_storage(config, storage).await
     }
 
@@ -102,6 +105,7 @@ impl Application {
             directory,
             metrics,
             grpc_metrics,
+            in_flight: GrpcInFlight::new(config.max_in_flight as usize),
             storage,
             events,
             token_metrics,
@@ -154,6 +158,7 @@ impl Application {
         tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
+            .layer(self.in_flight)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -10,6 +10,7 @@ mod cardinality;
 mod fuzz;
 mod generated_client;
 mod helpers;
+mod load;
 mod metal;
 mod operations;
 mod pages;
