@@ -3,6 +3,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use passreset_telemetry::{LogFormat, parse_duration};
+use tokio::sync::Semaphore;
 
 use crate::{api_keys::ApiKeys, client_ip::TrustedProxies};
 
@@ -96,13 +97,40 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_FORGOT_MIN_DURATION", default_value = "100ms", value_parser = parse_floor)]
     pub forgot_min_duration: Duration,
 
-    /// How long one call to an upstream may take before the client gets a 504.
+    /// How long one call to an upstream may take before the client gets a 504. A whole
+    /// request may take two such calls, the reset floor and a second more (then it is a 504).
     #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub upstream_timeout: Duration,
+
+    /// Requests served at once across the REST surfaces; more are answered 503 with
+    /// `Retry-After` at once (`/healthz`, `/readyz` and `/openapi.json` are never refused).
+    #[arg(long, env = "GATEWAY_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = parse_max_in_flight)]
+    pub max_in_flight: usize,
 
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The longest a request may take: the most upstream calls one makes (two: the token
+    /// service, then the mail service), each within `upstream_timeout`, plus the reset floor
+    /// and a second for the gateway's own work. A flow whose call times out answers 504 itself
+    /// first; this bounds everything else, such as a body that never arrives.
+    pub fn request_timeout(&self) -> Duration {
+        self.upstream_timeout * 2 + self.forgot_min_duration + Duration::from_secs(1)
+    }
+}
+
+fn parse_max_in_flight(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(max) if max > Semaphore::MAX_PERMITS => {
+            Err(format!("must be at most {}", Semaphore::MAX_PERMITS))
+        }
+        Ok(max) => Ok(max),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// A duration that may be zero (`0s` for off), at most ten seconds.

@@ -15,7 +15,8 @@
 //! - `policy`: what is wrong with a new password, as data and in the reader's words;
 //! - `pages`: the reset pages the mail's link lands on (`/reset`, `/forgot`);
 //! - `openapi`: the OpenAPI document of both surfaces, generated from the code;
-//! - `health`: liveness (`/healthz`) and readiness (`/readyz`) for orchestrators.
+//! - `health`: liveness (`/healthz`) and readiness (`/readyz`) for orchestrators;
+//! - `shedding`: [`InFlight`], the bound on requests in flight and their timeout.
 
 mod api_keys;
 mod client_ip;
@@ -30,6 +31,7 @@ mod openapi;
 mod pages;
 mod persona;
 mod policy;
+mod shedding;
 mod startup;
 
 pub use api_keys::ApiKeys;
@@ -38,4 +40,5 @@ pub use clients::Upstreams;
 pub use config::{Cli, Command, Config, ResetUrl};
 pub use error::ApiError;
 pub use policy::PasswordProblem;
+pub use shedding::InFlight;
 pub use startup::{AppState, Application, StartupError, router};

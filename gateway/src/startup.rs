@@ -6,6 +6,7 @@ use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request},
     http::{HeaderValue, header},
+    response::IntoResponse as _,
     routing::get,
 };
 use passreset_telemetry::{
@@ -16,8 +17,9 @@ use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use crate::{
-    Config, TrustedProxies, Upstreams, api_keys::ApiKeys, clients::InvalidUpstream,
-    config::ResetUrl, health, metal, openapi, pages, persona,
+    ApiError, Config, InFlight, TrustedProxies, Upstreams, api_keys::ApiKeys,
+    clients::InvalidUpstream, config::ResetUrl, health, locale::AcceptLanguage, metal,
+    metal::MetalError, openapi, pages, persona, persona::PersonaError,
 };
 
 /// Request bodies larger than this are refused with 413; the largest valid body is far smaller.
@@ -38,14 +40,30 @@ pub struct AppState {
     pub http_metrics: HttpMetrics,
     /// The least time a reset request takes to answer (`GATEWAY_FORGOT_MIN_DURATION`).
     pub forgot_min_duration: std::time::Duration,
+    /// The bound on requests in flight (`GATEWAY_MAX_IN_FLIGHT`) and their timeout.
+    pub in_flight: InFlight,
 }
 
 /// Every route of the gateway, ready to serve (or to `oneshot` in a test).
 pub fn router(state: AppState) -> Router {
+    let in_flight = &state.in_flight;
     Router::new()
-        .nest("/v1", persona::routes())
-        .nest("/metal/v1", metal::routes())
-        .merge(pages::routes())
+        .nest(
+            "/v1",
+            in_flight.limit(
+                persona::routes(),
+                |error: ApiError, accept_language: AcceptLanguage| {
+                    PersonaError::new(error, accept_language.language()).into_response()
+                },
+            ),
+        )
+        .nest(
+            "/metal/v1",
+            in_flight.limit(metal::routes(), |error: ApiError, _: AcceptLanguage| {
+                MetalError::Api(error).into_response()
+            }),
+        )
+        .merge(pages::routes(in_flight))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -125,6 +143,7 @@ impl Application {
         let http_metrics = HttpMetrics::register(&mut registry);
         let metrics =
             MetricsEndpoint::bind(config.metrics_addr, registry, "GATEWAY_METRICS_ADDR").await?;
+        let in_flight = InFlight::new(config.max_in_flight, config.request_timeout());
         let state = AppState {
             upstreams,
             reset_url: Arc::new(config.reset_url),
@@ -132,6 +151,7 @@ impl Application {
             trusted_proxies: Arc::new(config.trusted_proxies),
             http_metrics,
             forgot_min_duration: config.forgot_min_duration,
+            in_flight,
         };
         Ok(Self {
             listener,

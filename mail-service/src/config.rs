@@ -27,8 +27,9 @@ pub const DEFAULT_FROM: &str = "passreset <no-reply@localhost>";
 pub struct Config {
     /// Redis holding the queue (one multiplexed connection, plus one per worker for blocking
     /// reads).
-    #[arg(long, env = "REDIS_URL", default_value = DEFAULT_REDIS_URL)]
-    pub redis_url: String,
+    /// Shown with its password hidden, in `--help` and in `Debug` alike.
+    #[arg(long, env = "REDIS_URL", default_value = DEFAULT_REDIS_URL, hide_env_values = true)]
+    pub redis_url: passreset_redis::RedisUrl,
 
     /// Prefix of every Redis key this service writes, so services and tests can share a Redis.
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = DEFAULT_REDIS_KEY_PREFIX)]
@@ -102,6 +103,11 @@ pub struct Config {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub unknown_account_notices: bool,
+
+    /// gRPC calls served at once; more are answered RESOURCE_EXHAUSTED at once (health
+    /// checks are never refused).
+    #[arg(long, env = "MAIL_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_in_flight: u32,
 
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

@@ -7,8 +7,8 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
 use passreset_telemetry::{
     Shutdown,
-    grpc::ServeError,
-    metrics::{GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+    grpc::{GrpcInFlight, ServeError},
+    metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
 };
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tokio_stream::wrappers::TcpListenerStream;
@@ -45,6 +45,9 @@ pub enum StartupError {
     /// The metrics address cannot be bound.
     #[error(transparent)]
     Metrics(#[from] MetricsBindError),
+    /// The contracts' descriptors, which name the metrics' methods, do not decode.
+    #[error(transparent)]
+    Descriptors(#[from] DescriptorError),
     /// The gRPC address cannot be bound.
     #[error("MAIL_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -67,14 +70,17 @@ pub struct Application {
     grpc_metrics: GrpcServerMetrics,
     /// The notice consumer of the token service's events (on Redis only).
     notices: Option<Notices>,
+    /// The bound on calls in flight (`*_MAX_IN_FLIGHT`).
+    in_flight: GrpcInFlight,
 }
 
 impl Application {
     /// Connects to Redis (`redis_url`, `redis_key_prefix`), then as [`Self::build_with_queue`],
     /// and reads the token service's `{prefix}events` for the `password_changed` notices.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let queue = Queue::connect_redis(&config.redis_url, &config.redis_key_prefix).await?;
-        let url = config.redis_url.clone();
+        let queue =
+            Queue::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
+        let url = config.redis_url.expose().to_owned();
         let events_key = format!("{}events", config.redis_key_prefix);
         let mut application = Self::build_with_queue(config, queue).await?;
         let notices = Notices {
@@ -111,7 +117,8 @@ impl Application {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let queue = queue.store().clone();
         let mut registry = Registry::default();
-        let grpc_metrics = GrpcServerMetrics::register(&mut registry);
+        let grpc_metrics =
+            GrpcServerMetrics::register(&mut registry, passreset_proto::FILE_DESCRIPTOR_SET)?;
         let mail_metrics = MailMetrics::register(&mut registry);
         let metrics =
             MetricsEndpoint::bind(config.metrics_addr, registry, "MAIL_METRICS_ADDR").await?;
@@ -140,6 +147,7 @@ impl Application {
             metrics,
             grpc_metrics,
             notices: None,
+            in_flight: GrpcInFlight::new(config.max_in_flight as usize),
         })
     }
 
@@ -196,14 +204,16 @@ impl Application {
             }
         });
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
-        let reflection =
+        let (reflection_v1, reflection_v1alpha) =
             passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
         tracing::info!(addr = %self.local_addr, workers = self.workers, "mail-service listening");
         let served = tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
+            .layer(self.in_flight)
             .add_service(health_service)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(MailServiceServer::new(self.api))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown.wait())
             .await;

@@ -1,7 +1,8 @@
 //! How passreset's services connect to Redis: [`connect`] opens one multiplexed
 //! [`ConnectionManager`] (it reconnects by itself after Redis restarts), checks that Redis
 //! answers, and fails within seconds with an error that names `REDIS_URL` and never shows its
-//! password ([`redact_url`]).
+//! password ([`redact_url`]). [`RedisUrl`] holds the setting itself, so a config's `Debug` and
+//! `Display` show it redacted too.
 
 use std::time::Duration;
 
@@ -85,17 +86,75 @@ pub async fn answers(connection: &ConnectionManager) -> bool {
     matches!(answer.await, Ok(Ok(_)))
 }
 
-/// `url` without its password, for messages.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "(unparsable url)".to_owned(),
+/// `REDIS_URL` as a setting: it may hold a password, so it formats (`Debug` and `Display`) as
+/// `redis://user:***@host:port`; only [`RedisUrl::expose`] gives the URL itself, to connect.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    /// The URL with its password, for the Redis client only.
+    pub fn expose(&self) -> &str {
+        &self.0
     }
+}
+
+impl From<&str> for RedisUrl {
+    fn from(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+}
+
+impl std::str::FromStr for RedisUrl {
+    type Err = std::convert::Infallible;
+
+    /// Any text: whether it is a usable Redis URL is checked when connecting, by [`connect`].
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(url))
+    }
+}
+
+impl std::fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisUrl({self})")
+    }
+}
+
+/// Query parameters that carry a password in redis-rs URLs (`redis+unix:///sock?pass=...`).
+const PASSWORD_PARAMS: [&str; 2] = ["pass", "password"];
+
+/// `url` without its password (`redis://user:***@host:port`), for messages.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        // Unparsable, so no telling where a password would be: show none of it.
+        return "(unparsable url)".to_owned();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+    }
+    if parsed
+        .query_pairs()
+        .any(|(name, _)| PASSWORD_PARAMS.contains(&name.as_ref()))
+    {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if PASSWORD_PARAMS.contains(&name.as_ref()) {
+                    "***".to_owned()
+                } else {
+                    value.into_owned()
+                };
+                (name.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[cfg(test)]
@@ -105,8 +164,23 @@ mod tests {
     #[test]
     fn a_redis_password_is_never_shown() {
         let shown = redact_url("redis://user:hunter2@redis.internal:6379/0");
-        assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("redis.internal:6379"), "{shown}");
+        assert_eq!(shown, "redis://user:***@redis.internal:6379/0");
+        let unix = redact_url("redis+unix:///run/redis.sock?db=1&pass=hunter2");
+        assert!(!unix.contains("hunter2"), "{unix}");
+        assert!(unix.contains("db=1"), "{unix}");
+    }
+
+    #[test]
+    fn a_redis_url_setting_formats_without_its_password() {
+        let url: RedisUrl = "rediss://app:hunter2@redis.internal:6380".parse().unwrap();
+        for shown in [format!("{url}"), format!("{url:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(
+                shown.contains("rediss://app:***@redis.internal:6380"),
+                "{shown}"
+            );
+        }
+        assert_eq!(url.expose(), "rediss://app:hunter2@redis.internal:6380");
     }
 
     #[tokio::test]

@@ -31,8 +31,8 @@ const DEMO_EMAIL: &str = "demo@example.com";
 )]
 struct Args {
     /// Redis to use; when unset or not answering, a private redis-server, else memory.
-    #[arg(long, env = "REDIS_URL")]
-    redis_url: Option<String>,
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    redis_url: Option<passreset_redis::RedisUrl>,
     /// Where the REST APIs listen.
     #[arg(long, env = "GATEWAY_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     http_addr: SocketAddr,
@@ -51,7 +51,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _telemetry = passreset_telemetry::init("passreset-stack", args.log_format)?;
-    let storage = Storage::choose(args.redis_url.as_deref()).await?;
+    let storage = Storage::choose(args.redis_url).await?;
     let (stop, stopped) = watch::channel(());
     let until_stopped = move || {
         let mut stopped = stopped.clone();
@@ -66,7 +66,9 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var_os("TOKEN_METRICS_ADDR").is_none() {
         token_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     }
-    token_config.redis_url = storage.redis_url().unwrap_or_default().to_owned();
+    if let Some(url) = storage.redis_url() {
+        token_config.redis_url = url.clone();
+    }
     let tokens = match storage.redis_url() {
         Some(_) => token_service::Application::build(token_config).await,
         None => {
@@ -87,7 +89,9 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var_os("MAIL_METRICS_ADDR").is_none() {
         mail_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     }
-    mail_config.redis_url = storage.redis_url().unwrap_or_default().to_owned();
+    if let Some(url) = storage.redis_url() {
+        mail_config.redis_url = url.clone();
+    }
     let mail = match storage.redis_url() {
         Some(_) => mail_service::Application::build(mail_config).await,
         None => {

@@ -4,17 +4,18 @@
 use std::{process::Stdio, time::Duration};
 
 use anyhow::Context as _;
+use passreset_redis::RedisUrl;
 use tokio::process::{Child, Command};
 
 /// The storage the services run on.
 #[derive(Debug)]
 pub(crate) enum Storage {
-    /// A Redis someone else runs.
-    External(String),
+    /// A Redis someone else runs (its URL may hold a password: it formats redacted).
+    External(RedisUrl),
     /// A `redis-server` child of this process, killed when this value drops.
     Private {
         /// Where it answers.
-        url: String,
+        url: RedisUrl,
         /// Held so that dropping the storage stops the server.
         _server: Child,
     },
@@ -24,13 +25,13 @@ pub(crate) enum Storage {
 
 impl Storage {
     /// Picks the best storage available, saying why it settled for less.
-    pub(crate) async fn choose(redis_url: Option<&str>) -> anyhow::Result<Self> {
-        if let Some(url) = redis_url.filter(|url| !url.trim().is_empty()) {
-            if answers(url).await {
-                return Ok(Self::External(url.to_owned()));
+    pub(crate) async fn choose(redis_url: Option<RedisUrl>) -> anyhow::Result<Self> {
+        if let Some(url) = redis_url.filter(|url| !url.expose().trim().is_empty()) {
+            if answers(url.expose()).await {
+                return Ok(Self::External(url));
             }
             tracing::warn!(
-                redis_url = url,
+                redis_url = %url,
                 "REDIS_URL does not answer; trying a private redis-server"
             );
         }
@@ -48,7 +49,7 @@ impl Storage {
     }
 
     /// The Redis URL, or `None` for in-memory stores.
-    pub(crate) fn redis_url(&self) -> Option<&str> {
+    pub(crate) fn redis_url(&self) -> Option<&RedisUrl> {
         match self {
             Self::External(url) | Self::Private { url, .. } => Some(url),
             Self::Memory => None,
@@ -83,7 +84,7 @@ async fn start_private_server() -> anyhow::Result<Storage> {
     for _ in 0..50 {
         if answers(&url).await {
             return Ok(Storage::Private {
-                url,
+                url: RedisUrl::from(url.as_str()),
                 _server: server,
             });
         }

@@ -1,6 +1,9 @@
 //! No secret in any log line: the whole flow on both surfaces and the reset page runs with every
 //! crate logging at TRACE (spans included) into a buffer, which is then searched for every
-//! token, password, link and API key used. A binary of its own, because the capturing subscriber is process-wide.
+//! token, password, link, API key and Redis password used (the services run on a Redis that
+//! wants a password). The configs' `Debug`, Redis errors and the `stack` binary's output are
+//! searched for the Redis password too. A binary of its own, because the capturing subscriber
+//! is process-wide.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,11 +16,16 @@ mod helpers;
 
 use std::{
     io::Write,
+    process::Stdio,
     sync::{Arc, Mutex, PoisonError},
+    time::Duration,
 };
 
-use helpers::{RESET_URL, json_of, spawn_app, token_in};
+use clap::Parser as _;
+use helpers::{RESET_URL, json_of, spawn_app_on, token_in};
+use passreset_testkit::RedisProcess;
 use reqwest::StatusCode;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tracing_subscriber::fmt::{MakeWriter, format::FmtSpan};
 
 const PERSONA_EMAIL: &str = "ada@example.com";
@@ -26,6 +34,10 @@ const OLD_PASSWORD: &str = "old-Secret-Passw0rd-1";
 const NEW_PASSWORD: &str = "violet-Harbour-Quokka-77";
 const MISMATCH: &str = "other-Harbour-Quokka-78";
 const WEAK: &str = "password1234";
+/// The `--requirepass` of the tests' Redis.
+const REDIS_PASSWORD: &str = "redis-Pass-Marmot-93";
+/// A wrong one, which must not be shown either.
+const WRONG_REDIS_PASSWORD: &str = "wrong-Pass-Marmot-94";
 
 /// Everything logged, in one buffer.
 #[derive(Clone, Default)]
@@ -69,7 +81,8 @@ async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
         .with_writer(capture.clone())
         .init();
 
-    let app = spawn_app().await;
+    let redis = RedisProcess::start_with_password(REDIS_PASSWORD).await;
+    let app = spawn_app_on(redis.test_redis(), &[]).await;
     app.create_account(PERSONA_EMAIL, OLD_PASSWORD).await;
     app.create_account(METAL_EMAIL, OLD_PASSWORD).await;
 
@@ -158,12 +171,140 @@ async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
         ("the weak password", WEAK),
         ("the generated password", generated.as_str()),
         ("the API key", api_key.as_str()),
+        ("the redis password", REDIS_PASSWORD),
     ];
     for (what, secret) in secrets {
         if let Some(at) = logs.find(secret) {
             let line_start = logs[..at].rfind('\n').map_or(0, |n| n + 1);
             let line_end = logs[at..].find('\n').map_or(logs.len(), |n| at + n);
             panic!("{what} is in the logs:\n{}", &logs[line_start..line_end]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn configs_and_redis_errors_never_show_the_redis_password() {
+    let redis = RedisProcess::start_with_password(REDIS_PASSWORD).await;
+    let url = redis.url();
+    let token_config =
+        token_service::Config::try_parse_from(["token-service", "--redis-url", &url]).unwrap();
+    let mail_config =
+        mail_service::Config::try_parse_from(["mail-service", "--redis-url", &url]).unwrap();
+    let wrong = url.replace(REDIS_PASSWORD, WRONG_REDIS_PASSWORD);
+    let mut wrong_config = token_config.clone();
+    wrong_config.redis_url = wrong.as_str().into();
+    wrong_config.grpc_addr = ([127, 0, 0, 1], 0).into();
+    let refused = token_service::Application::build(wrong_config)
+        .await
+        .expect_err("a wrong redis password is refused")
+        .to_string();
+    let mut unparsable = mail_config.clone();
+    unparsable.redis_url = format!("redis://default:{REDIS_PASSWORD}@127.0.0.1:port")
+        .as_str()
+        .into();
+    unparsable.grpc_addr = ([127, 0, 0, 1], 0).into();
+    let malformed = mail_service::Application::build(unparsable)
+        .await
+        .expect_err("a malformed redis url is refused")
+        .to_string();
+
+    let shown = [
+        ("token-service's config", format!("{token_config:?}")),
+        ("mail-service's config", format!("{mail_config:?}")),
+        ("the wrong-password error", refused.clone()),
+        ("the malformed-url error", malformed),
+    ];
+    for (what, text) in &shown {
+        for secret in [REDIS_PASSWORD, WRONG_REDIS_PASSWORD] {
+            assert!(
+                !text.contains(secret),
+                "{what} shows a redis password: {text}"
+            );
+        }
+    }
+    assert!(
+        shown[0].1.contains("redis://default:***@127.0.0.1"),
+        "{}",
+        shown[0].1
+    );
+    assert!(refused.contains("REDIS_URL"), "{refused}");
+}
+
+/// Runs the `stack` binary on `redis_url` at TRACE until its banner is out, then stops it with
+/// SIGTERM; returns all it wrote.
+async fn stack_output(redis_url: &str, outbox: &std::path::Path) -> String {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_stack"))
+        .env("REDIS_URL", redis_url)
+        .env(
+            "REDIS_KEY_PREFIX",
+            format!("test:{}:", uuid::Uuid::new_v4().simple()),
+        )
+        .env("RUST_LOG", "trace")
+        .env("GATEWAY_HTTP_ADDR", "127.0.0.1:0")
+        .env("TOKEN_GRPC_ADDR", "127.0.0.1:0")
+        .env("MAIL_GRPC_ADDR", "127.0.0.1:0")
+        .env("MAIL_TRANSPORT", format!("file://{}", outbox.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut output = String::new();
+    let banner = async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            output.push_str(&line);
+            output.push('\n');
+            if line.contains("Ctrl-C stops everything") {
+                return;
+            }
+        }
+        panic!("the stack stopped before its banner");
+    };
+    tokio::time::timeout(Duration::from_secs(60), banner)
+        .await
+        .unwrap_or_else(|_| panic!("no banner within 60 s:\n{output}"));
+    let pid = child.id().unwrap().to_string();
+    let sent = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(sent.success());
+    while let Some(line) = stdout.next_line().await.unwrap() {
+        output.push_str(&line);
+        output.push('\n');
+    }
+    let finished = child.wait_with_output().await.unwrap();
+    output.push_str(&String::from_utf8_lossy(&finished.stderr));
+    output
+}
+
+#[tokio::test]
+async fn the_stack_binary_never_prints_the_redis_password() {
+    let redis = RedisProcess::start_with_password(REDIS_PASSWORD).await;
+    let outbox = tempfile::tempdir().unwrap();
+    // The right password: the banner names the Redis it uses.
+    let used = stack_output(&redis.url(), outbox.path()).await;
+    assert!(
+        used.contains("redis at redis://default:***@127.0.0.1"),
+        "{used}"
+    );
+    // A wrong one: the warning names the Redis that did not answer.
+    let wrong = redis.url().replace(REDIS_PASSWORD, WRONG_REDIS_PASSWORD);
+    let refused = stack_output(&wrong, outbox.path()).await;
+    assert!(refused.contains("REDIS_URL does not answer"), "{refused}");
+    for output in [&used, &refused] {
+        for secret in [REDIS_PASSWORD, WRONG_REDIS_PASSWORD] {
+            if let Some(at) = output.find(secret) {
+                let line_start = output[..at].rfind('\n').map_or(0, |n| n + 1);
+                let line_end = output[at..].find('\n').map_or(output.len(), |n| at + n);
+                panic!(
+                    "the stack printed a redis password:\n{}",
+                    &output[line_start..line_end]
+                );
+            }
         }
     }
 }

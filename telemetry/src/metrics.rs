@@ -4,6 +4,7 @@
 //! [`GrpcServerMetrics`] (a tower layer for tonic servers).
 
 use std::{
+    collections::HashSet,
     fmt::Write as _,
     future::Future,
     net::SocketAddr,
@@ -16,7 +17,7 @@ use std::{
 use axum::{
     Router,
     extract::{MatchedPath, Request, State},
-    http::{StatusCode, header},
+    http::{Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
     routing::get,
@@ -33,6 +34,7 @@ pub use prometheus_client::{
     metrics::{counter::Counter as MetricCounter, gauge::Gauge as MetricGauge},
     registry::Registry,
 };
+use prost::Message as _;
 use tokio::net::TcpListener;
 
 /// Latency buckets: 1 ms to about 16 s, doubling.
@@ -156,14 +158,15 @@ impl HttpMetrics {
     }
 
     /// The middleware (`axum::middleware::from_fn_with_state(metrics, HttpMetrics::track)`).
-    /// The route is the matched pattern, never the raw path, so a token in a URL never
-    /// becomes a label and the label set stays small.
+    /// Labels come only from fixed sets, so no client can add series: the route is the matched
+    /// pattern (never the raw path, which could hold a token) or `unmatched`, the method one
+    /// of the standard ones or `other`.
     pub async fn track(
         State(metrics): State<HttpMetrics>,
         request: Request,
         next: Next,
     ) -> Response {
-        let method = request.method().as_str().to_owned();
+        let method = method_label(request.method()).to_owned();
         let route = request
             .extensions()
             .get::<MatchedPath>()
@@ -187,6 +190,20 @@ impl HttpMetrics {
     }
 }
 
+/// The method as a label: the standard methods by name, anything else `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GrpcLabels {
     method: String,
@@ -198,20 +215,40 @@ struct MethodLabel {
     method: String,
 }
 
+/// A descriptor set that does not decode: a build fault, found at start.
+#[derive(Debug, thiserror::Error)]
+#[error("grpc metrics: a file descriptor set does not decode: {0}")]
+pub struct DescriptorError(#[from] prost::DecodeError);
+
 /// gRPC calls served, by method and status code, and their latency: a tower layer for
 /// `tonic::transport::Server::builder().layer(..)`.
 #[derive(Clone, Debug)]
 pub struct GrpcServerMetrics {
     calls: Family<GrpcLabels, Counter>,
     duration: HistogramFamily<MethodLabel>,
+    /// `package.Service/Method` of every method the descriptors declare: the only method
+    /// labels, so a client calling made-up paths adds no series (they count as `unknown`).
+    known_methods: Arc<HashSet<String>>,
 }
 
 impl GrpcServerMetrics {
-    /// Registers `grpc_server_calls` and `grpc_server_call_duration_seconds` in `registry`.
-    pub fn register(registry: &mut Registry) -> Self {
+    /// Registers `grpc_server_calls` and `grpc_server_call_duration_seconds` in `registry`,
+    /// labelling the methods of `contracts` (an encoded `FileDescriptorSet`), of gRPC health
+    /// and of reflection by name.
+    pub fn register(registry: &mut Registry, contracts: &[u8]) -> Result<Self, DescriptorError> {
+        let mut known_methods = HashSet::new();
+        for set in [
+            contracts,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ] {
+            known_methods.extend(method_names(set)?);
+        }
         let metrics = Self {
             calls: Family::default(),
             duration: Family::new_with_constructor(latency_histogram),
+            known_methods: Arc::new(known_methods),
         };
         registry.register(
             "grpc_server_calls",
@@ -223,7 +260,17 @@ impl GrpcServerMetrics {
             "Time to answer a gRPC call, by method",
             metrics.duration.clone(),
         );
-        metrics
+        Ok(metrics)
+    }
+
+    /// The label of a request path: a declared method, or `unknown`.
+    fn method_label(&self, path: &str) -> String {
+        let method = path.strip_prefix('/').unwrap_or(path);
+        if self.known_methods.contains(method) {
+            method.to_owned()
+        } else {
+            "unknown".to_owned()
+        }
     }
 
     fn record(&self, method: String, code: String, seconds: f64) {
@@ -271,8 +318,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        // `/package.Service/Method`: a fixed set, safe as a label.
-        let method = request.uri().path().trim_start_matches('/').to_owned();
+        let method = self.metrics.method_label(request.uri().path());
         let started = Instant::now();
         let metrics = self.metrics.clone();
         let future = self.inner.call(request);
@@ -295,6 +341,24 @@ where
             result
         })
     }
+}
+
+/// `package.Service/Method` of every method in an encoded `FileDescriptorSet`.
+fn method_names(encoded: &[u8]) -> Result<Vec<String>, DescriptorError> {
+    let set = prost_types::FileDescriptorSet::decode(encoded)?;
+    let mut names = Vec::new();
+    for file in &set.file {
+        for service in &file.service {
+            let service_name = match file.package() {
+                "" => service.name().to_owned(),
+                package => format!("{package}.{}", service.name()),
+            };
+            for method in &service.method {
+                names.push(format!("{service_name}/{}", method.name()));
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// `5` -> `NOT_FOUND`: the names operators know.
@@ -354,6 +418,27 @@ mod tests {
         assert!(text.contains("widgets_made_total 1"), "{text}");
         let _ = stop.send(());
         served.await.unwrap().unwrap();
+    }
+
+    #[test]
+    fn only_standard_methods_are_labelled_by_name() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let made_up = Method::from_bytes(b"FOO1").unwrap();
+        assert_eq!(method_label(&made_up), "other");
+    }
+
+    #[test]
+    fn grpc_methods_are_labelled_only_when_a_descriptor_declares_them() {
+        let metrics = GrpcServerMetrics::register(&mut Registry::default(), &[]).unwrap();
+        assert_eq!(
+            metrics.method_label("/grpc.health.v1.Health/Check"),
+            "grpc.health.v1.Health/Check"
+        );
+        assert_eq!(
+            metrics.method_label("/grpc.health.v1.Health/Nope"),
+            "unknown"
+        );
+        assert_eq!(metrics.method_label("/x1/y"), "unknown");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again;
 //! - [`CutProxy`]: a TCP proxy to Redis that a test cuts right after a given write, to
 //!   make everything after that write fail as a Redis blip would;
+//! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again, or one
+//!   that wants a password;
 //! - [`SmtpSink`]: a real SMTP server on loopback that keeps what it receives and can be told to
 //!   answer with failures.
 //!

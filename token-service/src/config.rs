@@ -46,8 +46,9 @@ pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
 )]
 pub struct Config {
     /// Redis holding tokens and accounts (one multiplexed connection per process).
-    #[arg(long, env = "REDIS_URL", default_value = DEFAULT_REDIS_URL)]
-    pub redis_url: String,
+    /// Shown with its password hidden, in `--help` and in `Debug` alike.
+    #[arg(long, env = "REDIS_URL", default_value = DEFAULT_REDIS_URL, hide_env_values = true)]
+    pub redis_url: passreset_redis::RedisUrl,
 
     /// Prefix of every Redis key this service writes, so services and tests can share a Redis.
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = DEFAULT_REDIS_KEY_PREFIX)]
@@ -121,6 +122,11 @@ pub struct Config {
     #[arg(long, env = "TOKEN_HASH_WAIT", default_value = "2s", value_parser = passreset_telemetry::parse_duration)]
     pub hash_wait: Duration,
 
+    /// gRPC calls served at once; more are answered RESOURCE_EXHAUSTED at once (health
+    /// checks are never refused).
+    #[arg(long, env = "TOKEN_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_in_flight: u32,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -132,7 +138,7 @@ impl Config {
     /// Metrics listen on a free loopback port, so several services can share a host.
     pub fn default_for(redis_url: &str) -> Self {
         Self {
-            redis_url: redis_url.to_owned(),
+            redis_url: redis_url.into(),
             redis_key_prefix: DEFAULT_REDIS_KEY_PREFIX.to_owned(),
             grpc_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -147,6 +153,7 @@ impl Config {
             hash_concurrency: default_hash_concurrency(),
             hash_queue: DEFAULT_HASH_QUEUE,
             hash_wait: DEFAULT_HASH_WAIT,
+            max_in_flight: 1024,
             log_format: LogFormat::Text,
         }
     }
@@ -235,7 +242,7 @@ mod tests {
             "json",
         ])
         .unwrap();
-        assert_eq!(config.redis_url, "redis://redis:6379");
+        assert_eq!(config.redis_url.expose(), "redis://redis:6379");
         assert_eq!(config.redis_key_prefix, "p:");
         assert_eq!(config.grpc_addr.port(), 0);
         assert_eq!(config.token_ttl, Duration::from_secs(900));

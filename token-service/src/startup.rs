@@ -8,8 +8,8 @@ use passreset_proto::token::v1::{
 };
 use passreset_telemetry::{
     Shutdown,
-    grpc::ServeError,
-    metrics::{GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+    grpc::{GrpcInFlight, ServeError},
+    metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
 };
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -32,6 +32,9 @@ pub enum StartupError {
     /// The metrics address cannot be bound.
     #[error(transparent)]
     Metrics(#[from] MetricsBindError),
+    /// The contracts' descriptors, which name the metrics' methods, do not decode.
+    #[error(transparent)]
+    Descriptors(#[from] DescriptorError),
     /// The gRPC address cannot be bound.
     #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -51,6 +54,8 @@ pub struct Application {
     directory: Directory,
     metrics: MetricsEndpoint,
     grpc_metrics: GrpcServerMetrics,
+    /// The bound on calls in flight (`*_MAX_IN_FLIGHT`).
+    in_flight: GrpcInFlight,
     /// What health checks probe.
     storage: Storage,
     token_metrics: TokenMetrics,
@@ -59,7 +64,8 @@ pub struct Application {
 impl Application {
     /// Connects to Redis (`redis_url`, `redis_key_prefix`) and binds `grpc_addr`.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let storage = Storage::connect_redis(&config.redis_url, &config.redis_key_prefix).await?;
+        let storage =
+            Storage::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
         Self::build_with_storage(config, storage).await
     }
 
@@ -77,7 +83,8 @@ impl Application {
             .map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let mut registry = Registry::default();
-        let grpc_metrics = GrpcServerMetrics::register(&mut registry);
+        let grpc_metrics =
+            GrpcServerMetrics::register(&mut registry, passreset_proto::FILE_DESCRIPTOR_SET)?;
         let token_metrics = TokenMetrics::register(&mut registry);
         let hashing = HashPool::new(config.hash_limits(), token_metrics.hashes_in_flight());
         let directory = Directory::new(storage.account_store(), hashing);
@@ -97,6 +104,7 @@ impl Application {
             directory,
             metrics,
             grpc_metrics,
+            in_flight: GrpcInFlight::new(config.max_in_flight as usize),
             storage,
             token_metrics,
         })
@@ -141,7 +149,7 @@ impl Application {
                 .await;
             }
         });
-        let reflection =
+        let (reflection_v1, reflection_v1alpha) =
             passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
         tracing::info!(addr = %self.local_addr, metrics = %self.metrics.local_addr(), "token-service listening");
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
@@ -149,8 +157,10 @@ impl Application {
         tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
+            .layer(self.in_flight)
             .add_service(health_service)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(TokenServiceServer::new(TokenApi::new(
                 self.resets,
                 self.token_metrics,

@@ -30,7 +30,7 @@ use axum::{
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::AppState;
+use crate::{ApiError, AppState, InFlight, locale::AcceptLanguage};
 
 /// This origin only: no third-party request can ever see the token, no inline code runs, the
 /// forms post nowhere else, and no other site may frame the page.
@@ -39,8 +39,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 /// The page routes, with their security headers (`Cache-Control` and `Referrer-Policy` come
 /// from the router, for every route).
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+/// Under `in_flight`'s limit, whose 503 page gets the same headers.
+pub(crate) fn routes(in_flight: &InFlight) -> Router<AppState> {
+    let pages = Router::new()
         .route(
             "/reset",
             get(handlers::reset_page).post(handlers::reset_submit),
@@ -50,7 +51,11 @@ pub(crate) fn routes() -> Router<AppState> {
             get(handlers::forgot_page).post(handlers::forgot_submit),
         )
         .route("/assets/reset.css", get(stylesheet))
-        .route("/assets/reset.js", get(script))
+        .route("/assets/reset.js", get(script));
+    in_flight
+        .limit(pages, |error: ApiError, language: AcceptLanguage| {
+            render::failure(texts::Language::of_tag(&language.0), &error)
+        })
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),

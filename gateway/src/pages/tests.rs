@@ -30,6 +30,7 @@ fn app() -> axum::Router {
         trusted_proxies: Arc::default(),
         http_metrics: HttpMetrics::register(&mut Registry::default()),
         forgot_min_duration: Duration::ZERO,
+        in_flight: crate::InFlight::new(1024, Duration::from_secs(10)),
     })
 }
 

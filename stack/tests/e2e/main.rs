@@ -6,10 +6,12 @@
     reason = "a failed step must fail the test loudly"
 )]
 
+mod cardinality;
 mod client_ip;
 mod fuzz;
 mod generated_client;
 mod helpers;
+mod load;
 mod metal;
 mod operations;
 mod pages;

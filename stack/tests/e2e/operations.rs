@@ -278,3 +278,59 @@ async fn the_mail_service_lists_its_services_by_reflection() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_v1alpha_reflection_client_lists_the_services_of_both_servers() {
+    // What Python's grpcio-reflection, Postman and older grpcurl send: v1alpha only.
+    use tonic_reflection::pb::v1alpha::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+
+    let app = spawn_app().await;
+    for (url, expected) in [
+        (
+            &app.token_url,
+            &[
+                "passreset.token.v1.TokenService",
+                "passreset.token.v1.AccountDirectory",
+                "grpc.health.v1.Health",
+            ][..],
+        ),
+        (
+            &app.mail_url,
+            &["passreset.mail.v1.MailService", "grpc.health.v1.Health"][..],
+        ),
+    ] {
+        let channel = tonic::transport::Endpoint::from_shared(url.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut answers = ServerReflectionClient::new(channel)
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .unwrap_or_else(|status| panic!("{url} has no v1alpha reflection: {status:?}"))
+            .into_inner();
+        let answer = answers.message().await.unwrap().unwrap();
+        let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+            panic!("no service list from {url}: {answer:?}");
+        };
+        let names: Vec<String> = list
+            .service
+            .into_iter()
+            .map(|service| service.name)
+            .collect();
+        for name in expected {
+            assert!(
+                names.iter().any(|listed| listed == name),
+                "{url}: {names:?}"
+            );
+        }
+    }
+    app.stop().await;
+}
