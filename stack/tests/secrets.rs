@@ -1,6 +1,6 @@
 //! No secret in any log line: the whole flow on both surfaces and the reset page runs with every
 //! crate logging at TRACE (spans included) into a buffer, which is then searched for every
-//! token, password, link and API key used. A binary of its own, because the capturing subscriber is process-wide.
+//! token, password, link, API key and gRPC bearer secret used. A binary of its own, because the capturing subscriber is process-wide.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,7 +16,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
-use helpers::{RESET_URL, json_of, spawn_app, token_in};
+use helpers::{RESET_URL, json_of, spawn_app_secured, token_in};
 use reqwest::StatusCode;
 use tracing_subscriber::fmt::{MakeWriter, format::FmtSpan};
 
@@ -60,7 +60,7 @@ impl<'a> MakeWriter<'a> for Capture {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
+async fn no_token_password_link_api_key_or_bearer_secret_reaches_a_log_line_even_at_trace() {
     let capture = Capture::default();
     tracing_subscriber::fmt()
         .with_env_filter("trace")
@@ -69,7 +69,7 @@ async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
         .with_writer(capture.clone())
         .init();
 
-    let app = spawn_app().await;
+    let app = spawn_app_secured().await;
     app.create_account(PERSONA_EMAIL, OLD_PASSWORD).await;
     app.create_account(METAL_EMAIL, OLD_PASSWORD).await;
 
@@ -141,12 +141,18 @@ async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
     assert!(app.password_verifies(METAL_EMAIL, &generated).await);
     app.mail_number(4).await;
     let api_key = app.api_key.clone();
+    let bearers = app.secrets.clone().expect("a secured app");
     app.stop().await;
 
     let logs = capture.text();
     // The capture works: the flow's own audit lines are there.
     assert!(logs.contains(r#"event="issued""#), "nothing was captured");
     assert!(logs.contains("TRACE"), "not captured at trace level");
+    // The gRPC calls were made as named callers, and their lines say who.
+    assert!(
+        logs.contains(r#"caller="gateway""#),
+        "no caller in the lines"
+    );
     let link = RESET_URL.replace("{token}", &persona_token);
     let secrets = [
         ("the persona token", persona_token.as_str()),
@@ -158,6 +164,19 @@ async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
         ("the weak password", WEAK),
         ("the generated password", generated.as_str()),
         ("the API key", api_key.as_str()),
+        (
+            "the gateway's token-service secret",
+            &bearers.gateway_to_tokens,
+        ),
+        (
+            "the gateway's mail-service secret",
+            &bearers.gateway_to_mail,
+        ),
+        (
+            "the mail service's token-service secret",
+            &bearers.mail_to_tokens,
+        ),
+        ("the admin client's secret", &bearers.admin),
     ];
     for (what, secret) in secrets {
         if let Some(at) = logs.find(secret) {

@@ -14,8 +14,10 @@ use passreset_telemetry::{
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+use passreset_grpc_security::{Authorize, Policy};
+
 use crate::{
-    Config, Storage,
+    Config, Storage, access,
     accounts::Directory,
     events::EventSink,
     grpc::{AccountsApi, TokenApi},
@@ -32,6 +34,9 @@ pub enum StartupError {
     /// The metrics address cannot be bound.
     #[error(transparent)]
     Metrics(#[from] MetricsBindError),
+    /// No callers on a non-loopback address.
+    #[error(transparent)]
+    Anonymous(#[from] passreset_grpc_security::AnonymousRefused),
     /// The gRPC address cannot be bound.
     #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -51,6 +56,8 @@ pub struct Application {
     directory: Directory,
     metrics: MetricsEndpoint,
     grpc_metrics: GrpcServerMetrics,
+    /// Who may call what.
+    access: Policy,
     /// What health checks probe.
     storage: Storage,
     /// Where `password_changed` events go.
@@ -70,6 +77,11 @@ impl Application {
         config: Config,
         storage: Storage,
     ) -> Result<Application, StartupError> {
+        let access = access::policy(
+            config.grpc_callers.clone(),
+            config.grpc_addr,
+            config.grpc_allow_anonymous,
+        )?;
         let bind_error = |reason| StartupError::Bind {
             addr: config.grpc_addr,
             reason,
@@ -98,6 +110,7 @@ impl Application {
             directory,
             metrics,
             grpc_metrics,
+            access,
             storage,
             events,
             token_metrics,
@@ -150,6 +163,8 @@ impl Application {
         tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
+            // Inside the metrics layer, so refusals are counted.
+            .layer(Authorize::new(self.access))
             .add_service(health_service)
             .add_service(reflection)
             .add_service(TokenServiceServer::new(TokenApi::new(

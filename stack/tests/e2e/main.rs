@@ -8,6 +8,7 @@
 
 mod fuzz;
 mod generated_client;
+mod grpc_auth;
 mod helpers;
 mod metal;
 mod operations;
