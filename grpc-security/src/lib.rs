@@ -6,7 +6,8 @@
 //!   (`/package.Service/Method`), default deny, and the start rule (no callers on a
 //!   non-loopback address refuses to start);
 //! - [`client`]: a client's own secret (`GATEWAY_TOKEN_SERVICE_SECRET`, ...) and the
-//!   interceptor that sends it as `authorization: Bearer ...`.
+//!   interceptor that sends it as `authorization: Bearer ...`;
+//! - `src/bin/passreset-secrets.rs`: prints a fresh set of secrets as `.env` lines.
 
 pub mod authorize;
 pub mod callers;
