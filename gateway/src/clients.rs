@@ -1,9 +1,10 @@
 //! The gateway's upstreams: one lazily connected HTTP/2 channel each, shared by every request
 //! (tonic clients are cheap clones of it), with a deadline on every call and the request's
-//! trace context in every call's metadata.
+//! trace context and the gateway's secret for that upstream in every call's metadata.
 
 use std::time::Duration;
 
+use passreset_grpc_security::{ClientSecret, Outgoing};
 use passreset_proto::{
     mail::v1::mail_service_client::MailServiceClient,
     token::v1::token_service_client::TokenServiceClient,
@@ -15,9 +16,8 @@ use tonic::{
 };
 use tonic_health::pb::health_client::HealthClient;
 
-/// A channel whose calls carry the caller's trace context.
-pub type TracedChannel =
-    InterceptedService<Channel, fn(Request<()>) -> Result<Request<()>, Status>>;
+/// A channel whose calls carry the caller's trace context and the gateway's secret.
+pub type TracedChannel = InterceptedService<Channel, Outgoing>;
 
 /// Clients of the token and mail services.
 #[derive(Debug, Clone)]
@@ -42,17 +42,25 @@ pub struct InvalidUpstream {
 
 impl Upstreams {
     /// Builds the channels without connecting: the gateway starts even while an upstream is
-    /// down, and answers 503 until it is up.
+    /// down, and answers 503 until it is up. Each upstream's calls carry its secret
+    /// (`GATEWAY_TOKEN_SERVICE_SECRET`, `GATEWAY_MAIL_SERVICE_SECRET`) when there is one.
     pub fn connect_lazy(
         token_service_url: &str,
         mail_service_url: &str,
         call_timeout: Duration,
+        [token_secret, mail_secret]: [Option<ClientSecret>; 2],
     ) -> Result<Self, InvalidUpstream> {
         let tokens = channel("GATEWAY_TOKEN_SERVICE_URL", token_service_url, call_timeout)?;
         let mail = channel("GATEWAY_MAIL_SERVICE_URL", mail_service_url, call_timeout)?;
         Ok(Self {
-            tokens: TokenServiceClient::with_interceptor(tokens.clone(), TRACED),
-            mail: MailServiceClient::with_interceptor(mail.clone(), TRACED),
+            tokens: TokenServiceClient::with_interceptor(
+                tokens.clone(),
+                Outgoing::new(token_secret, TRACED),
+            ),
+            mail: MailServiceClient::with_interceptor(
+                mail.clone(),
+                Outgoing::new(mail_secret, TRACED),
+            ),
             health_of_tokens: HealthClient::new(tokens),
             health_of_mail: HealthClient::new(mail),
         })

@@ -2,6 +2,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use passreset_grpc_security::{ClientSecret, SecretParser};
 use passreset_telemetry::{LogFormat, parse_duration};
 use tokio::sync::Semaphore;
 
@@ -64,6 +65,16 @@ pub struct Config {
         default_value = "http://127.0.0.1:50052"
     )]
     pub mail_service_url: String,
+
+    /// The gateway's bearer secret for the token service (its `TOKEN_GRPC_CALLERS` entry needs
+    /// `reset`), or `@/path` to a file holding it. Unset: calls carry no secret.
+    #[arg(long, env = "GATEWAY_TOKEN_SERVICE_SECRET", hide_env_values = true, value_parser = SecretParser { variable: "GATEWAY_TOKEN_SERVICE_SECRET" })]
+    pub token_service_secret: Option<ClientSecret>,
+
+    /// The gateway's bearer secret for the mail service (its `MAIL_GRPC_CALLERS` entry needs
+    /// `send`), or `@/path` to a file holding it. Unset: calls carry no secret.
+    #[arg(long, env = "GATEWAY_MAIL_SERVICE_SECRET", hide_env_values = true, value_parser = SecretParser { variable: "GATEWAY_MAIL_SERVICE_SECRET" })]
+    pub mail_service_secret: Option<ClientSecret>,
 
     /// The link put in reset mails; `{token}` is replaced by the token. Never taken from the
     /// request, so a forged Host header cannot redirect a reset.

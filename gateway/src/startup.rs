@@ -127,6 +127,10 @@ impl Application {
             &config.token_service_url,
             &config.mail_service_url,
             config.upstream_timeout,
+            [
+                config.token_service_secret.clone(),
+                config.mail_service_secret.clone(),
+            ],
         )?;
         let listener = TcpListener::bind(config.http_addr)
             .await

@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use lettre::message::Mailbox;
+use passreset_grpc_security::{Callers, CallersParser, ClientSecret, SecretParser};
 use passreset_telemetry::LogFormat;
 
 use crate::transport::TransportUrl;
@@ -50,6 +51,35 @@ pub struct Config {
         default_value = "http://127.0.0.1:50051"
     )]
     pub token_service_url: String,
+
+    /// The mail service's bearer secret for the token service (its `TOKEN_GRPC_CALLERS` entry
+    /// needs `revoke`), or `@/path` to a file holding it. Unset: calls carry no secret.
+    #[arg(long, env = "MAIL_TOKEN_SERVICE_SECRET", hide_env_values = true, value_parser = SecretParser { variable: "MAIL_TOKEN_SERVICE_SECRET" })]
+    pub token_service_secret: Option<ClientSecret>,
+
+    /// Who may call, and what: comma-separated `name:perm+perm=secret` (the secret, or
+    /// `sha256:<hex>` of it), or `@/path` to a file with one entry a line. Permission: `send`
+    /// (Enqueue, GetStatus). Empty: anyone may call, allowed on a loopback address only.
+    #[arg(
+        long,
+        env = "MAIL_GRPC_CALLERS",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true,
+        value_parser = CallersParser { variable: "MAIL_GRPC_CALLERS", known: crate::access::PERMISSIONS }
+    )]
+    pub grpc_callers: Callers,
+
+    /// Serve anyone on a non-loopback address when no callers are configured (logs a warning
+    /// at every start): `true`/`false`.
+    #[arg(
+        long,
+        env = "MAIL_GRPC_ALLOW_ANONYMOUS",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub grpc_allow_anonymous: bool,
 
     /// How mail leaves: `smtp://[user:pass@]host:port?tls=none|starttls|tls` or `file://DIR`
     /// (an outbox of .eml files).

@@ -3,6 +3,7 @@
 //!
 //! Layout:
 //! - [`config`]: settings (flags with environment fallbacks); [`cli`]: the subcommands;
+//! - [`access`]: the permission and who may call which method (`MAIL_GRPC_CALLERS`);
 //! - [`startup`]: [`Application`] (`build`, `local_addr`, `run_until_stopped`), what `main`,
 //!   `stack` and the tests start;
 //! - `grpc.rs`: `MailService` (`Enqueue`, `GetStatus`), checking requests;
@@ -20,6 +21,7 @@
 //! Reset links never reach logs, error messages or `Debug` output, and leave Redis once the
 //! mail is delivered.
 
+pub mod access;
 pub mod cli;
 pub mod config;
 pub mod error;

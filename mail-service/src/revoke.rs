@@ -3,8 +3,12 @@
 
 use std::time::Duration;
 
+use passreset_grpc_security::{ClientSecret, Outgoing};
 use passreset_proto::token::v1::{RevokeTokenRequest, token_service_client::TokenServiceClient};
-use tonic::transport::{Channel, Endpoint};
+use tonic::{
+    service::interceptor::InterceptedService,
+    transport::{Channel, Endpoint},
+};
 
 use crate::mail::{Content, QueuedMail};
 
@@ -19,18 +23,25 @@ pub struct InvalidTokenService(String);
 /// A lazily connected client of the token service.
 #[derive(Debug, Clone)]
 pub(crate) struct Revoker {
-    client: TokenServiceClient<Channel>,
+    client: TokenServiceClient<InterceptedService<Channel, Outgoing>>,
 }
 
 impl Revoker {
-    /// A client of `url`, connected on first use: the token service may start later.
-    pub(crate) fn new(url: &str) -> Result<Self, InvalidTokenService> {
+    /// A client of `url`, connected on first use (the token service may start later), sending
+    /// `secret` (`MAIL_TOKEN_SERVICE_SECRET`) on every call.
+    pub(crate) fn new(
+        url: &str,
+        secret: Option<ClientSecret>,
+    ) -> Result<Self, InvalidTokenService> {
         let endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|error| InvalidTokenService(error.to_string()))?
             .connect_timeout(Duration::from_secs(2))
             .timeout(CALL_TIMEOUT);
         Ok(Self {
-            client: TokenServiceClient::new(endpoint.connect_lazy()),
+            client: TokenServiceClient::with_interceptor(
+                endpoint.connect_lazy(),
+                Outgoing::new(secret, Ok),
+            ),
         })
     }
 

@@ -4,6 +4,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
+use passreset_grpc_security::{Authorize, Policy};
 use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
 use passreset_telemetry::{
     Shutdown,
@@ -14,7 +15,7 @@ use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::{
-    Config, Queue,
+    Config, Queue, access,
     grpc::MailApi,
     metrics::MailMetrics,
     notices::Notices,
@@ -48,6 +49,9 @@ pub enum StartupError {
     /// The contracts' descriptors, which name the metrics' methods, do not decode.
     #[error(transparent)]
     Descriptors(#[from] DescriptorError),
+    /// No callers on a non-loopback address.
+    #[error(transparent)]
+    Anonymous(#[from] passreset_grpc_security::AnonymousRefused),
     /// The gRPC address cannot be bound.
     #[error("MAIL_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -72,6 +76,8 @@ pub struct Application {
     notices: Option<Notices>,
     /// The bound on calls in flight (`*_MAX_IN_FLIGHT`).
     in_flight: GrpcInFlight,
+    /// Who may call what.
+    access: Policy,
 }
 
 impl Application {
@@ -105,6 +111,11 @@ impl Application {
         config: Config,
         queue: Queue,
     ) -> Result<Application, StartupError> {
+        let access = access::policy(
+            config.grpc_callers.clone(),
+            config.grpc_addr,
+            config.grpc_allow_anonymous,
+        )?;
         let templates = Arc::new(Templates::load(config.templates_dir.as_deref())?);
         let transport = Transport::new(&config.transport, u32::from(config.workers)).await?;
         let bind_error = |reason| StartupError::Bind {
@@ -141,13 +152,17 @@ impl Application {
                 retry_base: config.retry_base,
                 claim_idle: config.claim_idle,
                 metrics: mail_metrics,
-                revoker: Revoker::new(&config.token_service_url)?,
+                revoker: Revoker::new(
+                    &config.token_service_url,
+                    config.token_service_secret.clone(),
+                )?,
             },
             workers: config.workers,
             metrics,
             grpc_metrics,
             notices: None,
             in_flight: GrpcInFlight::new(config.max_in_flight as usize),
+            access,
         })
     }
 
@@ -211,6 +226,8 @@ impl Application {
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
             .layer(self.in_flight)
+            // Inside the metrics layer, so refusals are counted.
+            .layer(Authorize::new(self.access))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

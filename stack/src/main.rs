@@ -4,9 +4,11 @@
 //! - `main.rs`: start the three services, create the demo account, print the banner, stop all
 //!   three on Ctrl-C;
 //! - `storage.rs`: which Redis to use (`REDIS_URL`, else a private `redis-server`, else memory);
-//! - `banner.rs`: what to tell the person who just ran it.
+//! - `banner.rs`: what to tell the person who just ran it;
+//! - `secrets.rs`: fresh gRPC caller secrets at every start, wired into the three parts.
 
 mod banner;
+mod secrets;
 mod storage;
 
 use std::net::SocketAddr;
@@ -18,7 +20,7 @@ use passreset_proto::token::v1::{
 };
 use tokio::sync::watch;
 
-use crate::{banner::Banner, storage::Storage};
+use crate::{banner::Banner, secrets::Secrets, storage::Storage};
 
 const DEMO_EMAIL: &str = "demo@example.com";
 
@@ -52,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _telemetry = passreset_telemetry::init("passreset-stack", args.log_format)?;
     let storage = Storage::choose(args.redis_url).await?;
+    let secrets = Secrets::fresh()?;
     let (stop, stopped) = watch::channel(());
     let until_stopped = move || {
         let mut stopped = stopped.clone();
@@ -63,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let mut token_config = token_service::Config::try_parse_from(["token-service"])
         .context("token-service settings")?;
     token_config.grpc_addr = args.token_grpc_addr;
+    secrets.wire_token_service(&mut token_config)?;
     if std::env::var_os("TOKEN_METRICS_ADDR").is_none() {
         token_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     }
@@ -85,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
     let mut mail_config =
         mail_service::Config::try_parse_from(["mail-service"]).context("mail-service settings")?;
     mail_config.grpc_addr = args.mail_grpc_addr;
+    secrets.wire_mail_service(&mut mail_config)?;
     mail_config.token_service_url = format!("http://{token_addr}");
     if std::env::var_os("MAIL_METRICS_ADDR").is_none() {
         mail_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -108,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
     let mut gateway_config =
         gateway::Config::try_parse_from(["gateway"]).context("gateway settings")?;
     gateway_config.http_addr = args.http_addr;
+    secrets.wire_gateway(&mut gateway_config)?;
     if std::env::var_os("GATEWAY_METRICS_ADDR").is_none() {
         gateway_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     }
@@ -155,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
             .map_err(anyhow::Error::from)
     });
 
-    let demo_password = create_demo_account(token_addr).await?;
+    let demo_password = create_demo_account(token_addr, &secrets).await?;
     Banner {
         http_addr,
         token_addr,
@@ -182,17 +188,25 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Creates (or resets) the demo account through the real gRPC admin API, with a fresh password.
-async fn create_demo_account(token_addr: SocketAddr) -> anyhow::Result<String> {
+async fn create_demo_account(token_addr: SocketAddr, secrets: &Secrets) -> anyhow::Result<String> {
     let password = random_password()?;
     let mut directory = AccountDirectoryClient::connect(format!("http://{token_addr}"))
         .await
         .context("connecting to the account directory")?;
+    let mut request = tonic::Request::new(UpsertAccountRequest {
+        email: DEMO_EMAIL.to_owned(),
+        password: password.clone(),
+        locale: "en".to_owned(),
+    });
+    request.metadata_mut().insert(
+        "authorization",
+        secrets
+            .stack_bearer()
+            .parse()
+            .context("the stack's generated secret")?,
+    );
     directory
-        .upsert_account(UpsertAccountRequest {
-            email: DEMO_EMAIL.to_owned(),
-            password: password.clone(),
-            locale: "en".to_owned(),
-        })
+        .upsert_account(request)
         .await
         .context("creating the demo account")?;
     Ok(password)

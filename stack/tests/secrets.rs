@@ -1,9 +1,9 @@
 //! No secret in any log line: the whole flow on both surfaces and the reset page runs with every
 //! crate logging at TRACE (spans included) into a buffer, which is then searched for every
-//! token, password, link, API key and Redis password used (the services run on a Redis that
-//! wants a password). The configs' `Debug`, Redis errors and the `stack` binary's output are
-//! searched for the Redis password too. A binary of its own, because the capturing subscriber
-//! is process-wide.
+//! token, password, link, API key, gRPC bearer secret and Redis password used (the services
+//! run on a Redis that wants a password, with callers and secrets on both gRPC servers). The
+//! configs' `Debug`, Redis errors and the `stack` binary's output are searched for the Redis
+//! password too. A binary of its own, because the capturing subscriber is process-wide.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,7 +22,7 @@ use std::{
 };
 
 use clap::Parser as _;
-use helpers::{RESET_URL, json_of, spawn_app_on, token_in};
+use helpers::{RESET_URL, json_of, spawn_app_secured_on, token_in};
 use passreset_testkit::RedisProcess;
 use reqwest::StatusCode;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -72,7 +72,7 @@ impl<'a> MakeWriter<'a> for Capture {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
+async fn no_token_password_link_api_key_or_bearer_secret_reaches_a_log_line_even_at_trace() {
     let capture = Capture::default();
     tracing_subscriber::fmt()
         .with_env_filter("trace")
@@ -82,7 +82,7 @@ async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
         .init();
 
     let redis = RedisProcess::start_with_password(REDIS_PASSWORD).await;
-    let app = spawn_app_on(redis.test_redis(), &[]).await;
+    let app = spawn_app_secured_on(redis.test_redis()).await;
     app.create_account(PERSONA_EMAIL, OLD_PASSWORD).await;
     app.create_account(METAL_EMAIL, OLD_PASSWORD).await;
 
@@ -154,12 +154,18 @@ async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
     assert!(app.password_verifies(METAL_EMAIL, &generated).await);
     app.mail_number(4).await;
     let api_key = app.api_key.clone();
+    let bearers = app.secrets.clone().expect("a secured app");
     app.stop().await;
 
     let logs = capture.text();
     // The capture works: the flow's own audit lines are there.
     assert!(logs.contains(r#"event="issued""#), "nothing was captured");
     assert!(logs.contains("TRACE"), "not captured at trace level");
+    // The gRPC calls were made as named callers, and their lines say who.
+    assert!(
+        logs.contains(r#"caller="gateway""#),
+        "no caller in the lines"
+    );
     let link = RESET_URL.replace("{token}", &persona_token);
     let secrets = [
         ("the persona token", persona_token.as_str()),
@@ -172,6 +178,19 @@ async fn no_token_password_link_or_api_key_reaches_a_log_line_even_at_trace() {
         ("the generated password", generated.as_str()),
         ("the API key", api_key.as_str()),
         ("the redis password", REDIS_PASSWORD),
+        (
+            "the gateway's token-service secret",
+            &bearers.gateway_to_tokens,
+        ),
+        (
+            "the gateway's mail-service secret",
+            &bearers.gateway_to_mail,
+        ),
+        (
+            "the mail service's token-service secret",
+            &bearers.mail_to_tokens,
+        ),
+        ("the admin client's secret", &bearers.admin),
     ];
     for (what, secret) in secrets {
         if let Some(at) = logs.find(secret) {

@@ -3,6 +3,7 @@
 
 use std::{net::SocketAddr, str::FromStr as _, time::Duration};
 
+use passreset_grpc_security::{Callers, CallersParser};
 use passreset_telemetry::LogFormat;
 use secrecy::SecretString;
 
@@ -57,6 +58,32 @@ pub struct Config {
     /// Where the gRPC server listens (port 0 picks a free one).
     #[arg(long, env = "TOKEN_GRPC_ADDR", default_value = "0.0.0.0:50051")]
     pub grpc_addr: SocketAddr,
+
+    /// Who may call, and what: comma-separated `name:perm+perm=secret` (the secret, or
+    /// `sha256:<hex>` of it), or `@/path` to a file with one entry a line. Permissions: `reset`
+    /// (IssueToken, CheckToken, Redeem, RevokeToken), `revoke` (RevokeToken), `verify`
+    /// (VerifyPassword), `accounts` (UpsertAccount, GetAccount, ListAccounts). Empty: anyone
+    /// may call, allowed on a loopback address only.
+    #[arg(
+        long,
+        env = "TOKEN_GRPC_CALLERS",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true,
+        value_parser = CallersParser { variable: "TOKEN_GRPC_CALLERS", known: crate::access::PERMISSIONS }
+    )]
+    pub grpc_callers: Callers,
+
+    /// Serve anyone on a non-loopback address when no callers are configured (logs a warning
+    /// at every start): `true`/`false`.
+    #[arg(
+        long,
+        env = "TOKEN_GRPC_ALLOW_ANONYMOUS",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub grpc_allow_anonymous: bool,
 
     /// Where the Prometheus `/metrics` endpoint listens, apart from the gRPC API.
     #[arg(long, env = "TOKEN_METRICS_ADDR", default_value = "0.0.0.0:9091")]
@@ -141,6 +168,8 @@ impl Config {
             redis_url: redis_url.into(),
             redis_key_prefix: DEFAULT_REDIS_KEY_PREFIX.to_owned(),
             grpc_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            grpc_callers: Callers::default(),
+            grpc_allow_anonymous: false,
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token_ttl: DEFAULT_TOKEN_TTL,
             token_secret: None,

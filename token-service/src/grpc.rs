@@ -10,6 +10,9 @@ use passreset_proto::token::v1::{
     account_directory_server::AccountDirectory, get_account_request::Key,
     issue_token_response::Outcome, redeem_request::Password, token_service_server::TokenService,
 };
+use std::sync::Arc;
+
+use passreset_grpc_security::{CallerName, authorize::ANONYMOUS};
 use secrecy::{ExposeSecret as _, SecretString};
 use tonic::{Request, Response, Status};
 
@@ -30,6 +33,8 @@ const MAX_CONTEXT_LENGTH: usize = 64;
 /// Who asked, as the edge reported it: for audit lines and rate limits.
 #[derive(Debug)]
 struct Caller {
+    /// The authenticated caller (`TOKEN_GRPC_CALLERS`), `anonymous` on an open server.
+    name: Arc<str>,
     client_ip: String,
     surface: String,
     api_key_name: String,
@@ -37,7 +42,7 @@ struct Caller {
 }
 
 impl Caller {
-    fn of(context: Option<&RequestContext>, metrics: &TokenMetrics) -> Self {
+    fn of(name: Arc<str>, context: Option<&RequestContext>, metrics: &TokenMetrics) -> Self {
         let clip = |value: &str| -> String {
             value
                 .chars()
@@ -49,6 +54,7 @@ impl Caller {
             .map(|context| clip(&context.surface))
             .unwrap_or_default();
         Self {
+            name,
             client_ip: context
                 .map(|context| clip(&context.client_ip))
                 .unwrap_or_default(),
@@ -80,6 +86,7 @@ impl Caller {
             target: "audit",
             event,
             account_id = account_id.unwrap_or_default(),
+            caller = &*self.name,
             client_ip = self.client_ip,
             surface = self.surface,
             api_key_name = self.api_key_name,
@@ -101,6 +108,7 @@ impl Caller {
             event,
             step,
             reason = %error,
+            caller = &*self.name,
             client_ip = self.client_ip,
             surface = self.surface,
             api_key_name = self.api_key_name,
@@ -108,6 +116,14 @@ impl Caller {
         );
         error.into()
     }
+}
+
+/// The caller the authorization layer let through (`anonymous` when nothing put one there).
+fn caller_name<T>(request: &Request<T>) -> Arc<str> {
+    request
+        .extensions()
+        .get::<CallerName>()
+        .map_or_else(|| ANONYMOUS.into(), |caller| caller.0.clone())
 }
 
 /// `TokenService` over the reset flows.
@@ -130,8 +146,9 @@ impl TokenService for TokenApi {
         &self,
         request: Request<IssueTokenRequest>,
     ) -> Result<Response<IssueTokenResponse>, Status> {
+        let name = caller_name(&request);
         let request = request.into_inner();
-        let caller = Caller::of(request.context.as_ref(), &self.metrics);
+        let caller = Caller::of(name, request.context.as_ref(), &self.metrics);
         caller.audit("requested", None);
         let issue = self
             .resets
@@ -165,8 +182,9 @@ impl TokenService for TokenApi {
         &self,
         request: Request<CheckTokenRequest>,
     ) -> Result<Response<CheckTokenResponse>, Status> {
+        let name = caller_name(&request);
         let request = request.into_inner();
-        let caller = Caller::of(request.context.as_ref(), &self.metrics);
+        let caller = Caller::of(name, request.context.as_ref(), &self.metrics);
         let record = self
             .resets
             .check(&request.token, caller.origin())
@@ -189,8 +207,9 @@ impl TokenService for TokenApi {
         &self,
         request: Request<RevokeTokenRequest>,
     ) -> Result<Response<RevokeTokenResponse>, Status> {
+        let name = caller_name(&request);
         let request = request.into_inner();
-        let caller = Caller::of(request.context.as_ref(), &self.metrics);
+        let caller = Caller::of(name, request.context.as_ref(), &self.metrics);
         self.resets
             .revoke(&request.token)
             .await
@@ -204,8 +223,9 @@ impl TokenService for TokenApi {
         &self,
         request: Request<RedeemRequest>,
     ) -> Result<Response<RedeemResponse>, Status> {
+        let name = caller_name(&request);
         let request = request.into_inner();
-        let caller = Caller::of(request.context.as_ref(), &self.metrics);
+        let caller = Caller::of(name, request.context.as_ref(), &self.metrics);
         let new_password = match request.password {
             Some(Password::NewPassword(password)) => {
                 NewPassword::Chosen(SecretString::from(password))

@@ -2,6 +2,7 @@
 //! directory, served over gRPC and kept in Redis.
 //!
 //! Layout:
+//! - [`access`]: the permissions and who may call which method (`TOKEN_GRPC_CALLERS`);
 //! - [`config`]: settings (flags with environment fallbacks);
 //! - [`startup`]: [`Application`] (`build`, `local_addr`, `run_until_stopped`), what `main`,
 //!   `stack` and the tests start;
@@ -21,6 +22,7 @@
 //! Tokens and passwords never reach logs, error messages or `Debug` output; Redis holds only
 //! token digests and argon2id password hashes.
 
+pub mod access;
 mod accounts;
 pub mod cli;
 mod clock;

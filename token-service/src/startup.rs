@@ -14,8 +14,10 @@ use passreset_telemetry::{
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+use passreset_grpc_security::{Authorize, Policy};
+
 use crate::{
-    Config, Storage,
+    Config, Storage, access,
     accounts::{Directory, password::HashPool},
     clock::UnixMillis,
     grpc::{AccountsApi, TokenApi},
@@ -35,6 +37,9 @@ pub enum StartupError {
     /// The contracts' descriptors, which name the metrics' methods, do not decode.
     #[error(transparent)]
     Descriptors(#[from] DescriptorError),
+    /// No callers on a non-loopback address.
+    #[error(transparent)]
+    Anonymous(#[from] passreset_grpc_security::AnonymousRefused),
     /// The gRPC address cannot be bound.
     #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -56,6 +61,8 @@ pub struct Application {
     grpc_metrics: GrpcServerMetrics,
     /// The bound on calls in flight (`*_MAX_IN_FLIGHT`).
     in_flight: GrpcInFlight,
+    /// Who may call what.
+    access: Policy,
     /// What health checks probe.
     storage: Storage,
     token_metrics: TokenMetrics,
@@ -74,6 +81,11 @@ impl Application {
         config: Config,
         storage: Storage,
     ) -> Result<Application, StartupError> {
+        let access = access::policy(
+            config.grpc_callers.clone(),
+            config.grpc_addr,
+            config.grpc_allow_anonymous,
+        )?;
         let bind_error = |reason| StartupError::Bind {
             addr: config.grpc_addr,
             reason,
@@ -105,6 +117,7 @@ impl Application {
             metrics,
             grpc_metrics,
             in_flight: GrpcInFlight::new(config.max_in_flight as usize),
+            access,
             storage,
             token_metrics,
         })
@@ -158,6 +171,8 @@ impl Application {
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
             .layer(self.in_flight)
+            // Inside the metrics layer, so refusals are counted.
+            .layer(Authorize::new(self.access))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

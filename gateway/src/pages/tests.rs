@@ -21,6 +21,7 @@ fn app() -> axum::Router {
         "http://127.0.0.1:1",
         "http://127.0.0.1:1",
         Duration::from_secs(2),
+        [None, None],
     )
     .unwrap();
     router(AppState {

@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use clap::Parser as _;
+use passreset_grpc_security::{ClientSecret, Outgoing};
 use passreset_proto::token::v1::{
     UpsertAccountRequest, VerifyPasswordRequest, account_directory_client::AccountDirectoryClient,
 };
 use passreset_testkit::{ReceivedMail, SmtpSink, TestRedis, test_redis};
 use reqwest::{Response, header::CONTENT_TYPE};
 use tokio::{sync::watch, task::JoinSet};
-use tonic::transport::Channel;
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
 /// Where the test gateway's reset links point; a forged Host header must never change it.
 pub const RESET_URL: &str = "https://reset.example.test/reset?token={token}";
@@ -34,7 +35,10 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub smtp: SmtpSink,
     pub redis: TestRedis,
-    pub directory: AccountDirectoryClient<Channel>,
+    /// The admin client, sending [`Secrets::admin`] when the services know callers.
+    pub directory: AccountDirectoryClient<InterceptedService<Channel, Outgoing>>,
+    /// The callers' secrets, when the services were started knowing callers.
+    pub secrets: Option<Secrets>,
     /// The secret of the gateway's one API key (named `tests`), for the Metal surface.
     pub api_key: String,
     stop: watch::Sender<()>,
@@ -56,11 +60,90 @@ pub async fn spawn_app_on(redis: TestRedis, token_flags: &[&str]) -> TestApp {
     spawn_app_configured(redis, token_flags, &[]).await
 }
 
-/// The most general start: the given Redis, extra token-service and gateway flags.
+/// As [`spawn_app_configured`], with extra token-service and gateway flags.
 pub async fn spawn_app_configured(
     redis: TestRedis,
     token_flags: &[&str],
     gateway_flags: &[&str],
+) -> TestApp {
+    spawn_app_flagged(redis, token_flags, &[], gateway_flags, None).await
+}
+
+/// Fresh bearer secrets for every caller of a secured passreset.
+#[derive(Clone, Debug)]
+pub struct Secrets {
+    /// The gateway's, at the token service (`reset`).
+    pub gateway_to_tokens: String,
+    /// The gateway's, at the mail service (`send`).
+    pub gateway_to_mail: String,
+    /// The mail service's, at the token service (`revoke`).
+    pub mail_to_tokens: String,
+    /// The test's own admin client's, at the token service (`accounts+verify`).
+    pub admin: String,
+}
+
+impl Secrets {
+    pub fn fresh() -> Self {
+        let fresh = |who: &str| format!("{who}-{}", uuid::Uuid::new_v4().simple());
+        Self {
+            gateway_to_tokens: fresh("gateway-tokens"),
+            gateway_to_mail: fresh("gateway-mail"),
+            mail_to_tokens: fresh("mail-tokens"),
+            admin: fresh("admin"),
+        }
+    }
+
+    /// `TOKEN_GRPC_CALLERS`.
+    pub fn token_callers(&self) -> String {
+        format!(
+            "gateway:reset={},mail-service:revoke={},admin:accounts+verify={}",
+            self.gateway_to_tokens, self.mail_to_tokens, self.admin
+        )
+    }
+
+    /// `MAIL_GRPC_CALLERS`.
+    pub fn mail_callers(&self) -> String {
+        format!("gateway:send={}", self.gateway_to_mail)
+    }
+}
+
+/// A passreset whose gRPC services know their callers, each wired with its secret.
+pub async fn spawn_app_secured() -> TestApp {
+    spawn_app_secured_on(test_redis().await).await
+}
+
+/// As [`spawn_app_secured`], on the given Redis.
+pub async fn spawn_app_secured_on(redis: TestRedis) -> TestApp {
+    let secrets = Secrets::fresh();
+    let (token_callers, mail_callers) = (secrets.token_callers(), secrets.mail_callers());
+    spawn_app_flagged(
+        redis,
+        &["--grpc-callers", &token_callers],
+        &[
+            "--grpc-callers",
+            &mail_callers,
+            "--token-service-secret",
+            &secrets.mail_to_tokens,
+        ],
+        &[
+            "--token-service-secret",
+            &secrets.gateway_to_tokens,
+            "--mail-service-secret",
+            &secrets.gateway_to_mail,
+        ],
+        Some(secrets.clone()),
+    )
+    .await
+}
+
+/// The most general start: the given Redis, extra flags for each service, and the secrets the
+/// flags wire (the admin client sends `secrets.admin`).
+pub async fn spawn_app_flagged(
+    redis: TestRedis,
+    token_flags: &[&str],
+    mail_flags: &[&str],
+    gateway_flags: &[&str],
+    secrets: Option<Secrets>,
 ) -> TestApp {
     let smtp = SmtpSink::start().await;
     let (stop, stopped) = watch::channel(());
@@ -104,25 +187,29 @@ pub async fn spawn_app_configured(
     });
 
     let mail = mail_service::Application::build(
-        mail_service::Config::try_parse_from([
-            "mail-service",
-            "--redis-url",
-            &redis.url,
-            "--redis-key-prefix",
-            &redis.prefix,
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--transport",
-            &smtp.url(),
-            "--token-service-url",
-            &token_url,
-            // One worker keeps delivery in queue order, so "no mail for X" can be asserted
-            // once a later mail has arrived.
-            "--workers",
-            "1",
-        ])
+        mail_service::Config::try_parse_from(
+            [
+                "mail-service",
+                "--redis-url",
+                &redis.url,
+                "--redis-key-prefix",
+                &redis.prefix,
+                "--grpc-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--transport",
+                &smtp.url(),
+                "--token-service-url",
+                &token_url,
+                // One worker keeps delivery in queue order, so "no mail for X" can be asserted
+                // once a later mail has arrived.
+                "--workers",
+                "1",
+            ]
+            .into_iter()
+            .chain(mail_flags.iter().copied()),
+        )
         .expect("mail-service config"),
     )
     .await
@@ -173,9 +260,15 @@ pub async fn spawn_app_configured(
             .expect("gateway runs");
     });
 
-    let directory = AccountDirectoryClient::connect(token_url.clone())
+    let admin = secrets.as_ref().map(|secrets| {
+        ClientSecret::parse(&secrets.admin).expect("the admin secret is well formed")
+    });
+    let channel = Channel::from_shared(token_url.clone())
+        .expect("a gRPC URL")
+        .connect()
         .await
         .expect("account directory answers");
+    let directory = AccountDirectoryClient::with_interceptor(channel, Outgoing::new(admin, Ok));
     TestApp {
         base_url,
         gateway_metrics_url,
@@ -187,6 +280,7 @@ pub async fn spawn_app_configured(
         smtp,
         redis,
         directory,
+        secrets,
         api_key,
         stop,
         services,

@@ -10,6 +10,7 @@ mod cardinality;
 mod client_ip;
 mod fuzz;
 mod generated_client;
+mod grpc_auth;
 mod helpers;
 mod load;
 mod metal;

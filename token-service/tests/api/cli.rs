@@ -179,3 +179,50 @@ async fn help_lists_every_setting_with_its_variable() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_token_service_on_all_addresses_without_callers_stops_at_start_with_one_line_saying_how()
+{
+    let redis = test_redis().await;
+    let mut refused = command(&redis, &[]);
+    refused
+        .env("TOKEN_GRPC_ADDR", "0.0.0.0:0")
+        .env("TOKEN_METRICS_ADDR", "127.0.0.1:0")
+        .env_remove("TOKEN_GRPC_CALLERS")
+        .env_remove("TOKEN_GRPC_ALLOW_ANONYMOUS");
+    let run = run(refused).await;
+    assert_ne!(run.code, Some(0), "{}", run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|line| line.contains("TOKEN_GRPC_CALLERS"))
+        .unwrap_or_else(|| panic!("no line names the setting: {}", run.stderr));
+    assert!(
+        line.starts_with("token-service: TOKEN_GRPC_CALLERS: "),
+        "{line}"
+    );
+    assert!(line.contains("TOKEN_GRPC_ALLOW_ANONYMOUS=true"), "{line}");
+}
+
+#[tokio::test]
+async fn a_malformed_caller_list_stops_the_binary_naming_the_setting_but_not_the_secret() {
+    let redis = test_redis().await;
+    let mut refused = command(&redis, &["accounts", "list"]);
+    refused.env(
+        "TOKEN_GRPC_CALLERS",
+        "gateway:admin=a-long-enough-secret-value",
+    );
+    let run = run(refused).await;
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr
+            .contains("TOKEN_GRPC_CALLERS: caller gateway: unknown permission admin"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("a-long-enough-secret-value"),
+        "{}",
+        run.stderr
+    );
+}
