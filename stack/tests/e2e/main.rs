@@ -6,6 +6,8 @@
     reason = "a failed step must fail the test loudly"
 )]
 
+mod deploy_manifests;
+mod deploy_prometheus;
 mod fuzz;
 mod generated_client;
 mod helpers;
