@@ -1,5 +1,5 @@
 //! What the dispatcher counts for operators: mail queued, sent, retried, dead-lettered, the
-//! queue's depth and how long a send takes.
+//! queue's depth, the age of its oldest mail and how long a send takes.
 
 use passreset_telemetry::metrics::Registry;
 use prometheus_client::metrics::{
@@ -23,6 +23,8 @@ pub(crate) struct MailMetrics {
     pub dead: Counter,
     /// Mails waiting (queued, in flight or waiting to retry).
     pub queue_depth: Gauge,
+    /// Seconds since the oldest mail waiting or being sent was queued (0 when none is).
+    pub oldest_queued_age: Gauge,
     /// Time from a worker taking a mail to the server accepting (or refusing) it.
     pub send_seconds: Histogram,
 }
@@ -37,6 +39,7 @@ impl MailMetrics {
             retried: Counter::default(),
             dead: Counter::default(),
             queue_depth: Gauge::default(),
+            oldest_queued_age: Gauge::default(),
             send_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 12)),
         };
         let mail = registry.sub_registry_with_prefix("mail");
@@ -69,6 +72,11 @@ impl MailMetrics {
             "queue_depth",
             "Mails waiting: queued, being sent or waiting to retry",
             metrics.queue_depth.clone(),
+        );
+        mail.register(
+            "queue_oldest_age_seconds",
+            "Seconds since the oldest mail waiting or being sent was queued",
+            metrics.oldest_queued_age.clone(),
         );
         mail.register(
             "send_duration_seconds",

@@ -19,6 +19,7 @@ use crate::{
     grpc::MailApi,
     metrics::MailMetrics,
     notices::Notices,
+    queue::unix_millis,
     revoke::{InvalidTokenService, Revoker},
     templates::{TemplateError, Templates},
     transport::{Transport, TransportError},
@@ -196,11 +197,12 @@ impl Application {
         }
 
         // Serving from the start (startup checked the queue), then as often as it answers;
-        // the same loop keeps the queue-depth gauge current.
+        // the same loop keeps the queue's depth and oldest-mail gauges current.
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<MailServiceServer<MailApi>>().await;
         let queue = self.dispatch.queue.clone();
         let depth = self.dispatch.metrics.queue_depth.clone();
+        let oldest_age = self.dispatch.metrics.oldest_queued_age.clone();
         tokio::spawn({
             let stop = shutdown.wait();
             async move {
@@ -210,6 +212,9 @@ impl Application {
                     || async {
                         if let Ok(waiting) = queue.depth().await {
                             depth.set(i64::try_from(waiting).unwrap_or(i64::MAX));
+                        }
+                        if let Ok(oldest) = queue.oldest_queued_at().await {
+                            oldest_age.set(age_seconds(oldest, unix_millis()));
                         }
                         queue.answers().await
                     },
@@ -243,4 +248,10 @@ impl Application {
         tracing::info!("mail-service stopped");
         Ok(served?)
     }
+}
+
+/// Whole seconds from `queued_at_ms` to `now_ms`; 0 for an empty queue or a clock behind.
+fn age_seconds(queued_at_ms: Option<u64>, now_ms: u64) -> i64 {
+    let age = queued_at_ms.map_or(0, |at| now_ms.saturating_sub(at) / 1000);
+    i64::try_from(age).unwrap_or(i64::MAX)
 }

@@ -274,6 +274,41 @@ async fn depth_counts_waiting_and_retrying_mail_until_it_is_settled(queue: Arc<d
     assert!(queue.answers().await);
 }
 
+async fn the_oldest_queued_time_is_the_first_mail_still_waiting_or_being_sent(
+    queue: Arc<dyn QueueStore>,
+) {
+    assert_eq!(queue.oldest_queued_at().await.unwrap(), None);
+    let before = unix_millis();
+    for n in 0..2 {
+        queue
+            .enqueue(plain(reset_mail(&format!(
+                "https://reset.example/?token=o{n}"
+            ))))
+            .await
+            .unwrap();
+    }
+    let oldest = queue.oldest_queued_at().await.unwrap().unwrap();
+    assert!(oldest >= before && oldest <= unix_millis());
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    let first = consumer.next(WAIT).await.unwrap().unwrap();
+    assert_eq!(
+        queue.oldest_queued_at().await.unwrap(),
+        Some(oldest),
+        "a mail being sent still counts"
+    );
+    queue.delivered(&first).await.unwrap();
+    let second = consumer.next(WAIT).await.unwrap().unwrap();
+    queue
+        .retry_at(&second, unix_millis() + 60_000, "smtp: 451")
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.oldest_queued_at().await.unwrap(),
+        None,
+        "a mail waiting out its backoff is not stuck"
+    );
+}
+
 async fn a_full_queue_refuses_new_mail_but_not_a_repeat_or_a_suppressed_one(
     queue: Arc<dyn QueueStore>,
 ) {
@@ -453,6 +488,7 @@ passreset_testkit::store_contract!(
         a_dead_mail_keeps_its_reason_and_is_never_handed_out_again,
         mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time,
         depth_counts_waiting_and_retrying_mail_until_it_is_settled,
+        the_oldest_queued_time_is_the_first_mail_still_waiting_or_being_sent,
         a_full_queue_refuses_new_mail_but_not_a_repeat_or_a_suppressed_one,
         a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot,
         the_dead_letter_list_ends_with_the_newest,

@@ -14,7 +14,7 @@ use super::{
     STATUS_RETENTION,
     store::{
         Consumer, DeadLetter, Delivery, NewMail, QueueError, QueueStore, Revival, State, Status,
-        retry_copy, unix_millis,
+        entry_millis, retry_copy, unix_millis,
     },
 };
 use crate::mail::{MessageId, QueuedMail};
@@ -270,6 +270,16 @@ impl QueueStore for MemoryQueue {
         let inner = self.lock();
         let waiting = inner.queue.len() + inner.pending.len() + inner.retries.len();
         Ok(u64::try_from(waiting).unwrap_or(u64::MAX))
+    }
+
+    async fn oldest_queued_at(&self) -> Result<Option<u64>, QueueError> {
+        let inner = self.lock();
+        let waiting = inner.queue.iter().map(|entry| &entry.entry_id);
+        let pending = inner.pending.values().map(|(entry, _, _)| &entry.entry_id);
+        Ok(waiting
+            .chain(pending)
+            .filter_map(|id| entry_millis(id))
+            .min())
     }
 
     async fn answers(&self) -> bool {

@@ -28,7 +28,7 @@ use super::{
     STATUS_RETENTION,
     store::{
         Consumer, DeadLetter, Delivery, NewMail, QueueError, QueueStore, Revival, State, Status,
-        unix_millis,
+        entry_millis, unix_millis,
     },
 };
 use crate::{
@@ -512,6 +512,19 @@ impl QueueStore for RedisQueue {
             .query_async(&mut self.connection.clone())
             .await?;
         Ok(queued + retrying)
+    }
+
+    async fn oldest_queued_at(&self) -> Result<Option<u64>, QueueError> {
+        // The stream holds mail waiting or being sent, oldest first.
+        let oldest: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(self.keys.queue())
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(oldest.ids.first().and_then(|entry| entry_millis(&entry.id)))
     }
 
     async fn answers(&self) -> bool {

@@ -177,6 +177,10 @@ pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
     /// Mails waiting: queued or handed out and not settled, plus those waiting to retry.
     async fn depth(&self) -> Result<u64, QueueError>;
 
+    /// When the oldest mail still in the queue (waiting or being sent, not waiting to retry)
+    /// was queued, in ms since the Unix epoch: a stuck dispatcher shows as its age growing.
+    async fn oldest_queued_at(&self) -> Result<Option<u64>, QueueError>;
+
     /// Whether the queue can be used right now: what the health check reports.
     async fn answers(&self) -> bool;
 }
@@ -187,6 +191,11 @@ pub(crate) trait Consumer: Send + std::fmt::Debug {
     /// The next mail for this consumer: one abandoned by another consumer, else a new one,
     /// waiting up to `wait` for one to arrive.
     async fn next(&mut self, wait: Duration) -> Result<Option<Delivery>, QueueError>;
+}
+
+/// The time part of a stream entry id (`<ms>-<sequence>`).
+pub(crate) fn entry_millis(entry_id: &str) -> Option<u64> {
+    entry_id.split_once('-')?.0.parse().ok()
 }
 
 /// Now, in ms since the Unix epoch.

@@ -8,6 +8,8 @@
 
 mod cardinality;
 mod client_ip;
+mod deploy_manifests;
+mod deploy_prometheus;
 mod fuzz;
 mod generated_client;
 mod grpc_auth;
