@@ -287,3 +287,80 @@ async fn the_reset_page_takes_its_length_hint_from_the_token_services_policy() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_double_submit_is_told_the_reset_is_in_progress_not_that_the_token_is_used() {
+    // One hashing slot, kept busy by password checks: the first reset holds its claim while it
+    // waits for the slot, and the second submit meets it.
+    let app = spawn_app_with(&[
+        "--hash-concurrency",
+        "1",
+        "--hash-queue",
+        "64",
+        "--hash-wait",
+        "30s",
+    ])
+    .await;
+    let token = token_for(&app).await;
+    let mut busy = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let directory = app.directory.clone();
+        busy.spawn(async move {
+            let mut directory = directory;
+            let _ = directory
+                .verify_password(passreset_proto::token::v1::VerifyPasswordRequest {
+                    email: EMAIL.to_owned(),
+                    password: "not the password at all".to_owned(),
+                })
+                .await;
+        });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let first = {
+        let http = app.http.clone();
+        let url = format!("{}/v1/account/password/reset", app.base_url);
+        let body =
+            json!({ "token": token, "password": NEW_PASSWORD, "confirmPassword": NEW_PASSWORD });
+        tokio::spawn(async move {
+            http.post(url)
+                .header("Content-Type", PERSONA_CONTENT_TYPE)
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let second = app.reset(&token, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(second.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(second.headers()["retry-after"], "1");
+    assert_bad_request(&json_of(second).await, Some("token_in_use"));
+    let page = app
+        .http
+        .post(format!("{}/reset", app.base_url))
+        .header("Accept-Language", "sv")
+        .form(&[
+            ("token", token.as_str()),
+            ("password", NEW_PASSWORD),
+            ("confirm_password", NEW_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["retry-after"], "1");
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Vi arbetar redan på det"),
+        "the page says it is already being worked on"
+    );
+
+    assert_eq!(first.await.unwrap(), StatusCode::NO_CONTENT);
+    while busy.join_next().await.is_some() {}
+    let spent = app.reset(&token, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_bad_request(&json_of(spent).await, Some("used_token"));
+    app.stop().await;
+}
