@@ -361,3 +361,42 @@ async fn network_policies_let_in_only_the_callers_each_service_has() {
         }
     }
 }
+
+#[tokio::test]
+async fn each_service_gets_its_grpc_caller_list_and_client_secrets_from_the_secret() {
+    let objects = objects("base").await;
+    let wanted = [
+        ("token-service", &["TOKEN_GRPC_CALLERS"][..]),
+        (
+            "mail-service",
+            &["MAIL_GRPC_CALLERS", "MAIL_TOKEN_SERVICE_SECRET"][..],
+        ),
+        (
+            "gateway",
+            &[
+                "GATEWAY_TOKEN_SERVICE_SECRET",
+                "GATEWAY_MAIL_SERVICE_SECRET",
+            ][..],
+        ),
+    ];
+    for (service, variables) in wanted {
+        let deployment = of_kind(&objects, "Deployment")
+            .into_iter()
+            .find(|deployment| name(deployment) == service)
+            .unwrap_or_else(|| panic!("no Deployment {service}"));
+        let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for variable in variables {
+            let entry = env
+                .iter()
+                .find(|entry| entry["name"] == *variable)
+                .unwrap_or_else(|| panic!("{service} has no {variable}"));
+            assert_eq!(
+                entry["valueFrom"]["secretKeyRef"]["name"], "passreset",
+                "{service}: {variable}"
+            );
+        }
+    }
+}
