@@ -73,7 +73,7 @@ async fn with_the_gateway_full_a_third_request_gets_503_and_retry_after_in_each_
     assert!(retry_after(&persona) >= 1);
     let body = json_of(persona).await;
     assert_eq!(body["http_code"], 503, "{body}");
-    assert_eq!(body["http_status"], "Service Unavailable", "{body}");
+    assert_eq!(body["http_status"], "Service unavailable", "{body}");
     assert!(body["service_unavailable"]["message"].is_string(), "{body}");
 
     let metal = app
