@@ -36,21 +36,30 @@ fn one_line(command: &clap::Command, error: &clap::Error) -> String {
         Some(ContextValue::String(argument)) => Some(argument.clone()),
         _ => None,
     };
-    let setting = argument.as_deref().map(|argument| {
-        // "--limit-per-ip <LIMIT_PER_IP>" -> the argument whose long name is `limit-per-ip`.
-        let long = argument
+    // "--limit-per-ip <LIMIT_PER_IP>" -> the argument whose long name is `limit-per-ip`.
+    let long = argument.as_deref().map(|argument| {
+        argument
             .trim_start_matches('-')
             .split([' ', '='])
             .next()
-            .unwrap_or_default();
-        find_env(command, long).unwrap_or_else(|| argument.to_owned())
+            .unwrap_or_default()
     });
+    let setting = argument
+        .as_deref()
+        .zip(long)
+        .map(|(argument, long)| find_env(command, long).unwrap_or_else(|| argument.to_owned()));
+    // A secret (an argument whose environment value is hidden) is never echoed.
+    let secret = long.is_some_and(|long| hides_its_value(command, long));
     let value = match error.get(ContextKind::InvalidValue) {
-        Some(ContextValue::String(value)) => format!(" {value:?}"),
+        Some(ContextValue::String(value)) if !secret => format!(" {value:?}"),
         _ => String::new(),
     };
     let reason = std::error::Error::source(error).map_or_else(
         || {
+            if secret {
+                // clap's own text quotes the value.
+                return "not a valid value".to_owned();
+            }
             error
                 .to_string()
                 .lines()
@@ -65,6 +74,19 @@ fn one_line(command: &clap::Command, error: &clap::Error) -> String {
         Some(setting) => format!("{setting}: invalid value{value}: {reason}"),
         None => reason,
     }
+}
+
+/// Whether the argument with this long name hides its environment value: a secret.
+fn hides_its_value(command: &clap::Command, long: &str) -> bool {
+    command
+        .get_arguments()
+        .find(|argument| argument.get_long() == Some(long))
+        .map(clap::Arg::is_hide_env_values_set)
+        .unwrap_or_else(|| {
+            command
+                .get_subcommands()
+                .any(|subcommand| hides_its_value(subcommand, long))
+        })
 }
 
 /// The environment variable of the argument with this long name, in `command` or a subcommand.
@@ -93,6 +115,20 @@ mod tests {
         /// A duration.
         #[arg(long, env = "DEMO_TTL", default_value = "30m", value_parser = crate::parse_duration)]
         ttl: std::time::Duration,
+        /// A secret number.
+        #[arg(long, env = "DEMO_SECRET", hide_env_values = true)]
+        secret: Option<u32>,
+    }
+
+    #[test]
+    fn a_bad_secret_names_the_variable_but_never_shows_the_value() {
+        let mut command = Demo::command();
+        let error = command
+            .try_get_matches_from_mut(["demo", "--secret", "hunter2-is-my-key"])
+            .unwrap_err();
+        let line = one_line(&command, &error);
+        assert!(line.starts_with("DEMO_SECRET: invalid value"), "{line}");
+        assert!(!line.contains("hunter2"), "{line}");
     }
 
     #[test]
