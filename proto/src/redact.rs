@@ -73,6 +73,7 @@ impl fmt::Debug for token::VerifyPasswordRequest {
         f.debug_struct("VerifyPasswordRequest")
             .field("email", &self.email)
             .field("password", &REDACTED)
+            .field("context", &self.context)
             .finish()
     }
 }

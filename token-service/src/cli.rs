@@ -7,12 +7,14 @@
 use std::{io::BufRead as _, process::ExitCode};
 
 use anyhow::Context as _;
-use prometheus_client::metrics::gauge::Gauge;
 use secrecy::SecretString;
 
 use crate::{
     Config, Storage,
-    accounts::{Directory, NormalizedEmail, password::HashPool},
+    accounts::{
+        Directory, NormalizedEmail,
+        password::{HashMetrics, HashPool},
+    },
 };
 
 /// Accounts fetched per page by `accounts list`.
@@ -131,9 +133,11 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
 async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<ExitCode> {
     let storage =
         Storage::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
+    // The same policy as the service's: an account added here meets what a reset would.
     let directory = Directory::new(
         storage.account_store(),
-        HashPool::new(config.hash_limits(), Gauge::default()),
+        HashPool::new(config.hash_limits(), HashMetrics::default()),
+        config.password_policy(),
     );
     match command {
         AccountsCommand::Add {

@@ -8,7 +8,7 @@ use passreset_telemetry::LogFormat;
 use secrecy::SecretString;
 
 use crate::{
-    accounts::password::HashLimits,
+    accounts::{password::HashLimits, policy::PasswordPolicy},
     limits::{Ipv6Prefix, Rate, RateSetting},
 };
 
@@ -29,6 +29,16 @@ const DEFAULT_LIMIT_PER_IP: RateSetting = RateSetting(Some(Rate {
 }));
 const DEFAULT_LIMIT_FAILURES_PER_IP: RateSetting = RateSetting(Some(Rate {
     count: 50,
+    period: Duration::from_secs(15 * 60),
+}));
+/// A login form's usual budget: a user who mistypes a few times is never held up, a guesser
+/// gets 40 tries an hour per account.
+const DEFAULT_LIMIT_VERIFY_PER_ADDRESS: RateSetting = RateSetting(Some(Rate {
+    count: 10,
+    period: Duration::from_secs(15 * 60),
+}));
+const DEFAULT_LIMIT_VERIFY_PER_IP: RateSetting = RateSetting(Some(Rate {
+    count: 100,
     period: Duration::from_secs(15 * 60),
 }));
 /// Default number of callers that may wait for a hashing slot.
@@ -128,6 +138,16 @@ pub struct Config {
     #[arg(long, env = "TOKEN_LIMIT_FAILURES_PER_IP", default_value = "50/15m", value_parser = RateSetting::from_str)]
     pub limit_failures_per_ip: RateSetting,
 
+    /// VerifyPassword calls per address, counted on a digest of the normalised address whether
+    /// or not an account has it, from whichever IP: `N/duration` or `off`.
+    #[arg(long, env = "TOKEN_LIMIT_VERIFY_PER_ADDRESS", default_value = "10/15m", value_parser = RateSetting::from_str)]
+    pub limit_verify_per_address: RateSetting,
+
+    /// VerifyPassword calls per client IP (the request's `context.client_ip`; a call without
+    /// one is not limited per IP): `N/duration` or `off`.
+    #[arg(long, env = "TOKEN_LIMIT_VERIFY_PER_IP", default_value = "100/15m", value_parser = RateSetting::from_str)]
+    pub limit_verify_per_ip: RateSetting,
+
     /// How many leading bits of an IPv6 client address the per-IP limits count as one client
     /// (1 to 128): a /64 is one user's network, 128 limits each address apart. IPv4 is always
     /// per address, IPv4-mapped IPv6 too.
@@ -178,12 +198,21 @@ impl Config {
             limit_per_address: DEFAULT_LIMIT_PER_ADDRESS,
             limit_per_ip: DEFAULT_LIMIT_PER_IP,
             limit_failures_per_ip: DEFAULT_LIMIT_FAILURES_PER_IP,
+            limit_verify_per_address: DEFAULT_LIMIT_VERIFY_PER_ADDRESS,
+            limit_verify_per_ip: DEFAULT_LIMIT_VERIFY_PER_IP,
             limit_ipv6_prefix: Ipv6Prefix::DEFAULT,
             hash_concurrency: default_hash_concurrency(),
             hash_queue: DEFAULT_HASH_QUEUE,
             hash_wait: DEFAULT_HASH_WAIT,
             max_in_flight: 1024,
             log_format: LogFormat::Text,
+        }
+    }
+
+    /// The policy every new password meets, set by a reset or by an administrator alike.
+    pub(crate) fn password_policy(&self) -> PasswordPolicy {
+        PasswordPolicy {
+            min_length: self.password_min_length,
         }
     }
 
@@ -265,6 +294,10 @@ mod tests {
             "off",
             "--limit-failures-per-ip",
             "20/1h",
+            "--limit-verify-per-address",
+            "3/1m",
+            "--limit-verify-per-ip",
+            "off",
             "--limit-ipv6-prefix",
             "56",
             "--log-format",
@@ -290,6 +323,8 @@ mod tests {
                 period: Duration::from_secs(3600)
             }))
         );
+        assert_eq!(config.limit_verify_per_address, "3/1m".parse().unwrap());
+        assert_eq!(config.limit_verify_per_ip, RateSetting(None));
         assert_eq!(config.limit_ipv6_prefix, "56".parse().unwrap());
         assert_eq!(config.log_format, LogFormat::Json);
     }
@@ -304,6 +339,13 @@ mod tests {
         assert_eq!(parsed.limit_per_address, built.limit_per_address);
         assert_eq!(parsed.limit_per_ip, built.limit_per_ip);
         assert_eq!(parsed.limit_failures_per_ip, built.limit_failures_per_ip);
+        assert_eq!(parsed.limit_verify_per_address.to_string(), "10/15m");
+        assert_eq!(parsed.limit_verify_per_ip.to_string(), "100/15m");
+        assert_eq!(
+            parsed.limit_verify_per_address,
+            built.limit_verify_per_address
+        );
+        assert_eq!(parsed.limit_verify_per_ip, built.limit_verify_per_ip);
         assert_eq!(parsed.limit_ipv6_prefix.to_string(), "64");
         assert_eq!(parsed.limit_ipv6_prefix, built.limit_ipv6_prefix);
     }
@@ -325,6 +367,8 @@ mod tests {
             ("--limit-per-address", "lots"),
             ("--limit-per-ip", "0/1h"),
             ("--limit-failures-per-ip", "5/soon"),
+            ("--limit-verify-per-address", "ten"),
+            ("--limit-verify-per-ip", "0/15m"),
         ] {
             let error = Config::try_parse_from(["token-service", flag, value])
                 .unwrap_err()

@@ -20,9 +20,15 @@ pub enum Error {
     /// The address is not one we can send mail to; the text says why.
     #[error("invalid email address: {0}")]
     InvalidEmail(&'static str),
-    /// The new password breaks the policy: every rule it failed.
-    #[error("{0}")]
-    WeakPassword(PolicyRefusal),
+    /// A new password breaks the policy: every rule it failed, and the request field it came in
+    /// (what the `BadRequest` field violations name).
+    #[error("{refusal}")]
+    WeakPassword {
+        /// The failed rules.
+        refusal: PolicyRefusal,
+        /// `new_password` (Redeem) or `password` (UpsertAccount).
+        field: &'static str,
+    },
     /// Never issued, malformed, revoked by a newer one, or forgotten after its grace period.
     #[error("unknown token")]
     TokenUnknown,
@@ -71,11 +77,27 @@ pub enum Error {
 }
 
 impl Error {
+    /// A refused `RedeemRequest.new_password`.
+    pub(crate) fn weak_new_password(refusal: PolicyRefusal) -> Self {
+        Self::WeakPassword {
+            refusal,
+            field: "new_password",
+        }
+    }
+
+    /// A refused `UpsertAccountRequest.password`.
+    pub(crate) fn weak_account_password(refusal: PolicyRefusal) -> Self {
+        Self::WeakPassword {
+            refusal,
+            field: "password",
+        }
+    }
+
     /// The `ErrorReason` a caller branches on, when the failure has one.
     fn reason(&self) -> Option<ErrorReason> {
         match self {
             Self::InvalidEmail(_) => Some(ErrorReason::InvalidEmail),
-            Self::WeakPassword(_) => Some(ErrorReason::WeakPassword),
+            Self::WeakPassword { .. } => Some(ErrorReason::WeakPassword),
             Self::TokenUnknown => Some(ErrorReason::TokenUnknown),
             Self::TokenExpired => Some(ErrorReason::TokenExpired),
             Self::TokenSpent => Some(ErrorReason::TokenSpent),
@@ -93,7 +115,7 @@ impl Error {
 
     fn code(&self) -> Code {
         match self {
-            Self::InvalidEmail(_) | Self::WeakPassword(_) | Self::InvalidArgument(_) => {
+            Self::InvalidEmail(_) | Self::WeakPassword { .. } | Self::InvalidArgument(_) => {
                 Code::InvalidArgument
             }
             Self::TokenUnknown | Self::AccountNotFound => Code::NotFound,
@@ -125,9 +147,9 @@ impl From<Error> for Status {
         };
         let mut details = ErrorDetails::new();
         let mut metadata = HashMap::<String, String>::new();
-        if let Error::WeakPassword(refusal) = &error {
+        if let Error::WeakPassword { refusal, field } = &error {
             metadata = policy_parameters(refusal);
-            details.set_bad_request(field_violations(refusal));
+            details.set_bad_request(field_violations(refusal, field));
         }
         details.set_error_info(reason.as_str_name(), ERROR_DOMAIN, metadata);
         if let Error::RateLimited { retry_after } = error {
@@ -140,18 +162,14 @@ impl From<Error> for Status {
     }
 }
 
-/// The field a refused password came in: `new_password` of `RedeemRequest` (UpsertAccount's
-/// `password` shares the rules; callers branch on the reason, not the field).
-const PASSWORD_FIELD: &str = "new_password";
-
-/// One `FieldViolation` per failed rule: the rule's name as the reason, its English words as the
-/// description.
-fn field_violations(refusal: &PolicyRefusal) -> Vec<FieldViolation> {
+/// One `FieldViolation` of `field` per failed rule: the rule's name as the reason, its English
+/// words as the description.
+fn field_violations(refusal: &PolicyRefusal, field: &str) -> Vec<FieldViolation> {
     refusal
         .violations()
         .iter()
         .map(|violation| {
-            let mut field = FieldViolation::new(PASSWORD_FIELD, violation.to_string());
+            let mut field = FieldViolation::new(field, violation.to_string());
             field.reason = violation.rule().as_str_name().to_owned();
             field
         })
@@ -201,7 +219,7 @@ mod tests {
             (Error::TokenSpent, Code::FailedPrecondition, "TOKEN_SPENT"),
             (Error::TokenInUse, Code::FailedPrecondition, "TOKEN_IN_USE"),
             (
-                Error::WeakPassword(PolicyRefusal::of(PolicyViolation::OnlySpaces)),
+                Error::weak_new_password(PolicyRefusal::of(PolicyViolation::OnlySpaces)),
                 Code::InvalidArgument,
                 "WEAK_PASSWORD",
             ),
@@ -245,7 +263,7 @@ mod tests {
 
     #[test]
     fn a_weak_password_says_every_failed_rule_in_words_and_as_data() {
-        let status = Status::from(Error::WeakPassword(PolicyRefusal::of(
+        let status = Status::from(Error::weak_new_password(PolicyRefusal::of(
             PolicyViolation::TooShort { min_length: 12 },
         )));
         assert_eq!(
@@ -265,6 +283,16 @@ mod tests {
             violations[0].description,
             "the password must be at least 12 characters long"
         );
+    }
+
+    #[test]
+    fn a_weak_account_password_names_the_upsert_field() {
+        let status = Status::from(Error::weak_account_password(PolicyRefusal::of(
+            PolicyViolation::OnlySpaces,
+        )));
+        let violations = status.get_details_bad_request().unwrap().field_violations;
+        assert_eq!(violations[0].field, "password");
+        assert_eq!(violations[0].reason, "PASSWORD_RULE_ONLY_SPACES");
     }
 
     #[test]

@@ -7,12 +7,14 @@
 //! - [`startup`]: [`Application`] (`build`, `local_addr`, `run_until_stopped`), what `main`,
 //!   `stack` and the tests start;
 //! - [`storage`]: [`Storage`], Redis or (for `stack` only) memory;
-//! - `grpc.rs`: `TokenService` and `AccountDirectory`, translating and auditing;
+//! - `grpc/`: `TokenService` and `AccountDirectory`, translating and auditing;
 //! - `reset.rs`: the issue / check / redeem flows;
+//! - `verify.rs`: `VerifyPassword` under its own rate limits;
 //! - `tokens/`: token shape and digest (`codec`), the store contract and its Redis and memory
 //!   implementations;
 //! - `events.rs`: `password_changed` events on the Redis Stream `{prefix}events`;
-//! - `metrics.rs`: `tokens_total{event}` for `/metrics`;
+//! - `metrics.rs`: `tokens_total{event}`, `password_verifications_total{outcome}` and the
+//!   argon2 work, for `/metrics`;
 //! - `limits/`: the rate limits (GCRA), in Redis or memory;
 //! - `accounts/`: addresses, the password policy, argon2id hashing, the directory and its
 //!   stores;
@@ -36,6 +38,7 @@ mod reset;
 pub mod startup;
 pub mod storage;
 mod tokens;
+mod verify;
 
 pub use accounts::policy::{PolicyRefusal, PolicyViolation};
 pub use config::Config;

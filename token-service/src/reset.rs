@@ -135,9 +135,7 @@ impl Resets {
             hasher: TokenHasher::new(config.token_secret.clone()),
             ttl: config.token_ttl,
             revoke_older: config.revoke_older_tokens,
-            policy: PasswordPolicy {
-                min_length: config.password_min_length,
-            },
+            policy: config.password_policy(),
         }
     }
 
@@ -265,7 +263,7 @@ impl Resets {
         };
         self.policy
             .check(&password, &email)
-            .map_err(Error::WeakPassword)?;
+            .map_err(Error::weak_new_password)?;
 
         // From the claim on, run to the end even if the caller hangs up: a half-done
         // redemption would leave the token claimed and the password changed.

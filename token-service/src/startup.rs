@@ -23,6 +23,7 @@ use crate::{
     grpc::{AccountsApi, TokenApi},
     metrics::TokenMetrics,
     reset::Resets,
+    verify::Verifier,
 };
 
 /// Why the service could not start. Each message names the setting to fix.
@@ -57,6 +58,7 @@ pub struct Application {
     local_addr: SocketAddr,
     resets: Resets,
     directory: Directory,
+    verifier: Verifier,
     metrics: MetricsEndpoint,
     grpc_metrics: GrpcServerMetrics,
     /// The bound on calls in flight (`*_MAX_IN_FLIGHT`).
@@ -98,8 +100,9 @@ impl Application {
         let grpc_metrics =
             GrpcServerMetrics::register(&mut registry, passreset_proto::FILE_DESCRIPTOR_SET)?;
         let token_metrics = TokenMetrics::register(&mut registry);
-        let hashing = HashPool::new(config.hash_limits(), token_metrics.hashes_in_flight());
-        let directory = Directory::new(storage.account_store(), hashing);
+        let hashing = HashPool::new(config.hash_limits(), token_metrics.hashes());
+        let directory = Directory::new(storage.account_store(), hashing, config.password_policy());
+        let verifier = Verifier::new(&config, directory.clone(), storage.limit_store());
         let resets = Resets::new(
             &config,
             storage.token_store(),
@@ -114,6 +117,7 @@ impl Application {
             local_addr,
             resets,
             directory,
+            verifier,
             metrics,
             grpc_metrics,
             in_flight: GrpcInFlight::new(config.max_in_flight as usize),
@@ -178,10 +182,12 @@ impl Application {
             .add_service(reflection_v1alpha)
             .add_service(TokenServiceServer::new(TokenApi::new(
                 self.resets,
-                self.token_metrics,
+                self.token_metrics.clone(),
             )))
             .add_service(AccountDirectoryServer::new(AccountsApi::new(
                 self.directory,
+                self.verifier,
+                self.token_metrics,
             )))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown.wait())
             .await?;

@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 pub(crate) use email::NormalizedEmail;
 pub(crate) use password::HashedPassword;
-use policy::{PolicyRefusal, PolicyViolation};
+use policy::PasswordPolicy;
 pub(crate) use store::{AccountPage, AccountRecord, AccountStore};
 
 use crate::{Error, clock::UnixMillis};
@@ -32,35 +32,36 @@ pub(crate) struct Directory {
     store: Arc<dyn AccountStore>,
     /// Where every argon2 hash and verification runs, bounded.
     hashing: password::HashPool,
+    /// What a password set by [`Self::upsert`] must meet.
+    policy: PasswordPolicy,
 }
 
 impl Directory {
-    /// A directory over `store`, hashing through `hashing`.
-    pub(crate) fn new(store: Arc<dyn AccountStore>, hashing: password::HashPool) -> Self {
-        Self { store, hashing }
+    /// A directory over `store`, hashing through `hashing`, setting passwords that meet `policy`.
+    pub(crate) fn new(
+        store: Arc<dyn AccountStore>,
+        hashing: password::HashPool,
+        policy: PasswordPolicy,
+    ) -> Self {
+        Self {
+            store,
+            hashing,
+            policy,
+        }
     }
 
     /// Creates the account of `email` or replaces its password (and its locale, when given).
-    /// Only an empty or overlong password is refused: administrators set what they choose.
+    /// The password meets the same policy as a reset's: an administrator's choice is no safer
+    /// than a user's.
     pub(crate) async fn upsert(
         &self,
         email: &NormalizedEmail,
         password: SecretString,
         locale: Option<&str>,
     ) -> Result<AccountRecord, Error> {
-        let length = password.expose_secret().chars().count();
-        if length == 0 {
-            return Err(Error::WeakPassword(PolicyRefusal::of(
-                PolicyViolation::TooShort { min_length: 1 },
-            )));
-        }
-        if length > policy::MAX_LENGTH {
-            return Err(Error::WeakPassword(PolicyRefusal::of(
-                PolicyViolation::TooLong {
-                    max_length: policy::MAX_LENGTH,
-                },
-            )));
-        }
+        self.policy
+            .check(&password, email)
+            .map_err(Error::weak_account_password)?;
         if let Some(locale) = locale {
             check_locale(locale)?;
         }

@@ -17,7 +17,7 @@ use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
     password_hash::SaltString,
 };
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use unicode_normalization::UnicodeNormalization as _;
@@ -170,8 +170,17 @@ pub(crate) struct HashPool {
     queue: usize,
     /// Longest a caller waits for a permit.
     wait: Duration,
+    /// What the pool counts.
+    metrics: HashMetrics,
+}
+
+/// What a [`HashPool`] counts, for operators (and for tests that must see no hash ran).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HashMetrics {
     /// `password_hashes_in_flight`: hashes running now.
-    in_flight: Gauge,
+    pub in_flight: Gauge,
+    /// `password_hashes_total`: hashes and verifications started.
+    pub started: Counter,
 }
 
 /// How a [`HashPool`] is sized.
@@ -207,14 +216,14 @@ impl Drop for Running {
 }
 
 impl HashPool {
-    /// A pool of `limits`, counting what runs on `in_flight`.
-    pub(crate) fn new(limits: HashLimits, in_flight: Gauge) -> Self {
+    /// A pool of `limits`, counting what runs on `metrics`.
+    pub(crate) fn new(limits: HashLimits, metrics: HashMetrics) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
             waiting: Arc::new(AtomicUsize::new(0)),
             queue: limits.queue,
             wait: limits.wait,
-            in_flight,
+            metrics,
         }
     }
 
@@ -241,10 +250,11 @@ impl HashPool {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
         let permit = self.permit().await?;
-        self.in_flight.inc();
+        self.metrics.started.inc();
+        self.metrics.in_flight.inc();
         let running = Running {
             _permit: permit,
-            in_flight: self.in_flight.clone(),
+            in_flight: self.metrics.in_flight.clone(),
         };
         tokio::task::spawn_blocking(move || {
             let _running = running;
@@ -289,7 +299,7 @@ mod tests {
                 queue: 8,
                 wait: Duration::from_secs(30),
             },
-            Gauge::default(),
+            HashMetrics::default(),
         )
     }
 

@@ -102,6 +102,7 @@ pub struct PolicyRefusal(Vec<PolicyViolation>);
 
 impl PolicyRefusal {
     /// A refusal for one rule.
+    #[cfg(test)]
     pub(crate) fn of(violation: PolicyViolation) -> Self {
         Self(vec![violation])
     }

@@ -6,7 +6,8 @@
 //! - `store.rs`: the contract ([`LimitStore`]), with subjects only ever as digests;
 //!   `redis.rs` (two Lua scripts, `take.lua` and `refund.lua`) and `memory.rs` keep it,
 //!   `contract_tests.rs` holds them to it;
-//! - [`Limits`] (here): the three limits of the reset flows and the order they are asked in.
+//! - [`Limits`] (here): the three limits of the reset flows and the order they are asked in;
+//! - `verify.rs`: [`VerifyLimits`], the two of `VerifyPassword`.
 
 #[cfg(test)]
 mod contract_tests;
@@ -15,10 +16,12 @@ mod network;
 mod rate;
 pub(crate) mod redis;
 mod store;
+mod verify;
 
 use std::{sync::Arc, time::Duration};
 
 pub(crate) use self::store::{LimitName, LimitStore};
+pub(crate) use self::verify::VerifyLimits;
 pub use self::{
     network::Ipv6Prefix,
     rate::{Rate, RateSetting},
@@ -91,10 +94,7 @@ impl Limits {
                 return Ok(decided);
             }
         }
-        // Lower-cased whole: spellings of one mailbox that differ only in the case of the
-        // local part reach the same inbox on nearly every mail server, so they share a budget.
-        let address = email.as_str().to_lowercase();
-        self.take(LimitName::PerAddress, self.per_address, &address)
+        self.take(LimitName::PerAddress, self.per_address, &address_key(email))
             .await
     }
 
@@ -138,14 +138,31 @@ impl Limits {
         rate: Option<Rate>,
         raw_subject: &str,
     ) -> Result<Result<(), Refusal>, Error> {
-        let Some(rate) = rate else {
-            return Ok(Ok(()));
-        };
-        let subject = Subject::of(raw_subject);
-        match self.store.take(limit, &subject, rate).await? {
-            Decision::Allowed => Ok(Ok(())),
-            Decision::Limited { retry_after } => Ok(Err(Refusal { limit, retry_after })),
-        }
+        take(&*self.store, limit, rate, raw_subject).await
+    }
+}
+
+/// What the per-address limits count an address as: lower-cased whole, because spellings of
+/// one mailbox that differ only in the case of the local part reach the same inbox on nearly
+/// every mail server, so they share a budget.
+fn address_key(email: &NormalizedEmail) -> String {
+    email.as_str().to_lowercase()
+}
+
+/// One event of `raw_subject` (digested here) under `limit`, if the limit is on.
+async fn take(
+    store: &dyn LimitStore,
+    limit: LimitName,
+    rate: Option<Rate>,
+    raw_subject: &str,
+) -> Result<Result<(), Refusal>, Error> {
+    let Some(rate) = rate else {
+        return Ok(Ok(()));
+    };
+    let subject = Subject::of(raw_subject);
+    match store.take(limit, &subject, rate).await? {
+        Decision::Allowed => Ok(Ok(())),
+        Decision::Limited { retry_after } => Ok(Err(Refusal { limit, retry_after })),
     }
 }
 

@@ -18,15 +18,22 @@ pub(crate) enum LimitName {
     PerIp,
     /// Failed CheckToken / Redeem attempts per client IP.
     FailuresPerIp,
+    /// VerifyPassword calls per normalised address.
+    VerifyPerAddress,
+    /// VerifyPassword calls per client IP.
+    VerifyPerIp,
 }
 
 impl LimitName {
-    /// The name in keys and logs (`per_address`, `per_ip`, `failures_per_ip`).
+    /// The name in keys, logs and metric labels (`per_address`, `per_ip`, `failures_per_ip`,
+    /// `verify_per_address`, `verify_per_ip`).
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::PerAddress => "per_address",
             Self::PerIp => "per_ip",
             Self::FailuresPerIp => "failures_per_ip",
+            Self::VerifyPerAddress => "verify_per_address",
+            Self::VerifyPerIp => "verify_per_ip",
         }
     }
 }

@@ -1,13 +1,14 @@
 //! `AccountDirectory` over gRPC.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use passreset_proto::token::v1::{
     GetAccountRequest, ListAccountsRequest, UpsertAccountRequest, get_account_request::Key,
 };
 use tonic::Code;
+use tonic_types::StatusExt as _;
 
-use crate::helpers::{assert_refused, spawn_app};
+use crate::helpers::{assert_refused, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn an_upserted_account_is_found_by_id_and_by_address() {
@@ -80,6 +81,7 @@ async fn a_second_upsert_replaces_the_password_and_keeps_the_account() {
 
 #[tokio::test]
 async fn an_empty_password_or_a_bad_address_is_refused() {
+    // An empty password fails the policy like any short one.
     let app = spawn_app().await;
     let mut directory = app.directory.clone();
     assert_refused(
@@ -104,6 +106,84 @@ async fn an_empty_password_or_a_bad_address_is_refused() {
         Code::InvalidArgument,
         "INVALID_EMAIL",
     );
+    app.stop().await;
+}
+
+/// Upserts `password` for `email` and returns the refusal's `(field, rule)` pairs and metadata.
+async fn refusal_of(
+    app: &crate::helpers::TestApp,
+    email: &str,
+    password: &str,
+) -> (Vec<(String, String)>, HashMap<String, String>) {
+    let status = app
+        .directory
+        .clone()
+        .upsert_account(UpsertAccountRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            locale: String::new(),
+        })
+        .await
+        .expect_err("a weak password is refused");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let info = status.get_details_error_info().expect("an ErrorInfo");
+    assert_eq!(info.reason, "WEAK_PASSWORD");
+    assert_eq!(info.domain, "passreset.token.v1");
+    let violations = status
+        .get_details_bad_request()
+        .expect("a BadRequest")
+        .field_violations
+        .into_iter()
+        .map(|violation| {
+            assert!(!violation.description.is_empty());
+            (violation.field, violation.reason)
+        })
+        .collect();
+    (violations, info.metadata)
+}
+
+#[tokio::test]
+async fn a_weak_password_is_refused_with_every_failed_rule_and_a_strong_one_accepted() {
+    let app = spawn_app().await;
+    let rule = |name: &str| ("password".to_owned(), format!("PASSWORD_RULE_{name}"));
+
+    let (violations, metadata) = refusal_of(&app, "ada@example.com", "password").await;
+    assert_eq!(violations, [rule("TOO_SHORT"), rule("TOO_GUESSABLE")]);
+    assert_eq!(metadata.get("min_length").map(String::as_str), Some("12"));
+    assert_eq!(
+        metadata.get("guessable_warning").map(String::as_str),
+        Some("top10_password")
+    );
+    let (violations, _) = refusal_of(&app, "ada.lovelace@example.com", "Ada.Lovelace").await;
+    assert_eq!(violations, [rule("SAME_AS_ADDRESS")]);
+    let (violations, _) = refusal_of(&app, "ada@example.com", &" ".repeat(16)).await;
+    assert_eq!(violations, [rule("ONLY_SPACES")]);
+    let (violations, metadata) = refusal_of(&app, "ada@example.com", &"x".repeat(257)).await;
+    assert!(violations.contains(&rule("TOO_LONG")), "{violations:?}");
+    assert_eq!(metadata.get("max_length").map(String::as_str), Some("256"));
+    // Nothing was stored by the refusals.
+    assert!(!app.verifies("ada@example.com", "password").await);
+
+    app.create_account("ada@example.com", "tulip orbit kettle 42")
+        .await;
+    assert!(
+        app.verifies("ada@example.com", "tulip orbit kettle 42")
+            .await
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_minimum_length_follows_the_setting() {
+    let app = spawn_app_with(|config| config.password_min_length = 24).await;
+    let (violations, metadata) = refusal_of(&app, "ada@example.com", "tulip orbit kettle 42").await;
+    assert_eq!(
+        violations,
+        [("password".to_owned(), "PASSWORD_RULE_TOO_SHORT".to_owned())]
+    );
+    assert_eq!(metadata.get("min_length").map(String::as_str), Some("24"));
+    app.create_account("ada@example.com", "tulip orbit kettle 42 sun")
+        .await;
     app.stop().await;
 }
 

@@ -130,6 +130,38 @@ async fn a_password_can_come_from_standard_input() {
 }
 
 #[tokio::test]
+async fn a_weak_password_is_not_added_and_the_refusal_says_why() {
+    let redis = test_redis().await;
+    for (weak, says) in [
+        ("short", "at least 12 characters"),
+        ("password1234", "too easy to guess"),
+    ] {
+        let added = run(command(
+            &redis,
+            &[
+                "accounts",
+                "add",
+                "--email",
+                "ada@example.com",
+                "--password",
+                weak,
+            ],
+        ))
+        .await;
+        assert_eq!(added.code, Some(2), "{weak}: {}", added.stderr);
+        assert!(added.stderr.contains(says), "{weak}: {}", added.stderr);
+        assert!(
+            !added.stderr.contains(weak),
+            "the password was echoed: {}",
+            added.stderr
+        );
+    }
+    let listed = run(command(&redis, &["accounts", "list"])).await;
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    assert_eq!(listed.stdout, "", "nothing was stored");
+}
+
+#[tokio::test]
 async fn verify_exits_2_when_redis_is_unreachable() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -169,6 +201,8 @@ async fn help_lists_every_setting_with_its_variable() {
         "TOKEN_SECRET",
         "TOKEN_PASSWORD_MIN_LENGTH",
         "TOKEN_REVOKE_OLDER_TOKENS",
+        "TOKEN_LIMIT_VERIFY_PER_ADDRESS",
+        "TOKEN_LIMIT_VERIFY_PER_IP",
         "LOG_FORMAT",
         "accounts",
     ] {

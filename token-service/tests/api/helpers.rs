@@ -169,6 +169,8 @@ impl TestApp {
             .verify_password(VerifyPasswordRequest {
                 email: email.to_owned(),
                 password: password.to_owned(),
+                // A login service that gives no client IP: only the address is limited.
+                context: None,
             })
             .await
             .expect("verify answers")

@@ -14,3 +14,4 @@ mod interruptions;
 mod limits;
 mod service;
 mod tokens;
+mod verify_limits;

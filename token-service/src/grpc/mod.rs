@@ -1,14 +1,16 @@
-//! The gRPC face: `TokenService` and `AccountDirectory`, translating messages to the flows in
-//! `reset.rs` and `accounts/`, and writing one audit line per outcome (never a token, a
-//! password or a link).
+//! The gRPC face: `TokenService` (here) and `AccountDirectory` (`accounts.rs`), translating
+//! messages to the flows in `reset.rs`, `verify.rs` and `accounts/`, and writing one audit line
+//! per outcome (never a token, a password or a link).
+
+mod accounts;
+
+pub(crate) use accounts::AccountsApi;
 
 use passreset_proto::token::v1::{
-    Account, CheckTokenRequest, CheckTokenResponse, GetAccountRequest, IssueTokenRequest,
-    IssueTokenResponse, IssuedToken, ListAccountsRequest, ListAccountsResponse, NoAccount,
-    PasswordPolicy, RedeemRequest, RedeemResponse, RequestContext, RevokeTokenRequest,
-    RevokeTokenResponse, UpsertAccountRequest, VerifyPasswordRequest, VerifyPasswordResponse,
-    account_directory_server::AccountDirectory, get_account_request::Key,
-    issue_token_response::Outcome, redeem_request::Password, token_service_server::TokenService,
+    CheckTokenRequest, CheckTokenResponse, IssueTokenRequest, IssueTokenResponse, IssuedToken,
+    NoAccount, PasswordPolicy, RedeemRequest, RedeemResponse, RequestContext, RevokeTokenRequest,
+    RevokeTokenResponse, issue_token_response::Outcome, redeem_request::Password,
+    token_service_server::TokenService,
 };
 use std::sync::Arc;
 
@@ -18,15 +20,10 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     Error,
-    accounts::{AccountRecord, Directory, NormalizedEmail},
     metrics::TokenMetrics,
     reset::{NewPassword, Origin, Resets},
 };
 
-/// Accounts per page when the caller does not say.
-const DEFAULT_PAGE_SIZE: usize = 100;
-/// Most accounts per page.
-const MAX_PAGE_SIZE: usize = 1000;
 /// Longest caller-supplied context value kept in an audit line.
 const MAX_CONTEXT_LENGTH: usize = 64;
 
@@ -78,10 +75,15 @@ impl Caller {
         }
     }
 
-    /// One structured audit event (target `audit`): what happened, to which account when
-    /// known, and who asked. Never a token, a password or an address.
+    /// One structured audit event (target `audit`), counted in `tokens_total{event}`.
     fn audit(&self, event: &'static str, account_id: Option<&str>) {
         self.metrics.count(event);
+        self.write(event, account_id);
+    }
+
+    /// The audit event alone: what happened, to which account when known, and who asked.
+    /// Never a token, a password or an address.
+    fn write(&self, event: &'static str, account_id: Option<&str>) {
         tracing::info!(
             target: "audit",
             event,
@@ -94,15 +96,17 @@ impl Caller {
         );
     }
 
-    /// Audits a refusal of `step` (`rate_limited`, or `refused` with the reason) and turns it
-    /// into the caller's status.
+    /// Audits a refusal of `step` (`rate_limited`, or `refused` with the reason), counted in
+    /// `tokens_total{event}`, and turns it into the caller's status.
     fn refused(&self, step: &'static str, error: Error) -> Status {
-        let event = match error {
-            Error::RateLimited { .. } => "rate_limited",
-            Error::TokenExpired => "expired",
-            _ => "refused",
-        };
+        let event = refusal_event(&error);
         self.metrics.count(event);
+        self.write_refusal(step, event, &error);
+        error.into()
+    }
+
+    /// The audit event of a refusal alone.
+    fn write_refusal(&self, step: &'static str, event: &'static str, error: &Error) {
         tracing::info!(
             target: "audit",
             event,
@@ -114,7 +118,15 @@ impl Caller {
             api_key_name = self.api_key_name,
             "audit"
         );
-        error.into()
+    }
+}
+
+/// The audit event a refusal is: `rate_limited`, `expired`, else `refused`.
+fn refusal_event(error: &Error) -> &'static str {
+    match error {
+        Error::RateLimited { .. } => "rate_limited",
+        Error::TokenExpired => "expired",
+        _ => "refused",
     }
 }
 
@@ -255,104 +267,6 @@ impl TokenService for TokenApi {
                 .map(|password| password.expose_secret().to_owned())
                 .unwrap_or_default(),
             changed_at_unix: redeemed.account.password_changed_at.unix_seconds(),
-        }))
-    }
-}
-
-/// `AccountDirectory` over the built-in directory.
-#[derive(Debug, Clone)]
-pub(crate) struct AccountsApi {
-    directory: Directory,
-}
-
-impl AccountsApi {
-    pub(crate) fn new(directory: Directory) -> Self {
-        Self { directory }
-    }
-}
-
-fn account_message(record: AccountRecord) -> Account {
-    Account {
-        id: record.id,
-        email: record.email.to_string(),
-        locale: record.locale,
-        created_at_unix: record.created_at.unix_seconds(),
-        password_changed_at_unix: record.password_changed_at.unix_seconds(),
-    }
-}
-
-#[tonic::async_trait]
-impl AccountDirectory for AccountsApi {
-    #[tracing::instrument(name = "UpsertAccount", skip_all)]
-    async fn upsert_account(
-        &self,
-        request: Request<UpsertAccountRequest>,
-    ) -> Result<Response<Account>, Status> {
-        let request = request.into_inner();
-        let email = NormalizedEmail::parse(&request.email)?;
-        let locale = Some(request.locale.as_str()).filter(|locale| !locale.is_empty());
-        let record = self
-            .directory
-            .upsert(&email, SecretString::from(request.password), locale)
-            .await?;
-        tracing::info!(account_id = record.id, "account upserted");
-        Ok(Response::new(account_message(record)))
-    }
-
-    #[tracing::instrument(name = "GetAccount", skip_all)]
-    async fn get_account(
-        &self,
-        request: Request<GetAccountRequest>,
-    ) -> Result<Response<Account>, Status> {
-        let record = match request.into_inner().key {
-            Some(Key::Id(id)) => self.directory.by_id(&id).await?,
-            Some(Key::Email(email)) => {
-                self.directory
-                    .by_email(&NormalizedEmail::parse(&email)?)
-                    .await?
-            }
-            None => return Err(Error::InvalidArgument("an id or an email is required").into()),
-        };
-        let record = record.ok_or(Error::AccountNotFound)?;
-        Ok(Response::new(account_message(record)))
-    }
-
-    #[tracing::instrument(name = "VerifyPassword", skip_all)]
-    async fn verify_password(
-        &self,
-        request: Request<VerifyPasswordRequest>,
-    ) -> Result<Response<VerifyPasswordResponse>, Status> {
-        let request = request.into_inner();
-        let record = self
-            .directory
-            .verify(&request.email, SecretString::from(request.password))
-            .await?;
-        let account_id = record.map(|record| record.id).unwrap_or_default();
-        tracing::info!(
-            valid = !account_id.is_empty(),
-            account_id,
-            "password verified"
-        );
-        Ok(Response::new(VerifyPasswordResponse {
-            valid: !account_id.is_empty(),
-            account_id,
-        }))
-    }
-
-    #[tracing::instrument(name = "ListAccounts", skip_all)]
-    async fn list_accounts(
-        &self,
-        request: Request<ListAccountsRequest>,
-    ) -> Result<Response<ListAccountsResponse>, Status> {
-        let request = request.into_inner();
-        let page_size = match usize::try_from(request.page_size).unwrap_or(MAX_PAGE_SIZE) {
-            0 => DEFAULT_PAGE_SIZE,
-            size => size.min(MAX_PAGE_SIZE),
-        };
-        let page = self.directory.list(&request.cursor, page_size).await?;
-        Ok(Response::new(ListAccountsResponse {
-            accounts: page.accounts.into_iter().map(account_message).collect(),
-            next_cursor: page.next_cursor,
         }))
     }
 }
