@@ -23,6 +23,7 @@ use std::{
 
 use clap::Parser as _;
 use helpers::{RESET_URL, json_of, spawn_app_secured_on, token_in};
+use passreset_proto::token::v1::UpsertAccountRequest;
 use passreset_testkit::RedisProcess;
 use reqwest::StatusCode;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -152,6 +153,20 @@ async fn no_token_password_link_api_key_or_bearer_secret_reaches_a_log_line_even
         .unwrap()
         .to_owned();
     assert!(app.password_verifies(METAL_EMAIL, &generated).await);
+    // The directory refuses a weak password as the reset does, and logs it no more.
+    let weak_upsert = app
+        .directory
+        .clone()
+        .upsert_account(UpsertAccountRequest {
+            email: METAL_EMAIL.to_owned(),
+            password: WEAK.to_owned(),
+            locale: String::new(),
+        })
+        .await;
+    assert_eq!(
+        weak_upsert.map(drop).map_err(|status| status.code()),
+        Err(tonic::Code::InvalidArgument)
+    );
     app.mail_number(4).await;
     let api_key = app.api_key.clone();
     let bearers = app.secrets.clone().expect("a secured app");
@@ -166,6 +181,18 @@ async fn no_token_password_link_api_key_or_bearer_secret_reaches_a_log_line_even
         logs.contains(r#"caller="gateway""#),
         "no caller in the lines"
     );
+    // The account directory's audit lines say who asked too.
+    for event in [
+        r#"event="account_upserted""#,
+        r#"event="password_valid""#,
+        r#"step="upsert""#,
+    ] {
+        assert!(
+            logs.lines()
+                .any(|line| line.contains(event) && line.contains(r#"caller="admin""#)),
+            "no {event} line names the caller"
+        );
+    }
     let link = RESET_URL.replace("{token}", &persona_token);
     let secrets = [
         ("the persona token", persona_token.as_str()),
