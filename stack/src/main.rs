@@ -11,7 +11,7 @@ mod banner;
 mod secrets;
 mod storage;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, task::Poll};
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -53,6 +53,13 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _telemetry = passreset_telemetry::init("passreset-stack", args.log_format)?;
+    // Listening for Ctrl-C and SIGTERM before anything is started: a signal that came before
+    // the handlers would kill the process outright, leaving a private redis-server running
+    // (and holding the stack's stderr open). Polled once here so the handlers are installed.
+    let mut shutdown = std::pin::pin!(passreset_telemetry::shutdown_signal());
+    let signalled =
+        std::future::poll_fn(|context| Poll::Ready(shutdown.as_mut().poll(context).is_ready()))
+            .await;
     let storage = Storage::choose(args.redis_url).await?;
     let secrets = Secrets::fresh()?;
     let (stop, stopped) = watch::channel(());
@@ -173,10 +180,12 @@ async fn main() -> anyhow::Result<()> {
     }
     .print();
 
-    tokio::select! {
-        () = passreset_telemetry::shutdown_signal() => {}
-        Some(finished) = services.join_next() => {
-            finished.context("a service panicked")?.context("a service stopped")?;
+    if !signalled {
+        tokio::select! {
+            () = &mut shutdown => {}
+            Some(finished) = services.join_next() => {
+                finished.context("a service panicked")?.context("a service stopped")?;
+            }
         }
     }
     let _ = stop.send(());
