@@ -23,7 +23,7 @@ use std::{
 
 use clap::Parser as _;
 use helpers::{RESET_URL, json_of, spawn_app_secured_on, token_in};
-use passreset_proto::token::v1::UpsertAccountRequest;
+use passreset_proto::token::v1::{UpsertAccountRequest, VerifyPasswordRequest};
 use passreset_testkit::RedisProcess;
 use reqwest::StatusCode;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -35,6 +35,7 @@ const OLD_PASSWORD: &str = "old-Secret-Passw0rd-1";
 const NEW_PASSWORD: &str = "violet-Harbour-Quokka-77";
 const MISMATCH: &str = "other-Harbour-Quokka-78";
 const WEAK: &str = "password1234";
+const GUESS: &str = "guessed-Lantern-Otter-55";
 /// The `--requirepass` of the tests' Redis.
 const REDIS_PASSWORD: &str = "redis-Pass-Marmot-93";
 /// A wrong one, which must not be shown either.
@@ -167,6 +168,24 @@ async fn no_token_password_link_api_key_or_bearer_secret_reaches_a_log_line_even
         weak_upsert.map(drop).map_err(|status| status.code()),
         Err(tonic::Code::InvalidArgument)
     );
+    // A guesser at one address meets the verify limit (10/15m): refused, and audited by name.
+    let mut guesses = Vec::new();
+    for _ in 0..11 {
+        guesses.push(
+            app.directory
+                .clone()
+                .verify_password(VerifyPasswordRequest {
+                    email: PERSONA_EMAIL.to_owned(),
+                    password: GUESS.to_owned(),
+                    context: None,
+                })
+                .await
+                .map(|response| response.into_inner().valid)
+                .map_err(|status| status.code()),
+        );
+    }
+    assert_eq!(guesses[..10], [Ok(false); 10]);
+    assert_eq!(guesses[10], Err(tonic::Code::ResourceExhausted));
     app.mail_number(4).await;
     let api_key = app.api_key.clone();
     let bearers = app.secrets.clone().expect("a secured app");
@@ -186,6 +205,7 @@ async fn no_token_password_link_api_key_or_bearer_secret_reaches_a_log_line_even
         r#"event="account_upserted""#,
         r#"event="password_valid""#,
         r#"step="upsert""#,
+        r#"limit="verify_per_address""#,
     ] {
         assert!(
             logs.lines()
@@ -202,6 +222,7 @@ async fn no_token_password_link_api_key_or_bearer_secret_reaches_a_log_line_even
         ("the new password", NEW_PASSWORD),
         ("the mismatched confirmation", MISMATCH),
         ("the weak password", WEAK),
+        ("the guessed password", GUESS),
         ("the generated password", generated.as_str()),
         ("the API key", api_key.as_str()),
         ("the redis password", REDIS_PASSWORD),

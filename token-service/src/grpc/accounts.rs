@@ -129,18 +129,7 @@ impl AccountDirectory for AccountsApi {
                     LimitName::VerifyPerIp => Verification::LimitedPerIp,
                     _ => Verification::LimitedPerAddress,
                 });
-                tracing::info!(
-                    target: "audit",
-                    event = "rate_limited",
-                    step = "verify",
-                    limit = refusal.limit.as_str(),
-                    retry_after_ms = u64::try_from(refusal.retry_after.as_millis()).unwrap_or(u64::MAX),
-                    caller = &*caller.name,
-                    client_ip = caller.client_ip,
-                    surface = caller.surface,
-                    api_key_name = caller.api_key_name,
-                    "audit"
-                );
+                caller.write_limited("verify", &refusal);
                 return Err(Error::from(refusal).into());
             }
         };

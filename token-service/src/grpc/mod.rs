@@ -20,6 +20,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     Error,
+    limits::Refusal,
     metrics::TokenMetrics,
     reset::{NewPassword, Origin, Resets},
 };
@@ -112,6 +113,22 @@ impl Caller {
             event,
             step,
             reason = %error,
+            caller = &*self.name,
+            client_ip = self.client_ip,
+            surface = self.surface,
+            api_key_name = self.api_key_name,
+            "audit"
+        );
+    }
+
+    /// The audit event of a refusal by a rate limit, naming the limit.
+    fn write_limited(&self, step: &'static str, refusal: &Refusal) {
+        tracing::info!(
+            target: "audit",
+            event = "rate_limited",
+            step,
+            limit = refusal.limit.as_str(),
+            retry_after_ms = u64::try_from(refusal.retry_after.as_millis()).unwrap_or(u64::MAX),
             caller = &*self.name,
             client_ip = self.client_ip,
             surface = self.surface,
