@@ -13,6 +13,7 @@ const SECRET_BEARING: &[&str] = &[
     "passreset.token.v1.UpsertAccountRequest",
     "passreset.token.v1.VerifyPasswordRequest",
     "passreset.mail.v1.PasswordReset",
+    "passreset.directory.v1.SetPasswordRequest",
 ];
 
 const PROTOS: &[&str] = &[
@@ -20,6 +21,7 @@ const PROTOS: &[&str] = &[
     "passreset/token/v1/token.proto",
     "passreset/token/v1/accounts.proto",
     "passreset/mail/v1/mail.proto",
+    "passreset/directory/v1/directory.proto",
 ];
 
 fn main() -> io::Result<()> {

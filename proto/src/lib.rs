@@ -3,6 +3,7 @@
 //! - [`token::v1`]: `TokenService` (issue, check, redeem) and the `AccountDirectory` admin
 //!   service, with the `ErrorReason` values their errors carry.
 //! - [`mail::v1`]: `MailService` (enqueue, status).
+//! - [`directory::v1`]: `Directory`, which a platform implements to keep its own users.
 //! - [`FILE_DESCRIPTOR_SET`]: every contract, for gRPC server reflection.
 //!
 //! Messages that carry a token or a password print it as `[redacted]` (see `redact.rs`).
@@ -25,6 +26,14 @@ pub mod mail {
     /// Version 1 of the mail contract.
     pub mod v1 {
         tonic::include_proto!("passreset.mail.v1");
+    }
+}
+
+/// The contract a platform implements to keep its own users (`TOKEN_DIRECTORY=grpc://`).
+pub mod directory {
+    /// Version 1 of the directory contract.
+    pub mod v1 {
+        tonic::include_proto!("passreset.directory.v1");
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{mail::v1 as mail, token::v1 as token};
+use crate::{directory::v1 as directory, mail::v1 as mail, token::v1 as token};
 
 const REDACTED: &str = "[redacted]";
 
@@ -173,5 +173,15 @@ mod tests {
             assert!(!line.contains(secret), "secret printed: {line}");
             assert!(line.contains(REDACTED), "nothing redacted: {line}");
         }
+    }
+}
+
+impl fmt::Debug for directory::SetPasswordRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SetPasswordRequest")
+            .field("account_id", &self.account_id)
+            .field("password", &REDACTED)
+            .field("idempotency_key", &REDACTED)
+            .finish()
     }
 }

@@ -11,7 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use secrecy::SecretString;
 
 use crate::{
-    Config, Storage,
+    Config, DirectorySetting, Storage,
     accounts::{Directory, NormalizedEmail, password::HashPool},
 };
 
@@ -129,6 +129,12 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
 }
 
 async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    if config.directory != DirectorySetting::Redis {
+        anyhow::bail!(
+            "TOKEN_DIRECTORY: the accounts are in {}: manage them there",
+            config.directory
+        );
+    }
     let storage =
         Storage::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
     let directory = Directory::new(

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 
 use crate::{
     accounts::password::HashLimits,
+    directory::setting::DirectorySetting,
     limits::{Ipv6Prefix, Rate, RateSetting},
 };
 
@@ -35,6 +36,8 @@ const DEFAULT_LIMIT_FAILURES_PER_IP: RateSetting = RateSetting(Some(Rate {
 pub const DEFAULT_HASH_QUEUE: usize = 32;
 /// Default longest wait for a hashing slot: well inside the gateway's 5 s deadline.
 pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(2);
+/// Default deadline of a call to the platform's directory: well inside the gateway's 5 s.
+pub const DEFAULT_DIRECTORY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default minimum password length, in characters.
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
 
@@ -154,6 +157,23 @@ pub struct Config {
     #[arg(long, env = "TOKEN_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_in_flight: u32,
 
+    /// Where the accounts live:
+    ///   redis             the built-in directory, in REDIS_URL (`token-service accounts ...`);
+    ///   grpc://host:port  the platform's passreset.directory.v1.Directory service.
+    #[arg(
+        long,
+        env = "TOKEN_DIRECTORY",
+        default_value = "redis",
+        hide_env_values = true,
+        verbatim_doc_comment,
+        value_parser = DirectorySetting::from_str
+    )]
+    pub directory: DirectorySetting,
+
+    /// Deadline of each call to the platform's directory, e.g. `2s`, `500ms`.
+    #[arg(long, env = "TOKEN_DIRECTORY_TIMEOUT", default_value = "2s", value_parser = parse_directory_timeout)]
+    pub directory_timeout: Duration,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -183,6 +203,8 @@ impl Config {
             hash_queue: DEFAULT_HASH_QUEUE,
             hash_wait: DEFAULT_HASH_WAIT,
             max_in_flight: 1024,
+            directory: DirectorySetting::Redis,
+            directory_timeout: DEFAULT_DIRECTORY_TIMEOUT,
             log_format: LogFormat::Text,
         }
     }
@@ -214,6 +236,14 @@ fn parse_hash_queue(value: &str) -> Result<usize, String> {
         Ok(count @ 0..=100_000) => Ok(count),
         _ => Err("must be a whole number from 0 to 100000".to_owned()),
     }
+}
+
+fn parse_directory_timeout(value: &str) -> Result<Duration, String> {
+    let timeout = passreset_telemetry::parse_duration(value)?;
+    if timeout.is_zero() || timeout > Duration::from_secs(60) {
+        return Err("must be more than 0 and at most 60s".to_owned());
+    }
+    Ok(timeout)
 }
 
 fn parse_secret(value: &str) -> Result<SecretString, String> {

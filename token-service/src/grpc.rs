@@ -18,7 +18,8 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     Error,
-    accounts::{AccountRecord, Directory, NormalizedEmail},
+    accounts::{AccountRecord, NormalizedEmail},
+    directory::Users,
     metrics::TokenMetrics,
     reset::{NewPassword, Origin, Resets},
 };
@@ -100,6 +101,7 @@ impl Caller {
         let event = match error {
             Error::RateLimited { .. } => "rate_limited",
             Error::TokenExpired => "expired",
+            Error::DirectoryUnavailable(_) => "directory_unavailable",
             _ => "refused",
         };
         self.metrics.count(event);
@@ -254,20 +256,21 @@ impl TokenService for TokenApi {
                 .generated
                 .map(|password| password.expose_secret().to_owned())
                 .unwrap_or_default(),
-            changed_at_unix: redeemed.account.password_changed_at.unix_seconds(),
+            changed_at_unix: redeemed.account.changed_at.unix_seconds(),
         }))
     }
 }
 
-/// `AccountDirectory` over the built-in directory.
+/// `AccountDirectory`: its admin calls over the built-in directory only (FAILED_PRECONDITION
+/// otherwise), `VerifyPassword` over any directory that can verify.
 #[derive(Debug, Clone)]
 pub(crate) struct AccountsApi {
-    directory: Directory,
+    users: Users,
 }
 
 impl AccountsApi {
-    pub(crate) fn new(directory: Directory) -> Self {
-        Self { directory }
+    pub(crate) fn new(users: Users) -> Self {
+        Self { users }
     }
 }
 
@@ -288,11 +291,11 @@ impl AccountDirectory for AccountsApi {
         &self,
         request: Request<UpsertAccountRequest>,
     ) -> Result<Response<Account>, Status> {
+        let directory = self.users.built_in()?;
         let request = request.into_inner();
         let email = NormalizedEmail::parse(&request.email)?;
         let locale = Some(request.locale.as_str()).filter(|locale| !locale.is_empty());
-        let record = self
-            .directory
+        let record = directory
             .upsert(&email, SecretString::from(request.password), locale)
             .await?;
         tracing::info!(account_id = record.id, "account upserted");
@@ -304,13 +307,10 @@ impl AccountDirectory for AccountsApi {
         &self,
         request: Request<GetAccountRequest>,
     ) -> Result<Response<Account>, Status> {
+        let directory = self.users.built_in()?;
         let record = match request.into_inner().key {
-            Some(Key::Id(id)) => self.directory.by_id(&id).await?,
-            Some(Key::Email(email)) => {
-                self.directory
-                    .by_email(&NormalizedEmail::parse(&email)?)
-                    .await?
-            }
+            Some(Key::Id(id)) => directory.by_id(&id).await?,
+            Some(Key::Email(email)) => directory.by_email(&NormalizedEmail::parse(&email)?).await?,
             None => return Err(Error::InvalidArgument("an id or an email is required").into()),
         };
         let record = record.ok_or(Error::AccountNotFound)?;
@@ -323,11 +323,11 @@ impl AccountDirectory for AccountsApi {
         request: Request<VerifyPasswordRequest>,
     ) -> Result<Response<VerifyPasswordResponse>, Status> {
         let request = request.into_inner();
-        let record = self
-            .directory
+        let account_id = self
+            .users
             .verify(&request.email, SecretString::from(request.password))
-            .await?;
-        let account_id = record.map(|record| record.id).unwrap_or_default();
+            .await?
+            .unwrap_or_default();
         tracing::info!(
             valid = !account_id.is_empty(),
             account_id,
@@ -344,12 +344,13 @@ impl AccountDirectory for AccountsApi {
         &self,
         request: Request<ListAccountsRequest>,
     ) -> Result<Response<ListAccountsResponse>, Status> {
+        let directory = self.users.built_in()?;
         let request = request.into_inner();
         let page_size = match usize::try_from(request.page_size).unwrap_or(MAX_PAGE_SIZE) {
             0 => DEFAULT_PAGE_SIZE,
             size => size.min(MAX_PAGE_SIZE),
         };
-        let page = self.directory.list(&request.cursor, page_size).await?;
+        let page = directory.list(&request.cursor, page_size).await?;
         Ok(Response::new(ListAccountsResponse {
             accounts: page.accounts.into_iter().map(account_message).collect(),
             next_cursor: page.next_cursor,

@@ -1,7 +1,7 @@
 //! [`Application`]: binds the listener, then serves `TokenService`, `AccountDirectory`, gRPC
 //! health and reflection on it until told to stop. Tests and `stack` start exactly this.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use passreset_proto::token::v1::{
     account_directory_server::AccountDirectoryServer, token_service_server::TokenServiceServer,
@@ -20,6 +20,7 @@ use crate::{
     Config, Storage, access,
     accounts::{Directory, password::HashPool},
     clock::UnixMillis,
+    directory::{External, Users, grpc::GrpcDirectory, setting::DirectorySetting},
     grpc::{AccountsApi, TokenApi},
     metrics::TokenMetrics,
     reset::Resets,
@@ -40,6 +41,14 @@ pub enum StartupError {
     /// No callers on a non-loopback address.
     #[error(transparent)]
     Anonymous(#[from] passreset_grpc_security::AnonymousRefused),
+    /// The directory setting is unusable, or its statements do not prepare.
+    #[error("{variable}: {reason}")]
+    Directory {
+        /// The setting to fix.
+        variable: &'static str,
+        /// What is wrong (never a password).
+        reason: String,
+    },
     /// The gRPC address cannot be bound.
     #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -56,7 +65,8 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     resets: Resets,
-    directory: Directory,
+    /// Where the accounts live.
+    users: Users,
     metrics: MetricsEndpoint,
     grpc_metrics: GrpcServerMetrics,
     /// The bound on calls in flight (`*_MAX_IN_FLIGHT`).
@@ -99,11 +109,29 @@ impl Application {
             GrpcServerMetrics::register(&mut registry, passreset_proto::FILE_DESCRIPTOR_SET)?;
         let token_metrics = TokenMetrics::register(&mut registry);
         let hashing = HashPool::new(config.hash_limits(), token_metrics.hashes_in_flight());
-        let directory = Directory::new(storage.account_store(), hashing);
+        let users = match &config.directory {
+            DirectorySetting::Redis => {
+                Users::BuiltIn(Directory::new(storage.account_store(), hashing.clone()))
+            }
+            DirectorySetting::Grpc(url) => {
+                let store =
+                    GrpcDirectory::new(url, config.directory_timeout).map_err(|reason| {
+                        StartupError::Directory {
+                            variable: "TOKEN_DIRECTORY",
+                            reason,
+                        }
+                    })?;
+                Users::External(External {
+                    store: Arc::new(store),
+                    guards: storage.guard_store(),
+                })
+            }
+        };
         let resets = Resets::new(
             &config,
             storage.token_store(),
-            directory.clone(),
+            users.clone(),
+            hashing,
             storage.limit_store(),
             storage.event_sink(),
         );
@@ -113,7 +141,7 @@ impl Application {
             listener,
             local_addr,
             resets,
-            directory,
+            users,
             metrics,
             grpc_metrics,
             in_flight: GrpcInFlight::new(config.max_in_flight as usize),
@@ -180,9 +208,7 @@ impl Application {
                 self.resets,
                 self.token_metrics,
             )))
-            .add_service(AccountDirectoryServer::new(AccountsApi::new(
-                self.directory,
-            )))
+            .add_service(AccountDirectoryServer::new(AccountsApi::new(self.users)))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown.wait())
             .await?;
         if let Ok(Err(error)) = metrics.await {
