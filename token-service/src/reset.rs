@@ -208,7 +208,8 @@ impl Resets {
             .insert(&self.hasher.digest(&token), &record, self.revoke_older)
             .await?;
         Ok(Issue {
-            email,
+            // Where the directory says the account's mail goes.
+            email: account.email,
             issued: Some(IssuedToken {
                 token,
                 account_id: account.id,

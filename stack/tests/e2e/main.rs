@@ -10,6 +10,7 @@ mod cardinality;
 mod client_ip;
 mod deploy_manifests;
 mod deploy_prometheus;
+mod directory_grpc;
 mod fuzz;
 mod generated_client;
 mod grpc_auth;
