@@ -11,7 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use secrecy::SecretString;
 
 use crate::{
-    Config, DirectorySetting, Storage,
+    Config, Storage,
     accounts::{Directory, NormalizedEmail, password::HashPool},
 };
 
@@ -129,7 +129,7 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
 }
 
 async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<ExitCode> {
-    if config.directory != DirectorySetting::Redis {
+    if !config.directory.is_built_in() {
         anyhow::bail!(
             "TOKEN_DIRECTORY: the accounts are in {}: manage them there",
             config.directory

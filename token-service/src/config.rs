@@ -9,7 +9,7 @@ use secrecy::SecretString;
 
 use crate::{
     accounts::password::HashLimits,
-    directory::setting::DirectorySetting,
+    directory::{setting::DirectorySetting, sql::HashFormat},
     limits::{Ipv6Prefix, Rate, RateSetting},
 };
 
@@ -159,7 +159,9 @@ pub struct Config {
 
     /// Where the accounts live:
     ///   redis             the built-in directory, in REDIS_URL (`token-service accounts ...`);
-    ///   grpc://host:port  the platform's passreset.directory.v1.Directory service.
+    ///   grpc://host:port  the platform's passreset.directory.v1.Directory service;
+    ///   postgres://...    the platform's users table on PostgreSQL (TOKEN_DIRECTORY_*_SQL);
+    ///   mysql://...       the platform's users table on MySQL or MariaDB (TOKEN_DIRECTORY_*_SQL).
     #[arg(
         long,
         env = "TOKEN_DIRECTORY",
@@ -173,6 +175,21 @@ pub struct Config {
     /// Deadline of each call to the platform's directory, e.g. `2s`, `500ms`.
     #[arg(long, env = "TOKEN_DIRECTORY_TIMEOUT", default_value = "2s", value_parser = parse_directory_timeout)]
     pub directory_timeout: Duration,
+
+    /// SQL directory: the statement that finds an account by `:email` (as typed, trimmed),
+    /// returning the columns `id`, `email`, optionally `locale` and `password_hash`.
+    #[arg(long, env = "TOKEN_DIRECTORY_LOOKUP_SQL")]
+    pub directory_lookup_sql: Option<String>,
+
+    /// SQL directory: the statement that sets `:password_hash` on the account `:account_id`;
+    /// it must change exactly one row, else it is rolled back.
+    #[arg(long, env = "TOKEN_DIRECTORY_UPDATE_SQL")]
+    pub directory_update_sql: Option<String>,
+
+    /// SQL directory: the hash format the platform's login verifies: `argon2id` (PHC),
+    /// `bcrypt` (`$2b$`, cost 12) or `django-pbkdf2` (`pbkdf2_sha256$...`).
+    #[arg(long, env = "TOKEN_DIRECTORY_HASH", default_value = "argon2id", value_parser = HashFormat::from_str)]
+    pub directory_hash: HashFormat,
 
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -205,6 +222,9 @@ impl Config {
             max_in_flight: 1024,
             directory: DirectorySetting::Redis,
             directory_timeout: DEFAULT_DIRECTORY_TIMEOUT,
+            directory_lookup_sql: None,
+            directory_update_sql: None,
+            directory_hash: HashFormat::Argon2id,
             log_format: LogFormat::Text,
         }
     }

@@ -42,7 +42,7 @@ mod tokens;
 
 pub use accounts::policy::{PolicyRefusal, PolicyViolation};
 pub use config::Config;
-pub use directory::setting::DirectorySetting;
+pub use directory::{setting::DirectorySetting, sql::HashFormat};
 pub use error::Error;
 pub use limits::RateSetting;
 pub use passreset_telemetry::LogFormat;

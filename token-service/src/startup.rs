@@ -20,7 +20,12 @@ use crate::{
     Config, Storage, access,
     accounts::{Directory, password::HashPool},
     clock::UnixMillis,
-    directory::{External, Users, grpc::GrpcDirectory, setting::DirectorySetting},
+    directory::{
+        External, Users,
+        grpc::GrpcDirectory,
+        setting::DirectorySetting,
+        sql::{SqlDirectory, SqlSettings},
+    },
     grpc::{AccountsApi, TokenApi},
     metrics::TokenMetrics,
     reset::Resets,
@@ -120,6 +125,25 @@ impl Application {
                             variable: "TOKEN_DIRECTORY",
                             reason,
                         }
+                    })?;
+                Users::External(External {
+                    store: Arc::new(store),
+                    guards: storage.guard_store(),
+                })
+            }
+            DirectorySetting::Sql(url) => {
+                let settings = SqlSettings {
+                    url,
+                    lookup_sql: config.directory_lookup_sql.as_deref(),
+                    update_sql: config.directory_update_sql.as_deref(),
+                    hash: config.directory_hash,
+                    timeout: config.directory_timeout,
+                };
+                let store = SqlDirectory::connect(settings, hashing.clone())
+                    .await
+                    .map_err(|error| StartupError::Directory {
+                        variable: error.variable,
+                        reason: error.reason,
                     })?;
                 Users::External(External {
                     store: Arc::new(store),

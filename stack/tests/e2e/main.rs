@@ -11,6 +11,7 @@ mod client_ip;
 mod deploy_manifests;
 mod deploy_prometheus;
 mod directory_grpc;
+mod directory_sql;
 mod fuzz;
 mod generated_client;
 mod grpc_auth;

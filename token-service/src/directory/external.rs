@@ -31,6 +31,10 @@ pub(crate) enum ExternalError {
     /// (never a password, a key or a connection secret).
     #[error("the directory is unavailable: {0}")]
     Unavailable(String),
+    /// The password is known not to have been set, for a reason of the directory's (its
+    /// update would change more than one row); the text is for the logs.
+    #[error("the directory did not set the password: {0}")]
+    NotSet(String),
     /// This directory cannot do that.
     #[error("the directory cannot do that")]
     Unsupported,

@@ -1,5 +1,6 @@
 //! Where the accounts live (`TOKEN_DIRECTORY`): the built-in directory (`accounts/`), or one
-//! the platform owns behind the [`ExternalDirectory`] contract (`grpc.rs`). [`Users`] is what
+//! the platform owns behind the [`ExternalDirectory`] contract (`grpc.rs`, its gRPC service;
+//! `sql/`, its users table). [`Users`] is what
 //! the reset flow and the gRPC services ask; `guard.rs` keeps an external reset to one
 //! password.
 
@@ -7,6 +8,7 @@ pub(crate) mod external;
 pub(crate) mod grpc;
 pub(crate) mod guard;
 pub(crate) mod setting;
+pub(crate) mod sql;
 
 use std::sync::Arc;
 
@@ -137,7 +139,9 @@ pub(crate) fn from_external(error: ExternalError) -> Error {
     match error {
         ExternalError::NotFound => Error::AccountNotFound,
         ExternalError::Refused(message) => Error::DirectoryRefusedPassword(message),
-        ExternalError::Unavailable(detail) => Error::DirectoryUnavailable(detail),
+        ExternalError::Unavailable(detail) | ExternalError::NotSet(detail) => {
+            Error::DirectoryUnavailable(detail)
+        }
         ExternalError::Unsupported => Error::BuiltInOnly(BUILT_IN_ONLY),
     }
 }

@@ -54,6 +54,7 @@ impl Resets {
             Ok(()) => return Ok(self.landed(external, pending, &key).await),
             Err(ExternalError::NotFound) => Error::TokenUnknown,
             Err(ExternalError::Refused(words)) => Error::DirectoryRefusedPassword(words),
+            Err(ExternalError::NotSet(detail)) => Error::DirectoryUnavailable(detail),
             Err(ExternalError::Unsupported) => {
                 Error::Internal("the directory cannot set passwords".to_owned())
             }
