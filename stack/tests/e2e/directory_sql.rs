@@ -359,3 +359,32 @@ async fn a_statement_with_a_typo_stops_the_start_naming_its_variable() {
         database.drop().await;
     }
 }
+
+#[tokio::test]
+async fn an_update_that_would_change_two_rows_is_rolled_back_and_the_token_stays_usable() {
+    let database = Database::create(Server::Postgres).await;
+    let (_, lookup, _) = Server::Postgres.schema();
+    let url = database.url();
+    let app = spawn_app_with(&[
+        "--directory",
+        &url,
+        "--directory-lookup-sql",
+        lookup,
+        "--directory-update-sql",
+        "UPDATE members SET pw = :password_hash \
+         WHERE member_no::text = :account_id OR mail = 'other@example.com'",
+    ])
+    .await;
+    assert_eq!(app.forgot(EMAIL).await.status(), StatusCode::NO_CONTENT);
+    let token = token_in(&app.mail_number(1).await);
+    let failed = app.reset(&token, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(database.hash_of(EMAIL).await, "legacy");
+    assert_eq!(database.hash_of("other@example.com").await, "legacy");
+    assert_eq!(
+        app.check_token(&token).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    app.stop().await;
+    database.drop().await;
+}

@@ -91,9 +91,13 @@ impl GuardStore for RedisGuardStore {
         forget_at: UnixMillis,
     ) -> Result<(), Error> {
         let key = self.key(key);
-        let mut connection = self.connection.clone();
-        let _: bool = connection.hset_nx(&key, "hash", hash.as_str()).await?;
-        let _: bool = connection.pexpire_at(&key, forget_at.0).await?;
+        // One transaction: a guard never outlives its token for want of an expiry.
+        let _: (bool, bool) = redis::pipe()
+            .atomic()
+            .hset_nx(&key, "hash", hash.as_str())
+            .pexpire_at(&key, forget_at.0)
+            .query_async(&mut self.connection.clone())
+            .await?;
         Ok(())
     }
 

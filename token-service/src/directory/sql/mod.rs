@@ -7,7 +7,8 @@
 //!   (`TOKEN_DIRECTORY_HASH`);
 //! - `rows.rs`: reading the lookup's columns and running the update, per server.
 //!
-//! The update runs in a transaction that commits only when exactly one row changed. A retry of
+//! The update runs in a transaction that commits only when exactly one row changed (any other
+//! count is rolled back, answered 503, the token usable). A retry of
 //! a reset (same password, by the guard) writes the same password again: harmless.
 
 mod params;
@@ -204,7 +205,11 @@ impl ExternalDirectory for SqlDirectory {
             .await?;
         match updated {
             Updated::One => Ok(()),
-            Updated::None => Err(ExternalError::NotFound),
+            // Most likely a statement that does not match the id's form: the operator's to fix,
+            // and the token stays usable.
+            Updated::None => Err(ExternalError::NotSet(
+                "TOKEN_DIRECTORY_UPDATE_SQL changed no row".to_owned(),
+            )),
             Updated::Many(rows) => Err(ExternalError::NotSet(format!(
                 "TOKEN_DIRECTORY_UPDATE_SQL would change {rows} rows: rolled back"
             ))),

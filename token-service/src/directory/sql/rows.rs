@@ -32,7 +32,7 @@ pub(super) struct Found {
 pub(super) enum Updated {
     /// Exactly one: committed.
     One,
-    /// None: no such account.
+    /// None: no row has the id (or the statement does not match it).
     None,
     /// More than one: rolled back.
     Many(u64),
