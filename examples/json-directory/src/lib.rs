@@ -53,6 +53,8 @@ pub struct Faults {
     passwords_written: AtomicUsize,
     /// Calls that arrived without a `grpc-timeout` deadline.
     calls_without_deadline: AtomicUsize,
+    /// The `traceparent` of the last call, empty when it had none.
+    last_traceparent: Mutex<String>,
 }
 
 impl Faults {
@@ -76,6 +78,14 @@ impl Faults {
     /// How many calls came without a deadline.
     pub fn calls_without_deadline(&self) -> usize {
         self.calls_without_deadline.load(Ordering::SeqCst)
+    }
+
+    /// The W3C trace context the last call carried, empty when none.
+    pub fn last_traceparent(&self) -> String {
+        self.last_traceparent
+            .lock()
+            .map(|traceparent| traceparent.clone())
+            .unwrap_or_default()
     }
 
     fn next_set_password(&self) -> Option<Fault> {
@@ -134,6 +144,15 @@ impl JsonDirectory {
             self.faults
                 .calls_without_deadline
                 .fetch_add(1, Ordering::SeqCst);
+        }
+        let traceparent = request
+            .metadata()
+            .get("traceparent")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        if let Ok(mut last) = self.faults.last_traceparent.lock() {
+            *last = traceparent;
         }
         tokio::time::sleep(self.latency).await;
     }

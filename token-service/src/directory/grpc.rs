@@ -129,3 +129,49 @@ impl ExternalDirectory for GrpcDirectory {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use json_directory::{JsonDirectory, UsersFile};
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
+    use tracing::Instrument as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn each_call_carries_the_requests_trace_context_and_a_deadline() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("users.json");
+        let mut users = UsersFile::default();
+        users
+            .upsert("u-1", "ada@example.com", "", "old password 1")
+            .unwrap();
+        users.save(&path).unwrap();
+        let directory = JsonDirectory::new(path, Duration::ZERO);
+        let faults = directory.faults();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(directory.serve(listener, std::future::pending()));
+
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        let _default = tracing::subscriber::set_default(subscriber);
+        let client = GrpcDirectory::new(&url, Duration::from_secs(2)).unwrap();
+        let found = client
+            .lookup(" ADA@example.com")
+            .instrument(tracing::info_span!("forgot"))
+            .await
+            .unwrap();
+        assert_eq!(found.map(|account| account.id).as_deref(), Some("u-1"));
+        assert!(
+            faults.last_traceparent().starts_with("00-"),
+            "{}",
+            faults.last_traceparent()
+        );
+        assert_eq!(faults.calls_without_deadline(), 0);
+    }
+}
