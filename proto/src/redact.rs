@@ -97,6 +97,16 @@ impl fmt::Debug for mail::PasswordReset {
     }
 }
 
+impl fmt::Debug for directory::SetPasswordRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SetPasswordRequest")
+            .field("account_id", &self.account_id)
+            .field("password", &REDACTED)
+            .field("idempotency_key", &REDACTED)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,14 +184,21 @@ mod tests {
             assert!(line.contains(REDACTED), "nothing redacted: {line}");
         }
     }
-}
 
-impl fmt::Debug for directory::SetPasswordRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SetPasswordRequest")
-            .field("account_id", &self.account_id)
-            .field("password", &REDACTED)
-            .field("idempotency_key", &REDACTED)
-            .finish()
+    #[test]
+    fn a_directory_set_password_request_prints_neither_password_nor_key() {
+        let shown = format!(
+            "{:?}",
+            directory::SetPasswordRequest {
+                account_id: "u-1".into(),
+                password: "hunter2-hunter2".into(),
+                idempotency_key: "k3y-k3y".into(),
+            }
+        );
+        assert!(shown.contains("u-1"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("k3y"),
+            "{shown}"
+        );
     }
 }
