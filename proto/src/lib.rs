@@ -37,5 +37,11 @@ pub mod directory {
     }
 }
 
-/// Every passreset contract as an encoded `FileDescriptorSet`, for gRPC server reflection.
+/// Every contract passreset serves as an encoded `FileDescriptorSet`, for gRPC server
+/// reflection (the directory contract, which the platform serves, is apart).
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("passreset_descriptor");
+
+/// The directory contract as an encoded `FileDescriptorSet`, for a platform's implementation
+/// that serves reflection.
+pub const DIRECTORY_FILE_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("passreset_directory_descriptor");
