@@ -13,6 +13,7 @@ const SECRET_BEARING: &[&str] = &[
     "passreset.token.v1.UpsertAccountRequest",
     "passreset.token.v1.VerifyPasswordRequest",
     "passreset.mail.v1.PasswordReset",
+    "passreset.directory.v1.SetPasswordRequest",
 ];
 
 const PROTOS: &[&str] = &[
@@ -22,18 +23,26 @@ const PROTOS: &[&str] = &[
     "passreset/mail/v1/mail.proto",
 ];
 
+/// The contract the platform implements and passreset calls: apart, so that passreset's own
+/// servers do not advertise (through reflection) or count a service they do not serve.
+const DIRECTORY_PROTOS: &[&str] = &["passreset/directory/v1/directory.proto"];
+
 fn main() -> io::Result<()> {
     let protoc = protoc_bin_vendored::protoc_bin_path().map_err(io::Error::other)?;
     let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(io::Error::other)?);
 
-    let mut prost_config = prost_build::Config::new();
-    prost_config.protoc_executable(protoc);
-
-    tonic_prost_build::configure()
-        .file_descriptor_set_path(out_dir.join("passreset_descriptor.bin"))
-        .skip_debug(SECRET_BEARING.iter().copied())
-        .compile_with_config(prost_config, PROTOS, &["."])?;
-    for proto in PROTOS {
+    for (protos, descriptor) in [
+        (PROTOS, "passreset_descriptor.bin"),
+        (DIRECTORY_PROTOS, "passreset_directory_descriptor.bin"),
+    ] {
+        let mut prost_config = prost_build::Config::new();
+        prost_config.protoc_executable(&protoc);
+        tonic_prost_build::configure()
+            .file_descriptor_set_path(out_dir.join(descriptor))
+            .skip_debug(SECRET_BEARING.iter().copied())
+            .compile_with_config(prost_config, protos, &["."])?;
+    }
+    for proto in PROTOS.iter().chain(DIRECTORY_PROTOS) {
         println!("cargo:rerun-if-changed={proto}");
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! - [`token::v1`]: `TokenService` (issue, check, redeem) and the `AccountDirectory` admin
 //!   service, with the `ErrorReason` values their errors carry.
 //! - [`mail::v1`]: `MailService` (enqueue, status).
+//! - [`directory::v1`]: `Directory`, which a platform implements to keep its own users.
 //! - [`FILE_DESCRIPTOR_SET`]: every contract, for gRPC server reflection.
 //!
 //! Messages that carry a token or a password print it as `[redacted]` (see `redact.rs`).
@@ -28,5 +29,19 @@ pub mod mail {
     }
 }
 
-/// Every passreset contract as an encoded `FileDescriptorSet`, for gRPC server reflection.
+/// The contract a platform implements to keep its own users (`TOKEN_DIRECTORY=grpc://`).
+pub mod directory {
+    /// Version 1 of the directory contract.
+    pub mod v1 {
+        tonic::include_proto!("passreset.directory.v1");
+    }
+}
+
+/// Every contract passreset serves as an encoded `FileDescriptorSet`, for gRPC server
+/// reflection (the directory contract, which the platform serves, is apart).
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("passreset_descriptor");
+
+/// The directory contract as an encoded `FileDescriptorSet`, for a platform's implementation
+/// that serves reflection.
+pub const DIRECTORY_FILE_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("passreset_directory_descriptor");

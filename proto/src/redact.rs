@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{mail::v1 as mail, token::v1 as token};
+use crate::{directory::v1 as directory, mail::v1 as mail, token::v1 as token};
 
 const REDACTED: &str = "[redacted]";
 
@@ -98,6 +98,16 @@ impl fmt::Debug for mail::PasswordReset {
     }
 }
 
+impl fmt::Debug for directory::SetPasswordRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SetPasswordRequest")
+            .field("account_id", &self.account_id)
+            .field("password", &REDACTED)
+            .field("idempotency_key", &REDACTED)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +184,22 @@ mod tests {
             assert!(!line.contains(secret), "secret printed: {line}");
             assert!(line.contains(REDACTED), "nothing redacted: {line}");
         }
+    }
+
+    #[test]
+    fn a_directory_set_password_request_prints_neither_password_nor_key() {
+        let shown = format!(
+            "{:?}",
+            directory::SetPasswordRequest {
+                account_id: "u-1".into(),
+                password: "hunter2-hunter2".into(),
+                idempotency_key: "k3y-k3y".into(),
+            }
+        );
+        assert!(shown.contains("u-1"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("k3y"),
+            "{shown}"
+        );
     }
 }

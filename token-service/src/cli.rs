@@ -131,6 +131,12 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
 }
 
 async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    if !config.directory.is_built_in() {
+        anyhow::bail!(
+            "TOKEN_DIRECTORY: the accounts are in {}: manage them there",
+            config.directory
+        );
+    }
     let storage =
         Storage::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
     // The same policy as the service's: an account added here meets what a reset would.

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 
 use crate::{
     accounts::{password::HashLimits, policy::PasswordPolicy},
+    directory::{setting::DirectorySetting, sql::HashFormat},
     limits::{Ipv6Prefix, Rate, RateSetting},
 };
 
@@ -45,6 +46,8 @@ const DEFAULT_LIMIT_VERIFY_PER_IP: RateSetting = RateSetting(Some(Rate {
 pub const DEFAULT_HASH_QUEUE: usize = 32;
 /// Default longest wait for a hashing slot: well inside the gateway's 5 s deadline.
 pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(2);
+/// Default deadline of a call to the platform's directory: well inside the gateway's 5 s.
+pub const DEFAULT_DIRECTORY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default minimum password length, in characters.
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
 
@@ -174,6 +177,40 @@ pub struct Config {
     #[arg(long, env = "TOKEN_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_in_flight: u32,
 
+    /// Where the accounts live:
+    ///   redis             the built-in directory, in REDIS_URL (`token-service accounts ...`);
+    ///   grpc://host:port  the platform's passreset.directory.v1.Directory service;
+    ///   postgres://...    the platform's users table on PostgreSQL (TOKEN_DIRECTORY_*_SQL);
+    ///   mysql://...       the platform's users table on MySQL or MariaDB (TOKEN_DIRECTORY_*_SQL).
+    #[arg(
+        long,
+        env = "TOKEN_DIRECTORY",
+        default_value = "redis",
+        hide_env_values = true,
+        verbatim_doc_comment,
+        value_parser = DirectorySetting::from_str
+    )]
+    pub directory: DirectorySetting,
+
+    /// Deadline of each call to the platform's directory, e.g. `2s`, `500ms`.
+    #[arg(long, env = "TOKEN_DIRECTORY_TIMEOUT", default_value = "2s", value_parser = parse_directory_timeout)]
+    pub directory_timeout: Duration,
+
+    /// SQL directory: the statement that finds an account by `:email` (as typed, trimmed),
+    /// returning the columns `id`, `email`, optionally `locale` and `password_hash`.
+    #[arg(long, env = "TOKEN_DIRECTORY_LOOKUP_SQL")]
+    pub directory_lookup_sql: Option<String>,
+
+    /// SQL directory: the statement that sets `:password_hash` on the account `:account_id`;
+    /// it must change exactly one row, else it is rolled back.
+    #[arg(long, env = "TOKEN_DIRECTORY_UPDATE_SQL")]
+    pub directory_update_sql: Option<String>,
+
+    /// SQL directory: the hash format the platform's login verifies: `argon2id` (PHC),
+    /// `bcrypt` (`$2b$`, cost 12) or `django-pbkdf2` (`pbkdf2_sha256$...`).
+    #[arg(long, env = "TOKEN_DIRECTORY_HASH", default_value = "argon2id", value_parser = HashFormat::from_str)]
+    pub directory_hash: HashFormat,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -205,6 +242,11 @@ impl Config {
             hash_queue: DEFAULT_HASH_QUEUE,
             hash_wait: DEFAULT_HASH_WAIT,
             max_in_flight: 1024,
+            directory: DirectorySetting::Redis,
+            directory_timeout: DEFAULT_DIRECTORY_TIMEOUT,
+            directory_lookup_sql: None,
+            directory_update_sql: None,
+            directory_hash: HashFormat::Argon2id,
             log_format: LogFormat::Text,
         }
     }
@@ -243,6 +285,14 @@ fn parse_hash_queue(value: &str) -> Result<usize, String> {
         Ok(count @ 0..=100_000) => Ok(count),
         _ => Err("must be a whole number from 0 to 100000".to_owned()),
     }
+}
+
+fn parse_directory_timeout(value: &str) -> Result<Duration, String> {
+    let timeout = passreset_telemetry::parse_duration(value)?;
+    if timeout.is_zero() || timeout > Duration::from_secs(60) {
+        return Err("must be more than 0 and at most 60s".to_owned());
+    }
+    Ok(timeout)
 }
 
 fn parse_secret(value: &str) -> Result<SecretString, String> {

@@ -57,6 +57,19 @@ pub enum Error {
     /// is usable again.
     #[error("the reset was interrupted, try again")]
     ResetInterrupted,
+    /// The platform's directory failed or did not answer in time; the text is for the logs.
+    #[error("the account directory is unavailable: {0}")]
+    DirectoryUnavailable(String),
+    /// The platform's directory refused the new password; its words, for the user.
+    #[error("{0}")]
+    DirectoryRefusedPassword(String),
+    /// An admin call that only the built-in directory supports; the text says so.
+    #[error("{0}")]
+    BuiltInOnly(&'static str),
+    /// An interrupted reset sent another password to the platform's directory: only that
+    /// password can finish it.
+    #[error("this reset is being finished with the password chosen first: submit that one again")]
+    ResetPending,
     /// Too many passwords are being hashed right now; try again shortly.
     #[error("too busy, try again shortly")]
     Busy,
@@ -101,11 +114,14 @@ impl Error {
             Self::TokenUnknown => Some(ErrorReason::TokenUnknown),
             Self::TokenExpired => Some(ErrorReason::TokenExpired),
             Self::TokenSpent => Some(ErrorReason::TokenSpent),
-            Self::TokenInUse => Some(ErrorReason::TokenInUse),
+            Self::TokenInUse | Self::ResetPending => Some(ErrorReason::TokenInUse),
+            Self::DirectoryRefusedPassword(_) => Some(ErrorReason::WeakPassword),
             Self::AccountNotFound => Some(ErrorReason::AccountNotFound),
             Self::RateLimited { .. } => Some(ErrorReason::RateLimited),
             Self::InvalidArgument(_)
             | Self::ResetInterrupted
+            | Self::DirectoryUnavailable(_)
+            | Self::BuiltInOnly(_)
             | Self::Busy
             | Self::Redis(_)
             | Self::CorruptRecord { .. }
@@ -115,14 +131,21 @@ impl Error {
 
     fn code(&self) -> Code {
         match self {
-            Self::InvalidEmail(_) | Self::WeakPassword { .. } | Self::InvalidArgument(_) => {
-                Code::InvalidArgument
-            }
+            Self::InvalidEmail(_)
+            | Self::WeakPassword { .. }
+            | Self::InvalidArgument(_)
+            | Self::DirectoryRefusedPassword(_) => Code::InvalidArgument,
             Self::TokenUnknown | Self::AccountNotFound => Code::NotFound,
-            Self::TokenExpired | Self::TokenSpent | Self::TokenInUse => Code::FailedPrecondition,
+            Self::TokenExpired
+            | Self::TokenSpent
+            | Self::TokenInUse
+            | Self::ResetPending
+            | Self::BuiltInOnly(_) => Code::FailedPrecondition,
             Self::RateLimited { .. } => Code::ResourceExhausted,
             Self::Busy => Code::ResourceExhausted,
-            Self::Redis(_) | Self::ResetInterrupted => Code::Unavailable,
+            Self::Redis(_) | Self::ResetInterrupted | Self::DirectoryUnavailable(_) => {
+                Code::Unavailable
+            }
             Self::CorruptRecord { .. } | Self::Internal(_) => Code::Internal,
         }
     }
@@ -135,6 +158,10 @@ impl From<Error> for Status {
             Error::Redis(_) => {
                 tracing::error!(%error, "storage failure");
                 "storage is temporarily unavailable".to_owned()
+            }
+            Error::DirectoryUnavailable(_) => {
+                tracing::warn!(%error, "directory failure");
+                "the account directory is temporarily unavailable".to_owned()
             }
             Error::CorruptRecord { .. } | Error::Internal(_) => {
                 tracing::error!(%error, "internal failure");
@@ -150,6 +177,10 @@ impl From<Error> for Status {
         if let Error::WeakPassword { refusal, field } = &error {
             metadata = policy_parameters(refusal);
             details.set_bad_request(field_violations(refusal, field));
+        }
+        if let Error::DirectoryRefusedPassword(words) = &error {
+            // Not one of our rules: the directory's own words, under no rule name.
+            details.set_bad_request(vec![FieldViolation::new("new_password", words.clone())]);
         }
         details.set_error_info(reason.as_str_name(), ERROR_DOMAIN, metadata);
         if let Error::RateLimited { retry_after } = error {
@@ -293,6 +324,28 @@ mod tests {
         let violations = status.get_details_bad_request().unwrap().field_violations;
         assert_eq!(violations[0].field, "password");
         assert_eq!(violations[0].reason, "PASSWORD_RULE_ONLY_SPACES");
+    }
+
+    #[test]
+    fn a_directory_failure_is_unavailable_without_its_detail_and_a_refusal_is_a_weak_password() {
+        let status = Status::from(Error::DirectoryUnavailable(
+            "LookupAccount: Unavailable: db01.internal is down".into(),
+        ));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(!status.message().contains("db01"), "{}", status.message());
+        let status = Status::from(Error::DirectoryRefusedPassword(
+            "this password was found in a breach".into(),
+        ));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            reason_of(&status),
+            Some(format!("{ERROR_DOMAIN}/WEAK_PASSWORD"))
+        );
+        let violations = status.get_details_bad_request().unwrap().field_violations;
+        assert_eq!(
+            violations[0].description,
+            "this password was found in a breach"
+        );
     }
 
     #[test]

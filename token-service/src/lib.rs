@@ -18,6 +18,8 @@
 //! - `limits/`: the rate limits (GCRA), in Redis or memory;
 //! - `accounts/`: addresses, the password policy, argon2id hashing, the directory and its
 //!   stores;
+//! - `directory/`: where the accounts live (`TOKEN_DIRECTORY`): the built-in directory, or the
+//!   platform's own behind a small contract (its gRPC service), with the guards of its resets;
 //! - [`error`]: the one error type and its mapping to `tonic::Status`;
 //! - [`cli`]: the binary's command line (`accounts add|verify|list`).
 //!
@@ -29,6 +31,7 @@ mod accounts;
 pub mod cli;
 mod clock;
 pub mod config;
+mod directory;
 pub mod error;
 mod events;
 mod grpc;
@@ -42,6 +45,7 @@ mod verify;
 
 pub use accounts::policy::{PolicyRefusal, PolicyViolation};
 pub use config::Config;
+pub use directory::{setting::DirectorySetting, sql::HashFormat};
 pub use error::Error;
 pub use limits::RateSetting;
 pub use passreset_telemetry::LogFormat;

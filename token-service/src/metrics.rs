@@ -21,7 +21,7 @@ struct OutcomeLabel {
 }
 
 /// `tokens_total{event}`: requested, issued, no_account, checked, redeemed, refused, expired,
-/// rate_limited.
+/// rate_limited, directory_unavailable (the platform's directory failed or did not answer).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TokenMetrics {
     events: Family<EventLabel, Counter>,
@@ -61,7 +61,7 @@ impl TokenMetrics {
         registry.register(
             "tokens",
             "Steps of the reset flows by outcome: requested, issued, no_account, checked, \
-             redeemed, refused, expired, rate_limited",
+             redeemed, refused, expired, rate_limited, directory_unavailable",
             metrics.events.clone(),
         );
         registry.register(

@@ -5,12 +5,17 @@ use std::{sync::Arc, time::Duration};
 
 use secrecy::SecretString;
 
+mod external;
+
 use crate::{
     Config, Error,
     accounts::{
-        AccountRecord, Directory, HashedPassword, NormalizedEmail, password, policy::PasswordPolicy,
+        AccountRecord, Directory, HashedPassword, NormalizedEmail,
+        password::{self, HashPool},
+        policy::PasswordPolicy,
     },
     clock::UnixMillis,
+    directory::Users,
     events::{AccountEvent, EventSink},
     limits::{LimitStore, Limits, Refusal},
     tokens::{
@@ -31,8 +36,9 @@ type Pending = LapsedClaim;
 /// How [`Resets::settle`] decided a claim.
 #[derive(Debug)]
 enum Settled {
-    /// The password had been set: the bookkeeping is done.
-    Finished(AccountRecord),
+    /// The password had been set: the bookkeeping is done. With the hash of the password it
+    /// set, so that a retry of it can be told from another password.
+    Finished(Changed, HashedPassword),
     /// It had not: the token is usable again.
     Released,
 }
@@ -41,16 +47,43 @@ enum Settled {
 #[derive(Debug)]
 enum Done {
     /// This redemption set the password.
-    Set(AccountRecord),
-    /// An interrupted earlier redemption of the token had set it.
-    Earlier(AccountRecord),
+    Set(Changed),
+    /// An interrupted earlier redemption of the token had set it, to the password of this hash.
+    Earlier(Changed, HashedPassword),
+}
+
+/// The account whose password a reset changed, as the answer and the event name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Changed {
+    /// The directory's id of the account.
+    pub id: String,
+    /// Its address.
+    pub email: NormalizedEmail,
+    /// Its locale, empty when unknown.
+    pub locale: String,
+    /// When its password changed.
+    pub changed_at: UnixMillis,
+}
+
+impl From<&AccountRecord> for Changed {
+    fn from(record: &AccountRecord) -> Self {
+        Self {
+            id: record.id.clone(),
+            email: record.email.clone(),
+            locale: record.locale.clone(),
+            changed_at: record.password_changed_at,
+        }
+    }
 }
 
 /// Issues, checks and redeems tokens over the configured stores.
 #[derive(Clone, Debug)]
 pub(crate) struct Resets {
     tokens: Arc<dyn TokenStore>,
-    directory: Directory,
+    /// Where the accounts live.
+    users: Users,
+    /// Where argon2 work runs (the guards of external resets, a retry's check).
+    hashing: HashPool,
     /// Where `password_changed` events go, once per reset.
     events: Arc<dyn EventSink>,
     hasher: TokenHasher,
@@ -107,17 +140,18 @@ pub(crate) enum NewPassword {
 #[derive(Debug)]
 pub(crate) struct Redeemed {
     /// The account, with its new password set.
-    pub account: AccountRecord,
+    pub account: Changed,
     /// The password, when it was generated here.
     pub generated: Option<SecretString>,
 }
 
 impl Resets {
-    /// The flows for `config`, over `tokens` and `directory`.
+    /// The flows for `config`, over `tokens` and `users`.
     pub(crate) fn new(
         config: &Config,
         tokens: Arc<dyn TokenStore>,
-        directory: Directory,
+        users: Users,
+        hashing: HashPool,
         limits: Arc<dyn LimitStore>,
         events: Arc<dyn EventSink>,
     ) -> Self {
@@ -130,7 +164,8 @@ impl Resets {
                 config.limit_ipv6_prefix,
             ),
             tokens,
-            directory,
+            users,
+            hashing,
             events,
             hasher: TokenHasher::new(config.token_secret.clone()),
             ttl: config.token_ttl,
@@ -153,7 +188,7 @@ impl Resets {
             .admit_reset_request(&email, origin.client_ip)
             .await?
             .map_err(|refusal| limited("issue", origin, refusal))?;
-        let Some(account) = self.directory.by_email(&email).await? else {
+        let Some(account) = self.users.lookup(typed_email, &email).await? else {
             return Ok(Issue {
                 email,
                 issued: None,
@@ -171,7 +206,8 @@ impl Resets {
             .insert(&self.hasher.digest(&token), &record, self.revoke_older)
             .await?;
         Ok(Issue {
-            email,
+            // Where the directory says the account's mail goes.
+            email: account.email,
             issued: Some(IssuedToken {
                 token,
                 account_id: account.id,
@@ -280,8 +316,8 @@ impl Resets {
             }),
             // An earlier attempt with this token set the password and was interrupted before
             // its answer: a retry of it succeeds, another password cannot.
-            Done::Earlier(account) if !generated => {
-                if self.directory.is_password_of(&account, password).await? {
+            Done::Earlier(account, hash) if !generated => {
+                if self.hashing.verify(Some(hash), password).await? {
                     Ok(Redeemed {
                         account,
                         generated: None,
@@ -290,7 +326,7 @@ impl Resets {
                     Err(Error::TokenSpent)
                 }
             }
-            Done::Earlier(_) => Err(Error::TokenSpent),
+            Done::Earlier(..) => Err(Error::TokenSpent),
         }
     }
 
@@ -319,11 +355,20 @@ impl Resets {
                     surface,
                 },
                 Claim::Lapsed(lapsed) => match self.settle(&lapsed).await? {
-                    Settled::Finished(account) => return Ok(Done::Earlier(account)),
+                    Settled::Finished(account, hash) => return Ok(Done::Earlier(account, hash)),
                     Settled::Released => continue,
                 },
             };
-            let hash = match self.directory.hash(password).await {
+            let directory = match &self.users {
+                Users::BuiltIn(directory) => directory,
+                Users::External(external) => {
+                    return self
+                        .set_external(external, pending, password)
+                        .await
+                        .map(Done::Set);
+                }
+            };
+            let hash = match directory.hash(password).await {
                 Ok(hash) => hash,
                 Err(error) => {
                     // Nothing was written (too busy to hash, most likely): give the token back.
@@ -331,7 +376,10 @@ impl Resets {
                     return Err(error);
                 }
             };
-            return self.set_and_finish(pending, &hash).await.map(Done::Set);
+            return self
+                .set_and_finish(directory, pending, &hash)
+                .await
+                .map(Done::Set);
         }
         Err(Error::TokenInUse)
     }
@@ -353,11 +401,11 @@ impl Resets {
     /// password again.
     async fn set_and_finish(
         &self,
+        directory: &Directory,
         pending: Pending,
         hash: &HashedPassword,
-    ) -> Result<AccountRecord, Error> {
-        let set = self
-            .directory
+    ) -> Result<Changed, Error> {
+        let set = directory
             .set_password(&pending.record.account_id, hash, &pending.claim.0)
             .await;
         let account = match set {
@@ -375,7 +423,7 @@ impl Resets {
                 // Whether the write landed is unknown: ask (which fences off a write still on
                 // its way), and give the token back only if it did not.
                 return match self.settle(&pending).await {
-                    Ok(Settled::Finished(account)) => Ok(account),
+                    Ok(Settled::Finished(account, _)) => Ok(account),
                     Ok(Settled::Released) => Err(error),
                     Err(settle_error) => {
                         tracing::warn!(
@@ -389,6 +437,7 @@ impl Resets {
                 };
             }
         };
+        let account = Changed::from(&account);
         if let Err(error) = self.finish(&pending, &account).await {
             tracing::warn!(
                 account_id = account.id,
@@ -403,14 +452,17 @@ impl Resets {
     /// Decides a claim whose outcome is open: if its password change landed, finishes the
     /// bookkeeping; if not, gives the token back (and the change can no longer land).
     async fn settle(&self, pending: &Pending) -> Result<Settled, Error> {
-        let landed = self
-            .directory
-            .settle_reset(&pending.record.account_id, &pending.claim.0)
-            .await?;
+        let landed = match &self.users {
+            Users::BuiltIn(directory) => directory
+                .settle_reset(&pending.record.account_id, &pending.claim.0)
+                .await?
+                .map(|record| (Changed::from(&record), record.password_hash)),
+            Users::External(external) => self.landed_external(external, pending).await?,
+        };
         match landed {
-            Some(account) => {
+            Some((account, hash)) => {
                 self.finish(pending, &account).await?;
-                Ok(Settled::Finished(account))
+                Ok(Settled::Finished(account, hash))
             }
             None => {
                 self.tokens.release(&pending.digest, &pending.claim).await?;
@@ -426,11 +478,11 @@ impl Resets {
     /// The bookkeeping of a reset whose password was set, each step safe to repeat: the
     /// `password_changed` event (once per reset), then the token spent and the account's
     /// other tokens revoked.
-    async fn finish(&self, pending: &Pending, account: &AccountRecord) -> Result<(), Error> {
+    async fn finish(&self, pending: &Pending, account: &Changed) -> Result<(), Error> {
         let event = AccountEvent {
             kind: "password_changed",
             account_id: account.id.clone(),
-            at: account.password_changed_at,
+            at: account.changed_at,
             surface: pending.surface.clone(),
             email: account.email.to_string(),
             locale: account.locale.clone(),

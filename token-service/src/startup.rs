@@ -1,7 +1,7 @@
 //! [`Application`]: binds the listener, then serves `TokenService`, `AccountDirectory`, gRPC
 //! health and reflection on it until told to stop. Tests and `stack` start exactly this.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use passreset_proto::token::v1::{
     account_directory_server::AccountDirectoryServer, token_service_server::TokenServiceServer,
@@ -20,6 +20,12 @@ use crate::{
     Config, Storage, access,
     accounts::{Directory, password::HashPool},
     clock::UnixMillis,
+    directory::{
+        External, Users,
+        grpc::GrpcDirectory,
+        setting::DirectorySetting,
+        sql::{SqlDirectory, SqlSettings},
+    },
     grpc::{AccountsApi, TokenApi},
     metrics::TokenMetrics,
     reset::Resets,
@@ -41,6 +47,14 @@ pub enum StartupError {
     /// No callers on a non-loopback address.
     #[error(transparent)]
     Anonymous(#[from] passreset_grpc_security::AnonymousRefused),
+    /// The directory setting is unusable, or its statements do not prepare.
+    #[error("{variable}: {reason}")]
+    Directory {
+        /// The setting to fix.
+        variable: &'static str,
+        /// What is wrong (never a password).
+        reason: String,
+    },
     /// The gRPC address cannot be bound.
     #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -57,7 +71,8 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     resets: Resets,
-    directory: Directory,
+    /// Where the accounts live.
+    users: Users,
     verifier: Verifier,
     metrics: MetricsEndpoint,
     grpc_metrics: GrpcServerMetrics,
@@ -101,12 +116,51 @@ impl Application {
             GrpcServerMetrics::register(&mut registry, passreset_proto::FILE_DESCRIPTOR_SET)?;
         let token_metrics = TokenMetrics::register(&mut registry);
         let hashing = HashPool::new(config.hash_limits(), token_metrics.hashes());
-        let directory = Directory::new(storage.account_store(), hashing, config.password_policy());
-        let verifier = Verifier::new(&config, directory.clone(), storage.limit_store());
+        let users = match &config.directory {
+            DirectorySetting::Redis => Users::BuiltIn(Directory::new(
+                storage.account_store(),
+                hashing.clone(),
+                config.password_policy(),
+            )),
+            DirectorySetting::Grpc(url) => {
+                let store =
+                    GrpcDirectory::new(url, config.directory_timeout).map_err(|reason| {
+                        StartupError::Directory {
+                            variable: "TOKEN_DIRECTORY",
+                            reason,
+                        }
+                    })?;
+                Users::External(External {
+                    store: Arc::new(store),
+                    guards: storage.guard_store(),
+                })
+            }
+            DirectorySetting::Sql(url) => {
+                let settings = SqlSettings {
+                    url,
+                    lookup_sql: config.directory_lookup_sql.as_deref(),
+                    update_sql: config.directory_update_sql.as_deref(),
+                    hash: config.directory_hash,
+                    timeout: config.directory_timeout,
+                };
+                let store = SqlDirectory::connect(settings, hashing.clone())
+                    .await
+                    .map_err(|error| StartupError::Directory {
+                        variable: error.variable,
+                        reason: error.reason,
+                    })?;
+                Users::External(External {
+                    store: Arc::new(store),
+                    guards: storage.guard_store(),
+                })
+            }
+        };
+        let verifier = Verifier::new(&config, users.clone(), storage.limit_store());
         let resets = Resets::new(
             &config,
             storage.token_store(),
-            directory.clone(),
+            users.clone(),
+            hashing,
             storage.limit_store(),
             storage.event_sink(),
         );
@@ -116,7 +170,7 @@ impl Application {
             listener,
             local_addr,
             resets,
-            directory,
+            users,
             verifier,
             metrics,
             grpc_metrics,
@@ -185,7 +239,7 @@ impl Application {
                 self.token_metrics.clone(),
             )))
             .add_service(AccountDirectoryServer::new(AccountsApi::new(
-                self.directory,
+                self.users,
                 self.verifier,
                 self.token_metrics,
             )))

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::{
     StartupError,
     accounts::{AccountStore, memory::MemoryAccountStore, redis::RedisAccountStore},
+    directory::guard::{GuardStore, MemoryGuardStore, RedisGuardStore},
     events::{EventSink, MemoryEvents, RedisEvents},
     limits::{LimitStore, memory::MemoryLimitStore, redis::RedisLimitStore},
     tokens::{TokenStore, memory::MemoryTokenStore, redis::RedisTokenStore},
@@ -27,6 +28,7 @@ pub struct RedisStorage {
     accounts: RedisAccountStore,
     limits: RedisLimitStore,
     events: RedisEvents,
+    guards: RedisGuardStore,
     /// The connection the stores share, for health checks.
     connection: passreset_redis::ConnectionManager,
 }
@@ -38,6 +40,7 @@ pub struct MemoryStorage {
     accounts: Arc<MemoryAccountStore>,
     limits: Arc<MemoryLimitStore>,
     events: Arc<MemoryEvents>,
+    guards: Arc<MemoryGuardStore>,
 }
 
 impl Storage {
@@ -51,6 +54,7 @@ impl Storage {
             accounts: RedisAccountStore::new(connection.clone(), key_prefix),
             limits: RedisLimitStore::new(connection.clone(), key_prefix),
             events: RedisEvents::new(connection.clone(), key_prefix),
+            guards: RedisGuardStore::new(connection.clone(), key_prefix),
             connection,
         }))
     }
@@ -88,6 +92,14 @@ impl Storage {
         match self {
             Self::Redis(redis) => Arc::new(redis.limits.clone()),
             Self::Memory(memory) => memory.limits.clone(),
+        }
+    }
+
+    /// The guards of resets sent to the platform's directory.
+    pub(crate) fn guard_store(&self) -> Arc<dyn GuardStore> {
+        match self {
+            Self::Redis(redis) => Arc::new(redis.guards.clone()),
+            Self::Memory(memory) => memory.guards.clone(),
         }
     }
 

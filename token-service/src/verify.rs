@@ -1,27 +1,27 @@
 //! The `VerifyPassword` flow, for login services: the limits first, then the directory's
-//! argon2 verification, so a refused guess costs no hash. It decides; `grpc/` translates and
+//! verification, so a refused guess costs no hash. It decides; `grpc/` translates and
 //! audits.
 
 use secrecy::SecretString;
 
 use crate::{
     Config, Error,
-    accounts::{AccountRecord, Directory},
+    directory::Users,
     limits::{LimitStore, Refusal, VerifyLimits},
 };
 
 /// Verifies passwords under the verify limits.
 #[derive(Clone, Debug)]
 pub(crate) struct Verifier {
-    directory: Directory,
+    users: Users,
     limits: VerifyLimits,
 }
 
 /// How a verification ended.
 #[derive(Debug)]
 pub(crate) enum Verified {
-    /// The password is the account's.
-    Valid(AccountRecord),
+    /// The password is that of the account with this id.
+    Valid(String),
     /// A wrong password, or no such account: the caller cannot tell which.
     Invalid,
     /// Refused by a limit before anything was hashed.
@@ -29,14 +29,14 @@ pub(crate) enum Verified {
 }
 
 impl Verifier {
-    /// The flow for `config`'s limits, over `directory` and `limits`.
+    /// The flow for `config`'s limits, over `users` and `limits`.
     pub(crate) fn new(
         config: &Config,
-        directory: Directory,
+        users: Users,
         limits: std::sync::Arc<dyn LimitStore>,
     ) -> Self {
         Self {
-            directory,
+            users,
             limits: VerifyLimits::new(
                 limits,
                 config.limit_verify_per_address,
@@ -57,7 +57,7 @@ impl Verifier {
         if let Err(refusal) = self.limits.admit(typed_email, client_ip).await? {
             return Ok(Verified::Limited(refusal));
         }
-        Ok(match self.directory.verify(typed_email, password).await? {
+        Ok(match self.users.verify(typed_email, password).await? {
             Some(account) => Verified::Valid(account),
             None => Verified::Invalid,
         })

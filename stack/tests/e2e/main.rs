@@ -10,6 +10,8 @@ mod cardinality;
 mod client_ip;
 mod deploy_manifests;
 mod deploy_prometheus;
+mod directory_grpc;
+mod directory_sql;
 mod fuzz;
 mod generated_client;
 mod grpc_auth;

@@ -24,6 +24,8 @@ pub enum Venv {
     GeneratedClient,
     /// kubernetes-validate and PyYAML, for the Kubernetes manifests.
     Deploy,
+    /// argon2-cffi, bcrypt and Django, to check the SQL directory's hashes.
+    Hashes,
 }
 
 /// The venv's python, creating the venv on first use.
@@ -31,6 +33,7 @@ pub async fn python(venv: Venv) -> &'static Path {
     static TOOLS: OnceCell<PathBuf> = OnceCell::const_new();
     static GENERATED_CLIENT: OnceCell<PathBuf> = OnceCell::const_new();
     static DEPLOY: OnceCell<PathBuf> = OnceCell::const_new();
+    static HASHES: OnceCell<PathBuf> = OnceCell::const_new();
     match venv {
         Venv::Tools => {
             TOOLS
@@ -50,6 +53,13 @@ pub async fn python(venv: Venv) -> &'static Path {
         Venv::Deploy => {
             DEPLOY
                 .get_or_init(|| create_venv("deploy-venv", deploy_dir().join("requirements.txt")))
+                .await
+        }
+        Venv::Hashes => {
+            HASHES
+                .get_or_init(|| {
+                    create_venv("hashes-venv", clients_dir().join("hash-requirements.txt"))
+                })
                 .await
         }
     }

@@ -113,17 +113,6 @@ impl Directory {
         self.store.settle_reset(id, reset).await
     }
 
-    /// Whether `password` is the account's current one.
-    pub(crate) async fn is_password_of(
-        &self,
-        account: &AccountRecord,
-        password: SecretString,
-    ) -> Result<bool, Error> {
-        self.hashing
-            .verify(Some(account.password_hash.clone()), password)
-            .await
-    }
-
     /// The account of `typed_email` if `password` is its password. An unknown or malformed
     /// address still costs one argon2 verification, so timing does not tell it apart.
     pub(crate) async fn verify(
@@ -154,7 +143,7 @@ impl Directory {
 
 /// Accepts BCP 47-shaped tags (`en`, `sv-SE`, `zh-Hant-TW`); anything else could end up in a
 /// template path or a header, so it is refused.
-fn check_locale(locale: &str) -> Result<(), Error> {
+pub(crate) fn check_locale(locale: &str) -> Result<(), Error> {
     let shaped = locale.len() <= MAX_LOCALE_LENGTH
         && locale
             .split(['-', '_'])

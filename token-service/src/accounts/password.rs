@@ -245,7 +245,7 @@ impl HashPool {
 
     /// Runs `work` on the blocking pool under a permit. The permit travels with the work, so a
     /// caller that gives up does not free it before the hash is done.
-    async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {

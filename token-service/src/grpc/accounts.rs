@@ -1,4 +1,5 @@
-//! `AccountDirectory` over the built-in directory: upserts under the password policy,
+//! `AccountDirectory`: its admin calls over the built-in directory only (FAILED_PRECONDITION
+//! otherwise), `VerifyPassword` over any directory that can verify. Upserts under the password policy,
 //! verifications under their own limits, each audited with the caller's name.
 
 use passreset_proto::token::v1::{
@@ -12,7 +13,8 @@ use tonic::{Request, Response, Status};
 use super::{Caller, caller_name};
 use crate::{
     Error,
-    accounts::{AccountRecord, Directory, NormalizedEmail},
+    accounts::{AccountRecord, NormalizedEmail},
+    directory::Users,
     limits::LimitName,
     metrics::{TokenMetrics, Verification},
     verify::{Verified, Verifier},
@@ -23,18 +25,18 @@ const DEFAULT_PAGE_SIZE: usize = 100;
 /// Most accounts per page.
 const MAX_PAGE_SIZE: usize = 1000;
 
-/// `AccountDirectory` over the built-in directory.
+/// `AccountDirectory` over wherever the accounts live.
 #[derive(Debug, Clone)]
 pub(crate) struct AccountsApi {
-    directory: Directory,
+    users: Users,
     verifier: Verifier,
     metrics: TokenMetrics,
 }
 
 impl AccountsApi {
-    pub(crate) fn new(directory: Directory, verifier: Verifier, metrics: TokenMetrics) -> Self {
+    pub(crate) fn new(users: Users, verifier: Verifier, metrics: TokenMetrics) -> Self {
         Self {
-            directory,
+            users,
             verifier,
             metrics,
         }
@@ -61,9 +63,10 @@ impl AccountDirectory for AccountsApi {
         let caller = Caller::of(caller_name(&request), None, &self.metrics);
         let request = request.into_inner();
         let upserted = async {
+            let directory = self.users.built_in()?;
             let email = NormalizedEmail::parse(&request.email)?;
             let locale = Some(request.locale.as_str()).filter(|locale| !locale.is_empty());
-            self.directory
+            directory
                 .upsert(&email, SecretString::from(request.password), locale)
                 .await
         };
@@ -84,13 +87,10 @@ impl AccountDirectory for AccountsApi {
         &self,
         request: Request<GetAccountRequest>,
     ) -> Result<Response<Account>, Status> {
+        let directory = self.users.built_in()?;
         let record = match request.into_inner().key {
-            Some(Key::Id(id)) => self.directory.by_id(&id).await?,
-            Some(Key::Email(email)) => {
-                self.directory
-                    .by_email(&NormalizedEmail::parse(&email)?)
-                    .await?
-            }
+            Some(Key::Id(id)) => directory.by_id(&id).await?,
+            Some(Key::Email(email)) => directory.by_email(&NormalizedEmail::parse(&email)?).await?,
             None => return Err(Error::InvalidArgument("an id or an email is required").into()),
         };
         let record = record.ok_or(Error::AccountNotFound)?;
@@ -114,10 +114,10 @@ impl AccountDirectory for AccountsApi {
             )
             .await?;
         let account_id = match verified {
-            Verified::Valid(account) => {
+            Verified::Valid(account_id) => {
                 self.metrics.count_verification(Verification::Valid);
-                caller.write("password_valid", Some(&account.id));
-                account.id
+                caller.write("password_valid", Some(&account_id));
+                account_id
             }
             Verified::Invalid => {
                 self.metrics.count_verification(Verification::Invalid);
@@ -144,12 +144,13 @@ impl AccountDirectory for AccountsApi {
         &self,
         request: Request<ListAccountsRequest>,
     ) -> Result<Response<ListAccountsResponse>, Status> {
+        let directory = self.users.built_in()?;
         let request = request.into_inner();
         let page_size = match usize::try_from(request.page_size).unwrap_or(MAX_PAGE_SIZE) {
             0 => DEFAULT_PAGE_SIZE,
             size => size.min(MAX_PAGE_SIZE),
         };
-        let page = self.directory.list(&request.cursor, page_size).await?;
+        let page = directory.list(&request.cursor, page_size).await?;
         Ok(Response::new(ListAccountsResponse {
             accounts: page.accounts.into_iter().map(account_message).collect(),
             next_cursor: page.next_cursor,

@@ -143,6 +143,7 @@ fn refusal_event(error: &Error) -> &'static str {
     match error {
         Error::RateLimited { .. } => "rate_limited",
         Error::TokenExpired => "expired",
+        Error::DirectoryUnavailable(_) => "directory_unavailable",
         _ => "refused",
     }
 }
@@ -283,7 +284,7 @@ impl TokenService for TokenApi {
                 .generated
                 .map(|password| password.expose_secret().to_owned())
                 .unwrap_or_default(),
-            changed_at_unix: redeemed.account.password_changed_at.unix_seconds(),
+            changed_at_unix: redeemed.account.changed_at.unix_seconds(),
         }))
     }
 }

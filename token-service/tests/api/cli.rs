@@ -204,6 +204,9 @@ async fn help_lists_every_setting_with_its_variable() {
         "TOKEN_LIMIT_VERIFY_PER_ADDRESS",
         "TOKEN_LIMIT_VERIFY_PER_IP",
         "LOG_FORMAT",
+        "TOKEN_DIRECTORY",
+        "TOKEN_DIRECTORY_TIMEOUT",
+        "grpc://host:port",
         "accounts",
     ] {
         assert!(
@@ -259,4 +262,31 @@ async fn a_malformed_caller_list_stops_the_binary_naming_the_setting_but_not_the
         "{}",
         run.stderr
     );
+}
+
+#[tokio::test]
+async fn a_directory_of_an_unknown_kind_stops_the_start_with_one_line_naming_it() {
+    let redis = test_redis().await;
+    let mut refused = command(&redis, &[]);
+    refused
+        .env("TOKEN_GRPC_ADDR", "127.0.0.1:0")
+        .env("TOKEN_DIRECTORY", "ldap://users.internal");
+    let run = run(refused).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("token-service: TOKEN_DIRECTORY: "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn the_accounts_commands_refuse_when_the_platform_keeps_the_accounts() {
+    let redis = test_redis().await;
+    let mut refused = command(&redis, &["accounts", "list"]);
+    refused.env("TOKEN_DIRECTORY", "grpc://127.0.0.1:1");
+    let run = run(refused).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("TOKEN_DIRECTORY"), "{}", run.stderr);
 }
