@@ -21,7 +21,7 @@ enum Server {
     MariaDb,
 }
 
-/// A fresh database with a users table of this test's shape, dropped by [`Database::drop`].
+/// A fresh database with a users table of this test's shape, dropped with this value.
 struct Database {
     server: Server,
     name: String,
@@ -126,13 +126,25 @@ impl Database {
             }
         }
     }
+}
 
-    async fn drop(self) {
-        let statement = match self.server {
+/// Dropped even when the test fails: the database goes with it.
+impl Drop for Database {
+    fn drop(&mut self) {
+        let server = self.server;
+        let statement = match server {
             Server::Postgres => format!("DROP DATABASE {} WITH (FORCE)", self.name),
             Server::MariaDb => format!("DROP DATABASE {}", self.name),
         };
-        admin(self.server, &statement).await;
+        // Its own runtime on its own thread: this may run inside the test's runtime.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(admin(server, &statement));
+        })
+        .join();
     }
 }
 
@@ -221,7 +233,6 @@ async fn persona_flow(server: Server, hash: &str) {
             .is_client_error()
     );
     app.stop().await;
-    database.drop().await;
 }
 
 /// Metal: the API-keyed request, the token in X-Auth-Token, a generated password that the
@@ -256,7 +267,6 @@ async fn metal_flow(server: Server, hash: &str) {
         "{stored}"
     );
     app.stop().await;
-    database.drop().await;
 }
 
 #[tokio::test]
@@ -356,7 +366,6 @@ async fn a_statement_with_a_typo_stops_the_start_naming_its_variable() {
             assert!(error.starts_with(variable), "{server:?}: {error}");
             assert!(error.contains(names), "{server:?}: {error}");
         }
-        database.drop().await;
     }
 }
 
@@ -386,5 +395,4 @@ async fn an_update_that_would_change_two_rows_is_rolled_back_and_the_token_stays
         StatusCode::NO_CONTENT
     );
     app.stop().await;
-    database.drop().await;
 }
