@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use passreset_grpc_security::{ClientSecret, Outgoing};
+use passreset_grpc_security::{ClientSecret, ClientTls, Outgoing};
 use passreset_proto::{
     mail::v1::mail_service_client::MailServiceClient,
     token::v1::token_service_client::TokenServiceClient,
@@ -43,15 +43,27 @@ pub struct InvalidUpstream {
 impl Upstreams {
     /// Builds the channels without connecting: the gateway starts even while an upstream is
     /// down, and answers 503 until it is up. Each upstream's calls carry its secret
-    /// (`GATEWAY_TOKEN_SERVICE_SECRET`, `GATEWAY_MAIL_SERVICE_SECRET`) when there is one.
+    /// (`GATEWAY_TOKEN_SERVICE_SECRET`, `GATEWAY_MAIL_SERVICE_SECRET`) when there is one; an
+    /// `https://` upstream is reached over `tls`.
     pub fn connect_lazy(
         token_service_url: &str,
         mail_service_url: &str,
         call_timeout: Duration,
         [token_secret, mail_secret]: [Option<ClientSecret>; 2],
+        tls: &ClientTls,
     ) -> Result<Self, InvalidUpstream> {
-        let tokens = channel("GATEWAY_TOKEN_SERVICE_URL", token_service_url, call_timeout)?;
-        let mail = channel("GATEWAY_MAIL_SERVICE_URL", mail_service_url, call_timeout)?;
+        let tokens = channel(
+            "GATEWAY_TOKEN_SERVICE_URL",
+            token_service_url,
+            call_timeout,
+            tls,
+        )?;
+        let mail = channel(
+            "GATEWAY_MAIL_SERVICE_URL",
+            mail_service_url,
+            call_timeout,
+            tls,
+        )?;
         Ok(Self {
             tokens: TokenServiceClient::with_interceptor(
                 tokens.clone(),
@@ -75,6 +87,7 @@ fn channel(
     variable: &'static str,
     url: &str,
     call_timeout: Duration,
+    tls: &ClientTls,
 ) -> Result<Channel, InvalidUpstream> {
     let invalid = |reason: String| InvalidUpstream { variable, reason };
     let endpoint = Endpoint::from_shared(url.to_owned())
@@ -87,5 +100,8 @@ fn channel(
     if endpoint.uri().host().is_none() {
         return Err(invalid("has no host".to_owned()));
     }
+    let endpoint = tls
+        .apply(endpoint)
+        .map_err(|error| invalid(error.to_string()))?;
     Ok(endpoint.connect_lazy())
 }

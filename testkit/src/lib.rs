@@ -9,7 +9,8 @@
 //! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again, or one
 //!   that wants a password;
 //! - [`SmtpSink`]: a real SMTP server on loopback that keeps what it receives and can be told to
-//!   answer with failures.
+//!   answer with failures;
+//! - [`TestCa`]: a certificate authority made in the test, issuing certificates as PEM files.
 //!
 //! Helpers here panic on failure: a test that cannot get its parts should stop loudly.
 #![expect(
@@ -21,11 +22,13 @@ mod cut_proxy;
 mod redis_process;
 mod redis_server;
 mod smtp;
+mod tls;
 
 pub use cut_proxy::CutProxy;
 pub use redis_process::RedisProcess;
 pub use redis_server::{TestRedis, test_redis};
 pub use smtp::{ReceivedMail, SmtpSink};
+pub use tls::{IssuedCert, TestCa};
 
 /// Runs each contract case (an `async fn(store)` in the calling module) against both
 /// implementations of a store: `mod on_redis` with `redis().await`, `mod in_memory` with

@@ -14,7 +14,7 @@ use passreset_telemetry::{
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use passreset_grpc_security::{Authorize, Policy};
+use passreset_grpc_security::{Authorize, Policy, ServerTls};
 
 use crate::{
     Config, Storage, access,
@@ -40,6 +40,9 @@ pub enum StartupError {
     /// No callers on a non-loopback address.
     #[error(transparent)]
     Anonymous(#[from] passreset_grpc_security::AnonymousRefused),
+    /// The TLS settings or files cannot be used.
+    #[error(transparent)]
+    Tls(#[from] passreset_grpc_security::TlsError),
     /// The gRPC address cannot be bound.
     #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -63,6 +66,8 @@ pub struct Application {
     in_flight: GrpcInFlight,
     /// Who may call what.
     access: Policy,
+    /// `None`: plaintext gRPC.
+    tls: Option<ServerTls>,
     /// What health checks probe.
     storage: Storage,
     token_metrics: TokenMetrics,
@@ -86,6 +91,7 @@ impl Application {
             config.grpc_addr,
             config.grpc_allow_anonymous,
         )?;
+        let tls = config.grpc_tls()?.map(ServerTls::load).transpose()?;
         let bind_error = |reason| StartupError::Bind {
             addr: config.grpc_addr,
             reason,
@@ -118,6 +124,7 @@ impl Application {
             grpc_metrics,
             in_flight: GrpcInFlight::new(config.max_in_flight as usize),
             access,
+            tls,
             storage,
             token_metrics,
         })
@@ -164,10 +171,10 @@ impl Application {
         });
         let (reflection_v1, reflection_v1alpha) =
             passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
-        tracing::info!(addr = %self.local_addr, metrics = %self.metrics.local_addr(), "token-service listening");
+        tracing::info!(addr = %self.local_addr, tls = self.tls.is_some(), metrics = %self.metrics.local_addr(), "token-service listening");
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
         tokio::spawn(sweep_until(self.resets.clone(), shutdown.wait()));
-        tonic::transport::Server::builder()
+        let router = tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
             .layer(self.in_flight)
@@ -182,9 +189,22 @@ impl Application {
             )))
             .add_service(AccountDirectoryServer::new(AccountsApi::new(
                 self.directory,
-            )))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown.wait())
-            .await?;
+            )));
+        match self.tls {
+            None => {
+                router
+                    .serve_with_incoming_shutdown(
+                        TcpListenerStream::new(self.listener),
+                        shutdown.wait(),
+                    )
+                    .await?
+            }
+            Some(tls) => {
+                router
+                    .serve_with_incoming_shutdown(tls.incoming(self.listener), shutdown.wait())
+                    .await?
+            }
+        }
         if let Ok(Err(error)) = metrics.await {
             tracing::warn!(%error, "the metrics endpoint failed");
         }

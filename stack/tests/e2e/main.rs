@@ -23,3 +23,4 @@ mod persona_contract;
 mod published_client;
 mod python;
 mod security;
+mod tls;

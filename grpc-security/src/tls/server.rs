@@ -1,0 +1,239 @@
+//! A server's TLS: the rustls config built from its files, swapped whole when they change
+//! (every new connection gets the current one; live connections keep theirs), and the stream
+//! of handshaken connections that tonic's `serve_with_incoming` serves from.
+
+use std::{sync::Arc, time::Duration};
+
+use arc_swap::ArcSwap;
+use rustls::{ServerConfig, server::WebPkiClientVerifier};
+use sha2::{Digest as _, Sha256};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::{Semaphore, mpsc},
+};
+use tokio_rustls::{TlsAcceptor, server::TlsStream};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{
+    ALPN_H2, ServerTlsSettings, TlsError,
+    pem::{PemFile, fingerprint},
+    provider,
+    verify::CaOrOwnCertificate,
+};
+
+/// How often the files are read for a change (SIGHUP reads them at once).
+const RELOAD_EVERY: Duration = Duration::from_secs(3);
+/// Longest a client may take over its handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes under way at once; beyond them, connections wait in the listen backlog.
+const MAX_HANDSHAKES: usize = 256;
+
+/// A server's current TLS config and the files it comes from.
+#[derive(Clone, Debug)]
+pub struct ServerTls {
+    settings: ServerTlsSettings,
+    current: Arc<ArcSwap<ServerConfig>>,
+    /// The digest of the files the first config came from.
+    started_from: [u8; 32],
+}
+
+/// One reading of the files: the config they make and their digest.
+struct Loaded {
+    config: ServerConfig,
+    digest: [u8; 32],
+    fingerprint: String,
+}
+
+impl ServerTls {
+    /// Reads the files; an unusable one stops the start, naming its variable.
+    pub fn load(settings: ServerTlsSettings) -> Result<Self, TlsError> {
+        let loaded = load(&settings)?;
+        tracing::info!(
+            certificate = %loaded.fingerprint,
+            mutual = settings.client_ca.is_some(),
+            "gRPC TLS on"
+        );
+        Ok(Self {
+            settings,
+            current: Arc::new(ArcSwap::from_pointee(loaded.config)),
+            started_from: loaded.digest,
+        })
+    }
+
+    /// The connections accepted on `listener`, each handshaken with the config current when it
+    /// arrived. The files are watched for as long as the stream lives. A failed handshake (a
+    /// client without a certificate under mutual TLS, a wrong CA, a timeout) drops that
+    /// connection only.
+    pub fn incoming(
+        self,
+        listener: TcpListener,
+    ) -> ReceiverStream<Result<TlsStream<TcpStream>, std::io::Error>> {
+        let (sender, receiver) = mpsc::channel(64);
+        tokio::spawn(self.accept_until_dropped(listener, sender));
+        ReceiverStream::new(receiver)
+    }
+
+    async fn accept_until_dropped(
+        self,
+        listener: TcpListener,
+        sender: mpsc::Sender<Result<TlsStream<TcpStream>, std::io::Error>>,
+    ) {
+        let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+        let mut reload = Reloads::new();
+        let mut last_seen = Some(self.started_from);
+        loop {
+            let permit = tokio::select! {
+                () = sender.closed() => return,
+                () = reload.next() => {
+                    self.reload(&mut last_seen);
+                    continue;
+                }
+                permit = handshakes.clone().acquire_owned() => permit,
+            };
+            let Ok(permit) = permit else { return };
+            let accepted = tokio::select! {
+                () = sender.closed() => return,
+                () = reload.next() => {
+                    self.reload(&mut last_seen);
+                    continue;
+                }
+                accepted = listener.accept() => accepted,
+            };
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of descriptors, most likely: pause rather than spin.
+                    tracing::warn!(%error, "cannot accept a gRPC connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let acceptor = TlsAcceptor::from(self.current.load_full());
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = sender.send(Ok(stream)).await;
+                    }
+                    Ok(Err(error)) => tracing::debug!(%error, "gRPC TLS handshake refused"),
+                    Err(_) => tracing::debug!("gRPC TLS handshake timed out"),
+                }
+                drop(permit);
+            });
+        }
+    }
+
+    /// Reads the files again; swaps the config in if they changed and make a usable one. A
+    /// change that cannot be used keeps the current config and is logged once.
+    fn reload(&self, last_seen: &mut Option<[u8; 32]>) {
+        // `None`: some file cannot be read now (mid-rotation, or removed).
+        let now = digest_of(&self.settings);
+        if now.as_ref().ok() == last_seen.as_ref() {
+            return;
+        }
+        *last_seen = now.as_ref().ok().copied();
+        match now.and_then(|_| load(&self.settings)) {
+            Ok(loaded) => {
+                *last_seen = Some(loaded.digest);
+                self.current.store(Arc::new(loaded.config));
+                tracing::info!(certificate = %loaded.fingerprint, "gRPC TLS certificate reloaded");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "gRPC TLS files changed but cannot be used: the current certificate stays");
+            }
+        }
+    }
+}
+
+/// The digest of the files as they are now.
+fn digest_of(settings: &ServerTlsSettings) -> Result<[u8; 32], TlsError> {
+    let mut digest = Sha256::new();
+    for file in files(settings)? {
+        file.digest_into(&mut digest);
+    }
+    Ok(digest.finalize().into())
+}
+
+fn files(settings: &ServerTlsSettings) -> Result<Vec<PemFile<'_>>, TlsError> {
+    let variables = settings.variables;
+    let mut files = vec![
+        PemFile::read(variables.cert, &settings.cert)?,
+        PemFile::read(variables.key, &settings.key)?,
+    ];
+    if let Some(client_ca) = &settings.client_ca {
+        files.push(PemFile::read(variables.ca, client_ca)?);
+    }
+    Ok(files)
+}
+
+/// The config the files make now.
+fn load(settings: &ServerTlsSettings) -> Result<Loaded, TlsError> {
+    let variables = settings.variables;
+    let files = files(settings)?;
+    let mut digest = Sha256::new();
+    for file in &files {
+        file.digest_into(&mut digest);
+    }
+    let chain = files[0].certificates()?;
+    let key = files[1].private_key()?;
+    let leaf = chain[0].clone();
+    let refused = |reason| TlsError::refused(&[variables.cert, variables.key], reason);
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(refused)?;
+    let builder = match files.get(2) {
+        None => builder.with_no_client_auth(),
+        Some(client_ca) => {
+            let ca = WebPkiClientVerifier::builder_with_provider(
+                Arc::new(client_ca.roots()?),
+                provider(),
+            )
+            .build()
+            .map_err(|reason| TlsError::refused(&[variables.ca], reason))?;
+            builder.with_client_cert_verifier(Arc::new(CaOrOwnCertificate {
+                ca,
+                own: leaf.clone(),
+            }))
+        }
+    };
+    let mut config = builder.with_single_cert(chain, key).map_err(refused)?;
+    config.alpn_protocols = vec![ALPN_H2.to_vec()];
+    Ok(Loaded {
+        config,
+        digest: digest.finalize().into(),
+        fingerprint: fingerprint(&leaf),
+    })
+}
+
+/// When to read the files again: every [`RELOAD_EVERY`], and at once on SIGHUP.
+struct Reloads {
+    ticks: tokio::time::Interval,
+    #[cfg(unix)]
+    hangups: Option<tokio::signal::unix::Signal>,
+}
+
+impl Reloads {
+    fn new() -> Self {
+        let mut ticks = tokio::time::interval(RELOAD_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self {
+            ticks,
+            #[cfg(unix)]
+            hangups: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .inspect_err(|error| tracing::warn!(%error, "no SIGHUP reloads of gRPC TLS"))
+                .ok(),
+        }
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(hangups) = &mut self.hangups {
+            tokio::select! {
+                _ = self.ticks.tick() => {}
+                _ = hangups.recv() => {}
+            }
+            return;
+        }
+        self.ticks.tick().await;
+    }
+}
