@@ -90,6 +90,9 @@ impl Application {
     /// Connects to Redis (`redis_url`, `redis_key_prefix`), then as [`Self::build_with_queue`],
     /// and reads the token service's `{prefix}events` for the `password_changed` notices.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
+        // Settings first: a wrong one is reported before anything is reached.
+        config.grpc_tls()?;
+        config.token_service_tls()?;
         let queue =
             Queue::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
         let url = config.redis_url.expose().to_owned();

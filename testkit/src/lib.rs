@@ -10,6 +10,7 @@
 //!   that wants a password;
 //! - [`SmtpSink`]: a real SMTP server on loopback that keeps what it receives and can be told to
 //!   answer with failures;
+//! - [`workspace_binary`]: the path of one of the workspace's built binaries;
 //! - [`TestCa`]: a certificate authority made in the test, issuing certificates as PEM files.
 //!
 //! Helpers here panic on failure: a test that cannot get its parts should stop loudly.
@@ -18,12 +19,14 @@
     reason = "test support: a missing part must fail the test"
 )]
 
+mod binaries;
 mod cut_proxy;
 mod redis_process;
 mod redis_server;
 mod smtp;
 mod tls;
 
+pub use binaries::workspace_binary;
 pub use cut_proxy::CutProxy;
 pub use redis_process::RedisProcess;
 pub use redis_server::{TestRedis, test_redis};
