@@ -1,4 +1,5 @@
-//! Who may call the passreset gRPC services, in one place for both servers and their clients.
+//! How passreset's gRPC is secured (who may call, and over what), in one place for both servers
+//! and their clients.
 //!
 //! - [`callers`]: the caller list (`TOKEN_GRPC_CALLERS`, `MAIL_GRPC_CALLERS`): names,
 //!   permissions and bearer-secret digests, compared in constant time;
