@@ -237,3 +237,66 @@ impl Reloads {
         self.ticks.tick().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use passreset_testkit::TestCa;
+
+    use super::*;
+    use crate::TlsVariables;
+
+    const VARIABLES: TlsVariables = TlsVariables {
+        cert: "X_GRPC_TLS_CERT",
+        key: "X_GRPC_TLS_KEY",
+        ca: "X_GRPC_TLS_CLIENT_CA",
+    };
+
+    fn settings(dir: &std::path::Path, client_ca: bool) -> ServerTlsSettings {
+        ServerTlsSettings {
+            cert: dir.join("server.crt"),
+            key: dir.join("server.key"),
+            client_ca: client_ca.then(|| dir.join("ca.crt")),
+            variables: VARIABLES,
+        }
+    }
+
+    #[test]
+    fn unusable_files_are_refused_naming_the_variable_and_never_showing_the_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = TestCa::new("test CA");
+        let (first, second) = (ca.issue("one"), ca.issue("two"));
+        first.write(dir.path(), "server");
+        ca.write(dir.path(), "ca.crt");
+        assert!(ServerTls::load(settings(dir.path(), true)).is_ok());
+
+        // A key that is not the certificate's.
+        std::fs::write(dir.path().join("server.key"), &second.key_pem).unwrap();
+        let error = ServerTls::load(settings(dir.path(), false))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("X_GRPC_TLS_CERT, X_GRPC_TLS_KEY: "),
+            "{error}"
+        );
+
+        // Not PEM at all, with something secret-looking inside.
+        std::fs::write(dir.path().join("server.key"), "hunter2-not-a-key").unwrap();
+        let error = ServerTls::load(settings(dir.path(), false))
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("X_GRPC_TLS_KEY: "), "{error}");
+        assert!(error.contains("holds no valid PEM private key"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+
+        // A missing client CA.
+        first.write(dir.path(), "server");
+        std::fs::remove_file(dir.path().join("ca.crt")).unwrap();
+        let error = ServerTls::load(settings(dir.path(), true))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("X_GRPC_TLS_CLIENT_CA: cannot read "),
+            "{error}"
+        );
+    }
+}
