@@ -9,11 +9,7 @@ use passreset_proto::{
     mail::v1::mail_service_client::MailServiceClient,
     token::v1::token_service_client::TokenServiceClient,
 };
-use tonic::{
-    Request, Status,
-    service::interceptor::InterceptedService,
-    transport::{Channel, Endpoint},
-};
+use tonic::{Request, Status, service::interceptor::InterceptedService, transport::Channel};
 use tonic_health::pb::health_client::HealthClient;
 
 /// A channel whose calls carry the caller's trace context and the gateway's secret.
@@ -90,18 +86,13 @@ fn channel(
     tls: &ClientTls,
 ) -> Result<Channel, InvalidUpstream> {
     let invalid = |reason: String| InvalidUpstream { variable, reason };
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|error| invalid(error.to_string()))?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(call_timeout)
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_while_idle(true);
-    if endpoint.uri().host().is_none() {
-        return Err(invalid("has no host".to_owned()));
-    }
-    let endpoint = tls
-        .apply(endpoint)
-        .map_err(|error| invalid(error.to_string()))?;
-    Ok(endpoint.connect_lazy())
+    tls.connect_lazy(url, |endpoint| {
+        endpoint
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(call_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_while_idle(true)
+    })
+    .map_err(|error| invalid(error.to_string()))
 }

@@ -1,74 +1,173 @@
-//! A client's TLS: its `https://` upstream channels (tonic's rustls TLS, with the CA that signs
-//! the servers and the client certificate for mutual TLS), and the channel of the
+//! A client's TLS: its `https://` upstream channels, each connection made with the rustls
+//! config current at that moment (the CA that signs the servers, the client certificate for
+//! mutual TLS), re-read when the files change as a server's are; and the channel of the
 //! `healthcheck` subcommand, which trusts exactly its own service's certificate.
+//!
+//! tonic's own client TLS is fixed when the channel is made, so an `https://` URL is dialled
+//! through a connector of ours, and tonic is given the same address as `http://`.
 
-use std::{net::SocketAddr, sync::Arc};
-
-use hyper_util::rt::TokioIo;
-use rustls::{ClientConfig, pki_types::ServerName};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
-
-use super::{
-    ALPN_H2, ClientTlsSettings, ServerTlsSettings, TlsError, pem::PemFile, provider, verify::Pinned,
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Weak},
 };
 
-/// The TLS of a client's upstreams, read once at start.
+use arc_swap::ArcSwap;
+use http::Uri;
+use hyper_util::rt::TokioIo;
+use rustls::{ClientConfig, RootCertStore, pki_types::ServerName};
+use sha2::{Digest as _, Sha256};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tonic::transport::{Channel, Endpoint};
+
+use super::{
+    ALPN_H2, ClientTlsSettings, ServerTlsSettings, TlsError,
+    pem::PemFile,
+    provider,
+    verify::Pinned,
+    watch::{Changes, Reloads, digest_of},
+};
+
+/// The TLS of a client's upstreams.
 #[derive(Clone, Debug)]
 pub struct ClientTls {
-    config: ClientTlsConfig,
-    /// The CA's variable, for errors of a URL that uses it.
-    ca_variable: &'static str,
+    current: Arc<ArcSwap<ClientConfig>>,
 }
 
-impl Default for ClientTls {
-    /// The public web roots and no client certificate.
-    fn default() -> Self {
-        Self {
-            config: ClientTlsConfig::new().with_webpki_roots(),
-            ca_variable: "the upstream's TLS",
-        }
-    }
+/// An upstream URL that cannot be dialled.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamUrlError {
+    /// Not a URL tonic takes.
+    #[error("{0}")]
+    Invalid(String),
+    /// No host to dial.
+    #[error("has no host")]
+    NoHost,
 }
 
 impl ClientTls {
-    /// Reads the files; an unusable one stops the start, naming its variable.
+    /// Reads the files; an unusable one stops the start, naming its variable. Inside a tokio
+    /// runtime the files are then watched for as long as a clone of this lives.
     pub fn load(settings: &ClientTlsSettings) -> Result<Self, TlsError> {
-        let Some(variables) = settings.variables else {
-            return Ok(Self::default());
-        };
-        let mut config = ClientTlsConfig::new();
-        config = match &settings.ca {
-            Some(ca) => {
-                let file = PemFile::read(variables.ca, ca)?;
-                file.certificates()?;
-                config.ca_certificate(Certificate::from_pem(file.bytes()))
-            }
-            None => config.with_webpki_roots(),
-        };
-        if let Some((cert, key)) = &settings.identity {
-            let cert = PemFile::read(variables.cert, cert)?;
-            let key = PemFile::read(variables.key, key)?;
-            cert.certificates()?;
-            key.private_key()?;
-            config = config.identity(Identity::from_pem(cert.bytes(), key.bytes()));
+        let (config, digest) = load(settings)?;
+        let current = Arc::new(ArcSwap::from_pointee(config));
+        if settings.variables.is_some()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(watch(Arc::downgrade(&current), settings.clone(), digest));
         }
-        Ok(Self {
-            config,
-            ca_variable: variables.ca,
-        })
+        Ok(Self { current })
     }
 
-    /// `endpoint`, speaking TLS when its URL is `https://`.
-    pub fn apply(&self, endpoint: Endpoint) -> Result<Endpoint, TlsError> {
-        if endpoint.uri().scheme_str() != Some("https") {
-            return Ok(endpoint);
+    /// A lazily connected channel to `url`, set up by `configure` (timeouts, keep-alive). An
+    /// `https://` URL is reached over TLS, each connection with the config current then.
+    pub fn connect_lazy(
+        &self,
+        url: &str,
+        configure: impl FnOnce(Endpoint) -> Endpoint,
+    ) -> Result<Channel, UpstreamUrlError> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|error: http::uri::InvalidUri| UpstreamUrlError::Invalid(error.to_string()))?;
+        let host = uri.host().ok_or(UpstreamUrlError::NoHost)?.to_owned();
+        if uri.scheme_str() != Some("https") {
+            let endpoint = Endpoint::from_shared(url.to_owned())
+                .map_err(|error| UpstreamUrlError::Invalid(error.to_string()))?;
+            return Ok(configure(endpoint).connect_lazy());
         }
-        endpoint
-            .tls_config(self.config.clone())
-            .map_err(|error| TlsError::refused(&[self.ca_variable], error_chain(&error)))
+        let port = uri.port_u16().unwrap_or(443);
+        let name = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let server_name = ServerName::try_from(name.clone())
+            .map_err(|error| UpstreamUrlError::Invalid(error.to_string()))?;
+        let endpoint = Endpoint::from_shared(format!("http://{host}:{port}"))
+            .map_err(|error| UpstreamUrlError::Invalid(error.to_string()))?;
+        let current = self.current.clone();
+        let connect = tower::service_fn(move |_: Uri| {
+            let (current, server_name, name) = (current.clone(), server_name.clone(), name.clone());
+            async move {
+                let tcp = TcpStream::connect((name.as_str(), port)).await?;
+                tcp.set_nodelay(true)?;
+                let tls = TlsConnector::from(current.load_full())
+                    .connect(server_name, tcp)
+                    .await?;
+                Ok::<_, std::io::Error>(TokioIo::new(tls))
+            }
+        });
+        Ok(configure(endpoint).connect_with_connector_lazy(connect))
     }
+}
+
+/// Reads the files again while the client lives, swapping the config in when they change.
+async fn watch(
+    current: Weak<ArcSwap<ClientConfig>>,
+    settings: ClientTlsSettings,
+    started_from: [u8; 32],
+) {
+    let mut reloads = Reloads::new();
+    let mut changes = Changes::since(started_from);
+    loop {
+        reloads.next().await;
+        let Some(current) = current.upgrade() else {
+            return;
+        };
+        if let Some(config) = changes.check(digest_of(&paths(&settings)), || load(&settings)) {
+            current.store(Arc::new(config));
+            tracing::info!("gRPC client TLS files reloaded");
+        }
+    }
+}
+
+/// The files, with their variables.
+fn paths(settings: &ClientTlsSettings) -> Vec<(&'static str, &std::path::Path)> {
+    let Some(variables) = settings.variables else {
+        return Vec::new();
+    };
+    let mut paths = Vec::new();
+    if let Some(ca) = &settings.ca {
+        paths.push((variables.ca, ca.as_path()));
+    }
+    if let Some((cert, key)) = &settings.identity {
+        paths.push((variables.cert, cert.as_path()));
+        paths.push((variables.key, key.as_path()));
+    }
+    paths
+}
+
+/// The config the files make now, and the digest of what was read.
+fn load(settings: &ClientTlsSettings) -> Result<(ClientConfig, [u8; 32]), TlsError> {
+    let mut digest = Sha256::new();
+    let variables = settings.variables;
+    let roots = match (&settings.ca, variables) {
+        (Some(ca), Some(variables)) => {
+            let file = PemFile::read(variables.ca, ca)?;
+            file.digest_into(&mut digest);
+            file.roots()?
+        }
+        _ => RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+    };
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|reason| TlsError::refused(&["gRPC client TLS"], reason))?
+        .with_root_certificates(roots);
+    let mut config = match (&settings.identity, variables) {
+        (Some((cert, key)), Some(variables)) => {
+            let cert = PemFile::read(variables.cert, cert)?;
+            let key = PemFile::read(variables.key, key)?;
+            cert.digest_into(&mut digest);
+            key.digest_into(&mut digest);
+            builder
+                .with_client_auth_cert(cert.certificates()?, key.private_key()?)
+                .map_err(|reason| TlsError::refused(&[variables.cert, variables.key], reason))?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![ALPN_H2.to_vec()];
+    Ok((config, digest.finalize().into()))
 }
 
 /// An error and its sources on one line (tonic's own message is only "transport error").

@@ -7,16 +7,18 @@
 //!   handshaken connections tonic serves from (tonic's own TLS is fixed at bind time);
 //! - `verify`: the client-certificate check (the client CA, or the server's own certificate,
 //!   so the `healthcheck` subcommand passes mutual TLS) and the pinned check the probe makes;
-//! - [`client`]: the TLS of a client's upstream channel (`https://` URLs) and the health probe's
-//!   channel.
+//! - [`client`]: the TLS of a client's upstream channels (`https://` URLs), re-read as a
+//!   server's is, and the health probe's channel;
+//! - `watch`: when files are read again and whether they changed.
 
 pub mod client;
 mod pem;
 pub mod server;
 pub mod settings;
 mod verify;
+mod watch;
 
-pub use client::{ClientTls, probe_channel};
+pub use client::{ClientTls, UpstreamUrlError, probe_channel};
 pub use server::ServerTls;
 pub use settings::{ClientTlsSettings, ServerTlsSettings, TlsError, TlsVariables};
 

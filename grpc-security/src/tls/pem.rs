@@ -38,11 +38,6 @@ impl<'a> PemFile<'a> {
         digest.update(&self.bytes);
     }
 
-    /// The bytes, for an API that parses PEM itself (after they were checked here).
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
     fn invalid(&self, what: &'static str) -> TlsError {
         TlsError::Pem {
             variable: self.variable,

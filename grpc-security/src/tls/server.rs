@@ -19,10 +19,9 @@ use super::{
     pem::{PemFile, fingerprint},
     provider,
     verify::CaOrOwnCertificate,
+    watch::{Changes, Reloads, digest_of},
 };
 
-/// How often the files are read for a change (SIGHUP reads them at once).
-const RELOAD_EVERY: Duration = Duration::from_secs(3);
 /// Longest a client may take over its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes under way at once; beyond them, connections wait in the listen backlog.
@@ -80,12 +79,12 @@ impl ServerTls {
     ) {
         let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
         let mut reload = Reloads::new();
-        let mut last_seen = Some(self.started_from);
+        let mut changes = Changes::since(self.started_from);
         loop {
             let permit = tokio::select! {
                 () = sender.closed() => return,
                 () = reload.next() => {
-                    self.reload(&mut last_seen);
+                    self.reload(&mut changes);
                     continue;
                 }
                 permit = handshakes.clone().acquire_owned() => permit,
@@ -94,7 +93,7 @@ impl ServerTls {
             let accepted = tokio::select! {
                 () = sender.closed() => return,
                 () = reload.next() => {
-                    self.reload(&mut last_seen);
+                    self.reload(&mut changes);
                     continue;
                 }
                 accepted = listener.accept() => accepted,
@@ -123,35 +122,32 @@ impl ServerTls {
         }
     }
 
-    /// Reads the files again; swaps the config in if they changed and make a usable one. A
-    /// change that cannot be used keeps the current config and is logged once.
-    fn reload(&self, last_seen: &mut Option<[u8; 32]>) {
-        // `None`: some file cannot be read now (mid-rotation, or removed).
-        let now = digest_of(&self.settings);
-        if now.as_ref().ok() == last_seen.as_ref() {
-            return;
-        }
-        *last_seen = now.as_ref().ok().copied();
-        match now.and_then(|_| load(&self.settings)) {
-            Ok(loaded) => {
-                *last_seen = Some(loaded.digest);
-                self.current.store(Arc::new(loaded.config));
-                tracing::info!(certificate = %loaded.fingerprint, "gRPC TLS certificate reloaded");
-            }
-            Err(error) => {
-                tracing::warn!(%error, "gRPC TLS files changed but cannot be used: the current certificate stays");
-            }
+    /// Swaps the config in when the files changed and make a usable one.
+    fn reload(&self, changes: &mut Changes) {
+        let loaded = changes.check(digest_of(&self.paths()), || {
+            load(&self.settings).map(|loaded| {
+                let digest = loaded.digest;
+                (loaded, digest)
+            })
+        });
+        if let Some(loaded) = loaded {
+            self.current.store(Arc::new(loaded.config));
+            tracing::info!(certificate = %loaded.fingerprint, "gRPC TLS certificate reloaded");
         }
     }
-}
 
-/// The digest of the files as they are now.
-fn digest_of(settings: &ServerTlsSettings) -> Result<[u8; 32], TlsError> {
-    let mut digest = Sha256::new();
-    for file in files(settings)? {
-        file.digest_into(&mut digest);
+    /// The files, with their variables.
+    fn paths(&self) -> Vec<(&'static str, &std::path::Path)> {
+        let variables = self.settings.variables;
+        let mut paths = vec![
+            (variables.cert, self.settings.cert.as_path()),
+            (variables.key, self.settings.key.as_path()),
+        ];
+        if let Some(client_ca) = &self.settings.client_ca {
+            paths.push((variables.ca, client_ca.as_path()));
+        }
+        paths
     }
-    Ok(digest.finalize().into())
 }
 
 fn files(settings: &ServerTlsSettings) -> Result<Vec<PemFile<'_>>, TlsError> {
@@ -203,39 +199,6 @@ fn load(settings: &ServerTlsSettings) -> Result<Loaded, TlsError> {
         digest: digest.finalize().into(),
         fingerprint: fingerprint(&leaf),
     })
-}
-
-/// When to read the files again: every [`RELOAD_EVERY`], and at once on SIGHUP.
-struct Reloads {
-    ticks: tokio::time::Interval,
-    #[cfg(unix)]
-    hangups: Option<tokio::signal::unix::Signal>,
-}
-
-impl Reloads {
-    fn new() -> Self {
-        let mut ticks = tokio::time::interval(RELOAD_EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Self {
-            ticks,
-            #[cfg(unix)]
-            hangups: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-                .inspect_err(|error| tracing::warn!(%error, "no SIGHUP reloads of gRPC TLS"))
-                .ok(),
-        }
-    }
-
-    async fn next(&mut self) {
-        #[cfg(unix)]
-        if let Some(hangups) = &mut self.hangups {
-            tokio::select! {
-                _ = self.ticks.tick() => {}
-                _ = hangups.recv() => {}
-            }
-            return;
-        }
-        self.ticks.tick().await;
-    }
 }
 
 #[cfg(test)]

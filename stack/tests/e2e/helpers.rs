@@ -277,12 +277,16 @@ pub async fn spawn_app_wired(
     let admin = secrets.as_ref().map(|secrets| {
         ClientSecret::parse(&secrets.admin).expect("the admin secret is well formed")
     });
-    let endpoint = Channel::from_shared(token_url.clone()).expect("a gRPC URL");
-    let endpoint = match tls {
-        Some(tls) => tls.apply(endpoint).expect("the test's TLS"),
-        None => endpoint,
+    let channel = match tls {
+        Some(tls) => tls
+            .connect_lazy(&token_url, |endpoint| endpoint)
+            .expect("a gRPC URL"),
+        None => Channel::from_shared(token_url.clone())
+            .expect("a gRPC URL")
+            .connect()
+            .await
+            .expect("account directory answers"),
     };
-    let channel = endpoint.connect().await.expect("account directory answers");
     let directory = AccountDirectoryClient::with_interceptor(channel, Outgoing::new(admin, Ok));
     TestApp {
         base_url,

@@ -153,13 +153,7 @@ async fn served_certificate(addr: &str, ca: &TestCa) -> Result<Vec<u8>, std::io:
 
 /// The token service's health over `tls`, or the connection's error.
 async fn health_over(url: &str, tls: &ClientTls) -> Result<i32, String> {
-    let endpoint = tls
-        .apply(Channel::from_shared(url.to_owned()).unwrap())
-        .unwrap();
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|error| format!("{error:?}"))?;
+    let channel = tls.connect_lazy(url, |endpoint| endpoint).unwrap();
     HealthClient::new(channel)
         .check(HealthCheckRequest {
             service: String::new(),
@@ -305,5 +299,39 @@ async fn a_rotated_certificate_is_served_without_a_restart_and_a_bad_one_is_not(
         "the rotated certificate is never served"
     );
     the_persona_flow_works(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_clients_rotated_certificate_is_presented_without_a_restart() {
+    let pki = Pki::new();
+    let app = spawn_app_over_tls(&pki, true).await;
+    let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+    pki.issue("rotating");
+    let client = pki.client(Some("rotating"));
+    assert_eq!(health_over(&app.token_url, &client).await, Ok(serving));
+
+    // Each new connection presents what the files hold by then: first a stranger's
+    // certificate (refused), then a good one again.
+    let stranger = TestCa::new("another CA");
+    stranger.issue("stranger").write(pki.dir.path(), "rotating");
+    let mut answer = Ok(serving);
+    for _ in 0..300 {
+        answer = health_over(&app.token_url, &client).await;
+        if answer.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answer.is_err(), "the client never presented its new certificate");
+    pki.issue("rotating");
+    for _ in 0..300 {
+        answer = health_over(&app.token_url, &client).await;
+        if answer.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer, Ok(serving));
     app.stop().await;
 }
