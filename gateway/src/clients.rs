@@ -4,16 +4,12 @@
 
 use std::time::Duration;
 
-use passreset_grpc_security::{ClientSecret, Outgoing};
+use passreset_grpc_security::{ClientSecret, ClientTls, Outgoing};
 use passreset_proto::{
     mail::v1::mail_service_client::MailServiceClient,
     token::v1::token_service_client::TokenServiceClient,
 };
-use tonic::{
-    Request, Status,
-    service::interceptor::InterceptedService,
-    transport::{Channel, Endpoint},
-};
+use tonic::{Request, Status, service::interceptor::InterceptedService, transport::Channel};
 use tonic_health::pb::health_client::HealthClient;
 
 /// A channel whose calls carry the caller's trace context and the gateway's secret.
@@ -43,15 +39,27 @@ pub struct InvalidUpstream {
 impl Upstreams {
     /// Builds the channels without connecting: the gateway starts even while an upstream is
     /// down, and answers 503 until it is up. Each upstream's calls carry its secret
-    /// (`GATEWAY_TOKEN_SERVICE_SECRET`, `GATEWAY_MAIL_SERVICE_SECRET`) when there is one.
+    /// (`GATEWAY_TOKEN_SERVICE_SECRET`, `GATEWAY_MAIL_SERVICE_SECRET`) when there is one; an
+    /// `https://` upstream is reached over `tls`.
     pub fn connect_lazy(
         token_service_url: &str,
         mail_service_url: &str,
         call_timeout: Duration,
         [token_secret, mail_secret]: [Option<ClientSecret>; 2],
+        tls: &ClientTls,
     ) -> Result<Self, InvalidUpstream> {
-        let tokens = channel("GATEWAY_TOKEN_SERVICE_URL", token_service_url, call_timeout)?;
-        let mail = channel("GATEWAY_MAIL_SERVICE_URL", mail_service_url, call_timeout)?;
+        let tokens = channel(
+            "GATEWAY_TOKEN_SERVICE_URL",
+            token_service_url,
+            call_timeout,
+            tls,
+        )?;
+        let mail = channel(
+            "GATEWAY_MAIL_SERVICE_URL",
+            mail_service_url,
+            call_timeout,
+            tls,
+        )?;
         Ok(Self {
             tokens: TokenServiceClient::with_interceptor(
                 tokens.clone(),
@@ -75,17 +83,16 @@ fn channel(
     variable: &'static str,
     url: &str,
     call_timeout: Duration,
+    tls: &ClientTls,
 ) -> Result<Channel, InvalidUpstream> {
     let invalid = |reason: String| InvalidUpstream { variable, reason };
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|error| invalid(error.to_string()))?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(call_timeout)
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_while_idle(true);
-    if endpoint.uri().host().is_none() {
-        return Err(invalid("has no host".to_owned()));
-    }
-    Ok(endpoint.connect_lazy())
+    tls.connect_lazy(url, |endpoint| {
+        endpoint
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(call_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_while_idle(true)
+    })
+    .map_err(|error| invalid(error.to_string()))
 }

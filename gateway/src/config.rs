@@ -1,8 +1,10 @@
 //! Gateway settings: flags with environment fallbacks, checked once at start.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use passreset_grpc_security::{ClientSecret, SecretParser};
+use passreset_grpc_security::{
+    ClientSecret, ClientTlsSettings, SecretParser, TlsError, TlsVariables,
+};
 use passreset_telemetry::{LogFormat, parse_duration};
 use tokio::sync::Semaphore;
 
@@ -76,6 +78,20 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_MAIL_SERVICE_SECRET", hide_env_values = true, value_parser = SecretParser { variable: "GATEWAY_MAIL_SERVICE_SECRET" })]
     pub mail_service_secret: Option<ClientSecret>,
 
+    /// The CA (PEM) that signs the certificates of `https://` upstreams; unset, the public web
+    /// roots.
+    #[arg(long, env = "GATEWAY_GRPC_TLS_CA")]
+    pub grpc_tls_ca: Option<PathBuf>,
+
+    /// The certificate chain (PEM) the gateway presents to `https://` upstreams that ask for
+    /// one (mutual TLS); needs GATEWAY_GRPC_TLS_KEY.
+    #[arg(long, env = "GATEWAY_GRPC_TLS_CERT")]
+    pub grpc_tls_cert: Option<PathBuf>,
+
+    /// The private key of GATEWAY_GRPC_TLS_CERT (PEM).
+    #[arg(long, env = "GATEWAY_GRPC_TLS_KEY")]
+    pub grpc_tls_key: Option<PathBuf>,
+
     /// The link put in reset mails; `{token}` is replaced by the token. Never taken from the
     /// request, so a forged Host header cannot redirect a reset.
     #[arg(
@@ -124,6 +140,20 @@ pub struct Config {
 }
 
 impl Config {
+    /// The TLS of the upstream channels (used for `https://` URLs).
+    pub fn grpc_tls(&self) -> Result<ClientTlsSettings, TlsError> {
+        ClientTlsSettings::from_paths(
+            self.grpc_tls_ca.as_deref(),
+            self.grpc_tls_cert.as_deref(),
+            self.grpc_tls_key.as_deref(),
+            TlsVariables {
+                cert: "GATEWAY_GRPC_TLS_CERT",
+                key: "GATEWAY_GRPC_TLS_KEY",
+                ca: "GATEWAY_GRPC_TLS_CA",
+            },
+        )
+    }
+
     /// The longest a request may take: the most upstream calls one makes (two: the token
     /// service, then the mail service), each within `upstream_timeout`, plus the reset floor
     /// and a second for the gateway's own work. A flow whose call times out answers 504 itself

@@ -9,6 +9,7 @@ use axum::{
     response::IntoResponse as _,
     routing::get,
 };
+use passreset_grpc_security::ClientTls;
 use passreset_telemetry::{
     Shutdown,
     metrics::{HttpMetrics, MetricsBindError, MetricsEndpoint, Registry},
@@ -99,6 +100,9 @@ pub enum StartupError {
     /// An upstream URL is unusable.
     #[error(transparent)]
     Upstream(#[from] InvalidUpstream),
+    /// The upstreams' TLS settings or files cannot be used.
+    #[error(transparent)]
+    Tls(#[from] passreset_grpc_security::TlsError),
     /// The metrics address cannot be bound.
     #[error(transparent)]
     Metrics(#[from] MetricsBindError),
@@ -131,6 +135,7 @@ impl Application {
                 config.token_service_secret.clone(),
                 config.mail_service_secret.clone(),
             ],
+            &ClientTls::load(&config.grpc_tls()?)?,
         )?;
         let listener = TcpListener::bind(config.http_addr)
             .await

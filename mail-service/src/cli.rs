@@ -31,7 +31,8 @@ pub struct Cli {
 /// What to do instead of serving.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Exit 0 if the service at MAIL_GRPC_ADDR reports SERVING (for container health checks).
+    /// Exit 0 if the service at MAIL_GRPC_ADDR reports SERVING (for container health checks);
+    /// over TLS when MAIL_GRPC_TLS_CERT is set.
     Healthcheck,
     /// The dead-letter stream: mail that could never be delivered.
     #[command(subcommand)]
@@ -56,15 +57,28 @@ pub enum DeadCommand {
 }
 
 /// Runs `command` and says how it went as the exit code.
-pub async fn run(command: Command, config: &Config) -> ExitCode {
-    match command {
-        Command::Healthcheck => {
-            passreset_telemetry::healthcheck::grpc(
-                config.grpc_addr,
-                "passreset.mail.v1.MailService",
-            )
+/// Asks the service whether it serves, over TLS when it serves TLS (its own TLS settings).
+async fn healthcheck(config: &Config) -> ExitCode {
+    use passreset_telemetry::healthcheck;
+    const SERVICE: &str = "passreset.mail.v1.MailService";
+    match config.grpc_tls() {
+        Err(error) => {
+            eprintln!("unhealthy: {error}");
+            ExitCode::FAILURE
+        }
+        Ok(None) => healthcheck::grpc(config.grpc_addr, SERVICE).await,
+        Ok(Some(tls)) => {
+            healthcheck::grpc_via(config.grpc_addr, SERVICE, |addr| async move {
+                passreset_grpc_security::tls::probe_channel(addr, &tls).await
+            })
             .await
         }
+    }
+}
+
+pub async fn run(command: Command, config: &Config) -> ExitCode {
+    match command {
+        Command::Healthcheck => healthcheck(config).await,
         Command::Dead(command) => match dead(command, config).await {
             Ok(code) => code,
             Err(error) => {

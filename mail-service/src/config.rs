@@ -1,10 +1,13 @@
 //! The service's settings: every one a flag with an environment fallback and a default, so
 //! `mail-service --help` documents them all and a container needs only variables.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use lettre::message::Mailbox;
-use passreset_grpc_security::{Callers, CallersParser, ClientSecret, SecretParser};
+use passreset_grpc_security::{
+    Callers, CallersParser, ClientSecret, ClientTlsSettings, SecretParser, ServerTlsSettings,
+    TlsError, TlsVariables,
+};
 use passreset_telemetry::LogFormat;
 
 use crate::transport::TransportUrl;
@@ -17,6 +20,20 @@ pub const DEFAULT_REDIS_KEY_PREFIX: &str = "passreset:";
 pub const DEFAULT_TRANSPORT: &str = "file://./outbox";
 /// Default sender.
 pub const DEFAULT_FROM: &str = "passreset <no-reply@localhost>";
+
+/// The variables of the gRPC server's TLS files, for error lines.
+const SERVER_TLS: TlsVariables = TlsVariables {
+    cert: "MAIL_GRPC_TLS_CERT",
+    key: "MAIL_GRPC_TLS_KEY",
+    ca: "MAIL_GRPC_TLS_CLIENT_CA",
+};
+
+/// The variables of the token service client's TLS files.
+const CLIENT_TLS: TlsVariables = TlsVariables {
+    cert: "MAIL_GRPC_TLS_CERT",
+    key: "MAIL_GRPC_TLS_KEY",
+    ca: "MAIL_GRPC_TLS_CA",
+};
 
 /// The mail service's settings.
 #[derive(Clone, Debug, clap::Parser)]
@@ -39,6 +56,25 @@ pub struct Config {
     /// Where the gRPC server listens (port 0 picks a free one).
     #[arg(long, env = "MAIL_GRPC_ADDR", default_value = "0.0.0.0:50052")]
     pub grpc_addr: SocketAddr,
+
+    /// Serve gRPC over TLS with this certificate chain (PEM, leaf first); needs
+    /// MAIL_GRPC_TLS_KEY. Re-read when the file changes, or on SIGHUP. Also the certificate
+    /// presented to an `https://` token service that asks for one (mutual TLS).
+    #[arg(long, env = "MAIL_GRPC_TLS_CERT")]
+    pub grpc_tls_cert: Option<PathBuf>,
+
+    /// The private key of MAIL_GRPC_TLS_CERT (PEM).
+    #[arg(long, env = "MAIL_GRPC_TLS_KEY")]
+    pub grpc_tls_key: Option<PathBuf>,
+
+    /// Mutual TLS: every client must present a certificate this CA (PEM) signs.
+    #[arg(long, env = "MAIL_GRPC_TLS_CLIENT_CA")]
+    pub grpc_tls_client_ca: Option<PathBuf>,
+
+    /// The CA (PEM) that signs an `https://` MAIL_TOKEN_SERVICE_URL's certificate; unset, the
+    /// public web roots.
+    #[arg(long, env = "MAIL_GRPC_TLS_CA")]
+    pub grpc_tls_ca: Option<PathBuf>,
 
     /// Where the Prometheus `/metrics` endpoint listens, apart from the gRPC API.
     #[arg(long, env = "MAIL_METRICS_ADDR", default_value = "0.0.0.0:9092")]
@@ -142,6 +178,29 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The gRPC server's TLS files, `None` for plaintext; a certificate without its key (or
+    /// the reverse) is refused, naming both variables.
+    pub fn grpc_tls(&self) -> Result<Option<ServerTlsSettings>, TlsError> {
+        ServerTlsSettings::from_paths(
+            self.grpc_tls_cert.as_deref(),
+            self.grpc_tls_key.as_deref(),
+            self.grpc_tls_client_ca.as_deref(),
+            SERVER_TLS,
+        )
+    }
+
+    /// The TLS of the token service client (its own certificate is the server's).
+    pub fn token_service_tls(&self) -> Result<ClientTlsSettings, TlsError> {
+        ClientTlsSettings::from_paths(
+            self.grpc_tls_ca.as_deref(),
+            self.grpc_tls_cert.as_deref(),
+            self.grpc_tls_key.as_deref(),
+            CLIENT_TLS,
+        )
+    }
 }
 
 #[cfg(test)]

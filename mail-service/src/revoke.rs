@@ -3,12 +3,9 @@
 
 use std::time::Duration;
 
-use passreset_grpc_security::{ClientSecret, Outgoing};
+use passreset_grpc_security::{ClientSecret, ClientTls, Outgoing};
 use passreset_proto::token::v1::{RevokeTokenRequest, token_service_client::TokenServiceClient};
-use tonic::{
-    service::interceptor::InterceptedService,
-    transport::{Channel, Endpoint},
-};
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
 use crate::mail::{Content, QueuedMail};
 
@@ -28,20 +25,21 @@ pub(crate) struct Revoker {
 
 impl Revoker {
     /// A client of `url`, connected on first use (the token service may start later), sending
-    /// `secret` (`MAIL_TOKEN_SERVICE_SECRET`) on every call.
+    /// `secret` (`MAIL_TOKEN_SERVICE_SECRET`) on every call, over `tls` for an `https://` URL.
     pub(crate) fn new(
         url: &str,
         secret: Option<ClientSecret>,
+        tls: &ClientTls,
     ) -> Result<Self, InvalidTokenService> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|error| InvalidTokenService(error.to_string()))?
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(CALL_TIMEOUT);
+        let channel = tls
+            .connect_lazy(url, |endpoint| {
+                endpoint
+                    .connect_timeout(Duration::from_secs(2))
+                    .timeout(CALL_TIMEOUT)
+            })
+            .map_err(|error| InvalidTokenService(error.to_string()))?;
         Ok(Self {
-            client: TokenServiceClient::with_interceptor(
-                endpoint.connect_lazy(),
-                Outgoing::new(secret, Ok),
-            ),
+            client: TokenServiceClient::with_interceptor(channel, Outgoing::new(secret, Ok)),
         })
     }
 

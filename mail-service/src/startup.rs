@@ -4,7 +4,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use passreset_grpc_security::{Authorize, Policy};
+use passreset_grpc_security::{Authorize, ClientTls, Policy, ServerTls};
 use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
 use passreset_telemetry::{
     Shutdown,
@@ -32,6 +32,9 @@ pub enum StartupError {
     /// Redis cannot be reached at `REDIS_URL`.
     #[error(transparent)]
     Redis(#[from] passreset_redis::ConnectError),
+    /// The TLS settings or files cannot be used.
+    #[error(transparent)]
+    Tls(#[from] passreset_grpc_security::TlsError),
     /// The queue's consumer group cannot be created.
     #[error("REDIS_URL: cannot create the mail consumer group: {0}")]
     Group(String),
@@ -79,12 +82,17 @@ pub struct Application {
     in_flight: GrpcInFlight,
     /// Who may call what.
     access: Policy,
+    /// `None`: plaintext gRPC.
+    tls: Option<ServerTls>,
 }
 
 impl Application {
     /// Connects to Redis (`redis_url`, `redis_key_prefix`), then as [`Self::build_with_queue`],
     /// and reads the token service's `{prefix}events` for the `password_changed` notices.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
+        // Settings first: a wrong one is reported before anything is reached.
+        config.grpc_tls()?;
+        config.token_service_tls()?;
         let queue =
             Queue::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
         let url = config.redis_url.expose().to_owned();
@@ -117,6 +125,8 @@ impl Application {
             config.grpc_addr,
             config.grpc_allow_anonymous,
         )?;
+        let tls = config.grpc_tls()?.map(ServerTls::load).transpose()?;
+        let token_service_tls = ClientTls::load(&config.token_service_tls()?)?;
         let templates = Arc::new(Templates::load(config.templates_dir.as_deref())?);
         let transport = Transport::new(&config.transport, u32::from(config.workers)).await?;
         let bind_error = |reason| StartupError::Bind {
@@ -156,6 +166,7 @@ impl Application {
                 revoker: Revoker::new(
                     &config.token_service_url,
                     config.token_service_secret.clone(),
+                    &token_service_tls,
                 )?,
             },
             workers: config.workers,
@@ -164,6 +175,7 @@ impl Application {
             notices: None,
             in_flight: GrpcInFlight::new(config.max_in_flight as usize),
             access,
+            tls,
         })
     }
 
@@ -226,8 +238,8 @@ impl Application {
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
         let (reflection_v1, reflection_v1alpha) =
             passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
-        tracing::info!(addr = %self.local_addr, workers = self.workers, "mail-service listening");
-        let served = tonic::transport::Server::builder()
+        tracing::info!(addr = %self.local_addr, tls = self.tls.is_some(), workers = self.workers, "mail-service listening");
+        let router = tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
             .layer(self.in_flight)
@@ -236,9 +248,22 @@ impl Application {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(MailServiceServer::new(self.api))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown.wait())
-            .await;
+            .add_service(MailServiceServer::new(self.api));
+        let served = match self.tls {
+            None => {
+                router
+                    .serve_with_incoming_shutdown(
+                        TcpListenerStream::new(self.listener),
+                        shutdown.wait(),
+                    )
+                    .await
+            }
+            Some(tls) => {
+                router
+                    .serve_with_incoming_shutdown(tls.incoming(self.listener), shutdown.wait())
+                    .await
+            }
+        };
 
         let _ = stop_workers.send(true);
         while workers.join_next().await.is_some() {}

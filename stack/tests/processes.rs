@@ -91,16 +91,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The workspace's binaries: next to this test's own directory (`target/<profile>/deps`).
 fn binary(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let path = deps.parent().unwrap().parent().unwrap().join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run the tests with `cargo test --workspace`",
-        path.display()
-    );
-    path
+    passreset_testkit::workspace_binary(name)
 }
 
 fn spawn(name: &str, env: &HashMap<&str, String>) -> Child {

@@ -62,15 +62,29 @@ fn probe_addr(listen: SocketAddr) -> SocketAddr {
     addr
 }
 
-/// Exit 0 if the gRPC server at `listen` reports `service` SERVING, else 1 with one line why.
+/// Exit 0 if the plaintext gRPC server at `listen` reports `service` SERVING, else 1 with one
+/// line why.
 pub async fn grpc(listen: SocketAddr, service: &str) -> ExitCode {
-    let addr = probe_addr(listen);
-    let probe = async {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+    grpc_via(listen, service, |addr| async move {
+        tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|error| format!("bad address {addr}: {error}"))?
             .connect()
             .await
-            .map_err(|error| format!("cannot connect to {addr}: {error}"))?;
+            .map_err(|error| format!("cannot connect to {addr}: {error}"))
+    })
+    .await
+}
+
+/// As [`grpc`], over the channel `connect` opens to the address to probe (a TLS one, for a
+/// service that serves TLS).
+pub async fn grpc_via<C, F>(listen: SocketAddr, service: &str, connect: C) -> ExitCode
+where
+    C: FnOnce(SocketAddr) -> F,
+    F: std::future::Future<Output = Result<tonic::transport::Channel, String>>,
+{
+    let addr = probe_addr(listen);
+    let probe = async {
+        let channel = connect(addr).await?;
         let mut client = HealthClient::new(channel);
         let status = client
             .check(HealthCheckRequest {

@@ -9,7 +9,9 @@
 //! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again, or one
 //!   that wants a password;
 //! - [`SmtpSink`]: a real SMTP server on loopback that keeps what it receives and can be told to
-//!   answer with failures.
+//!   answer with failures;
+//! - [`workspace_binary`]: the path of one of the workspace's built binaries;
+//! - [`TestCa`]: a certificate authority made in the test, issuing certificates as PEM files.
 //!
 //! Helpers here panic on failure: a test that cannot get its parts should stop loudly.
 #![expect(
@@ -17,15 +19,19 @@
     reason = "test support: a missing part must fail the test"
 )]
 
+mod binaries;
 mod cut_proxy;
 mod redis_process;
 mod redis_server;
 mod smtp;
+mod tls;
 
+pub use binaries::workspace_binary;
 pub use cut_proxy::CutProxy;
 pub use redis_process::RedisProcess;
 pub use redis_server::{TestRedis, test_redis};
 pub use smtp::{ReceivedMail, SmtpSink};
+pub use tls::{IssuedCert, TestCa};
 
 /// Runs each contract case (an `async fn(store)` in the calling module) against both
 /// implementations of a store: `mod on_redis` with `redis().await`, `mod in_memory` with

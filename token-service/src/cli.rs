@@ -44,7 +44,8 @@ pub enum Command {
     /// Manage the built-in account directory (directly in Redis).
     #[command(subcommand)]
     Accounts(AccountsCommand),
-    /// Exit 0 if the service at TOKEN_GRPC_ADDR reports SERVING (for container health checks).
+    /// Exit 0 if the service at TOKEN_GRPC_ADDR reports SERVING (for container health checks);
+    /// over TLS when TOKEN_GRPC_TLS_CERT is set.
     Healthcheck,
 }
 
@@ -112,13 +113,7 @@ fn secret(value: &str) -> Result<SecretString, String> {
 /// Runs `command` and says how the process should exit; errors go to stderr (exit 2).
 pub async fn run(command: Command, config: &Config) -> ExitCode {
     let command = match command {
-        Command::Healthcheck => {
-            return passreset_telemetry::healthcheck::grpc(
-                config.grpc_addr,
-                "passreset.token.v1.TokenService",
-            )
-            .await;
-        }
+        Command::Healthcheck => return healthcheck(config).await,
         Command::Accounts(command) => command,
     };
     match execute(command, config).await {
@@ -126,6 +121,25 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
         Err(error) => {
             eprintln!("token-service: {error:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Asks the service whether it serves, over TLS when it serves TLS (its own TLS settings).
+async fn healthcheck(config: &Config) -> ExitCode {
+    use passreset_telemetry::healthcheck;
+    const SERVICE: &str = "passreset.token.v1.TokenService";
+    match config.grpc_tls() {
+        Err(error) => {
+            eprintln!("unhealthy: {error}");
+            ExitCode::FAILURE
+        }
+        Ok(None) => healthcheck::grpc(config.grpc_addr, SERVICE).await,
+        Ok(Some(tls)) => {
+            healthcheck::grpc_via(config.grpc_addr, SERVICE, |addr| async move {
+                passreset_grpc_security::tls::probe_channel(addr, &tls).await
+            })
+            .await
         }
     }
 }

@@ -1,9 +1,9 @@
 //! The service's settings: every one a flag with an environment fallback and a default, so
 //! `token-service --help` documents them all and a container needs only variables.
 
-use std::{net::SocketAddr, str::FromStr as _, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, str::FromStr as _, time::Duration};
 
-use passreset_grpc_security::{Callers, CallersParser};
+use passreset_grpc_security::{Callers, CallersParser, ServerTlsSettings, TlsError, TlsVariables};
 use passreset_telemetry::LogFormat;
 use secrecy::SecretString;
 
@@ -48,6 +48,13 @@ pub const DEFAULT_HASH_QUEUE: usize = 32;
 pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(2);
 /// Default deadline of a call to the platform's directory: well inside the gateway's 5 s.
 pub const DEFAULT_DIRECTORY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The variables of the gRPC server's TLS files, for error lines.
+const TLS_VARIABLES: TlsVariables = TlsVariables {
+    cert: "TOKEN_GRPC_TLS_CERT",
+    key: "TOKEN_GRPC_TLS_KEY",
+    ca: "TOKEN_GRPC_TLS_CLIENT_CA",
+};
 /// Default minimum password length, in characters.
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
 
@@ -97,6 +104,19 @@ pub struct Config {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub grpc_allow_anonymous: bool,
+
+    /// Serve gRPC over TLS with this certificate chain (PEM, leaf first); needs
+    /// TOKEN_GRPC_TLS_KEY. Re-read when the file changes, or on SIGHUP.
+    #[arg(long, env = "TOKEN_GRPC_TLS_CERT")]
+    pub grpc_tls_cert: Option<PathBuf>,
+
+    /// The private key of TOKEN_GRPC_TLS_CERT (PEM).
+    #[arg(long, env = "TOKEN_GRPC_TLS_KEY")]
+    pub grpc_tls_key: Option<PathBuf>,
+
+    /// Mutual TLS: every client must present a certificate this CA (PEM) signs.
+    #[arg(long, env = "TOKEN_GRPC_TLS_CLIENT_CA")]
+    pub grpc_tls_client_ca: Option<PathBuf>,
 
     /// Where the Prometheus `/metrics` endpoint listens, apart from the gRPC API.
     #[arg(long, env = "TOKEN_METRICS_ADDR", default_value = "0.0.0.0:9091")]
@@ -227,6 +247,9 @@ impl Config {
             grpc_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
             grpc_callers: Callers::default(),
             grpc_allow_anonymous: false,
+            grpc_tls_cert: None,
+            grpc_tls_key: None,
+            grpc_tls_client_ca: None,
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token_ttl: DEFAULT_TOKEN_TTL,
             token_secret: None,
@@ -256,6 +279,17 @@ impl Config {
         PasswordPolicy {
             min_length: self.password_min_length,
         }
+    }
+
+    /// The gRPC server's TLS files, `None` for plaintext; a certificate without its key (or
+    /// the reverse) is refused, naming both variables.
+    pub fn grpc_tls(&self) -> Result<Option<ServerTlsSettings>, TlsError> {
+        ServerTlsSettings::from_paths(
+            self.grpc_tls_cert.as_deref(),
+            self.grpc_tls_key.as_deref(),
+            self.grpc_tls_client_ca.as_deref(),
+            TLS_VARIABLES,
+        )
     }
 
     /// How the argon2 work is bounded.

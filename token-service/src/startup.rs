@@ -14,7 +14,7 @@ use passreset_telemetry::{
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use passreset_grpc_security::{Authorize, Policy};
+use passreset_grpc_security::{Authorize, Policy, ServerTls};
 
 use crate::{
     Config, Storage, access,
@@ -55,6 +55,9 @@ pub enum StartupError {
         /// What is wrong (never a password).
         reason: String,
     },
+    /// The TLS settings or files cannot be used.
+    #[error(transparent)]
+    Tls(#[from] passreset_grpc_security::TlsError),
     /// The gRPC address cannot be bound.
     #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
     Bind {
@@ -80,6 +83,8 @@ pub struct Application {
     in_flight: GrpcInFlight,
     /// Who may call what.
     access: Policy,
+    /// `None`: plaintext gRPC.
+    tls: Option<ServerTls>,
     /// What health checks probe.
     storage: Storage,
     token_metrics: TokenMetrics,
@@ -88,6 +93,8 @@ pub struct Application {
 impl Application {
     /// Connects to Redis (`redis_url`, `redis_key_prefix`) and binds `grpc_addr`.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
+        // Settings first: a wrong one is reported before anything is reached.
+        config.grpc_tls()?;
         let storage =
             Storage::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
         Self::build_with_storage(config, storage).await
@@ -103,6 +110,7 @@ impl Application {
             config.grpc_addr,
             config.grpc_allow_anonymous,
         )?;
+        let tls = config.grpc_tls()?.map(ServerTls::load).transpose()?;
         let bind_error = |reason| StartupError::Bind {
             addr: config.grpc_addr,
             reason,
@@ -176,6 +184,7 @@ impl Application {
             grpc_metrics,
             in_flight: GrpcInFlight::new(config.max_in_flight as usize),
             access,
+            tls,
             storage,
             token_metrics,
         })
@@ -222,10 +231,10 @@ impl Application {
         });
         let (reflection_v1, reflection_v1alpha) =
             passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
-        tracing::info!(addr = %self.local_addr, metrics = %self.metrics.local_addr(), "token-service listening");
+        tracing::info!(addr = %self.local_addr, tls = self.tls.is_some(), metrics = %self.metrics.local_addr(), "token-service listening");
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
         tokio::spawn(sweep_until(self.resets.clone(), shutdown.wait()));
-        tonic::transport::Server::builder()
+        let router = tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)
             .layer(self.grpc_metrics)
             .layer(self.in_flight)
@@ -242,9 +251,22 @@ impl Application {
                 self.users,
                 self.verifier,
                 self.token_metrics,
-            )))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown.wait())
-            .await?;
+            )));
+        match self.tls {
+            None => {
+                router
+                    .serve_with_incoming_shutdown(
+                        TcpListenerStream::new(self.listener),
+                        shutdown.wait(),
+                    )
+                    .await?
+            }
+            Some(tls) => {
+                router
+                    .serve_with_incoming_shutdown(tls.incoming(self.listener), shutdown.wait())
+                    .await?
+            }
+        }
         if let Ok(Err(error)) = metrics.await {
             tracing::warn!(%error, "the metrics endpoint failed");
         }

@@ -22,6 +22,7 @@ fn app() -> axum::Router {
         "http://127.0.0.1:1",
         Duration::from_secs(2),
         [None, None],
+        &passreset_grpc_security::ClientTls::load(&Default::default()).unwrap(),
     )
     .unwrap();
     router(AppState {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Parser as _;
-use passreset_grpc_security::{ClientSecret, Outgoing};
+use passreset_grpc_security::{ClientSecret, ClientTls, Outgoing};
 use passreset_proto::token::v1::{
     UpsertAccountRequest, VerifyPasswordRequest, account_directory_client::AccountDirectoryClient,
 };
@@ -136,8 +136,8 @@ pub async fn spawn_app_secured_on(redis: TestRedis) -> TestApp {
     .await
 }
 
-/// The most general start: the given Redis, extra flags for each service, and the secrets the
-/// flags wire (the admin client sends `secrets.admin`).
+/// The given Redis, extra flags for each service, and the secrets the flags wire (the admin
+/// client sends `secrets.admin`).
 pub async fn spawn_app_flagged(
     redis: TestRedis,
     token_flags: &[&str],
@@ -145,6 +145,20 @@ pub async fn spawn_app_flagged(
     gateway_flags: &[&str],
     secrets: Option<Secrets>,
 ) -> TestApp {
+    spawn_app_wired(redis, token_flags, mail_flags, gateway_flags, secrets, None).await
+}
+
+/// The most general start: as [`spawn_app_flagged`], and with `tls` the gRPC services are
+/// reached at `https://` URLs (the flags set up their TLS), the admin client over `tls`.
+pub async fn spawn_app_wired(
+    redis: TestRedis,
+    token_flags: &[&str],
+    mail_flags: &[&str],
+    gateway_flags: &[&str],
+    secrets: Option<Secrets>,
+    tls: Option<&ClientTls>,
+) -> TestApp {
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let smtp = SmtpSink::start().await;
     let (stop, stopped) = watch::channel(());
     let until_stopped = move || {
@@ -176,7 +190,7 @@ pub async fn spawn_app_flagged(
     .await
     .expect("token-service starts");
     let token_addr = tokens.local_addr();
-    let token_url = format!("http://{token_addr}");
+    let token_url = format!("{scheme}://{token_addr}");
     let token_metrics_url = format!("http://{}/metrics", tokens.metrics_addr());
     let stopped_tokens = until_stopped();
     services.spawn(async move {
@@ -225,7 +239,7 @@ pub async fn spawn_app_flagged(
 
     let api_key = format!("tests-key-{}", uuid::Uuid::new_v4().simple());
     let api_keys = format!("tests={api_key}");
-    let mail_url = format!("http://{mail_addr}");
+    let mail_url = format!("{scheme}://{mail_addr}");
     let gateway = gateway::Application::build(
         gateway::Config::try_parse_from(
             [
@@ -263,11 +277,16 @@ pub async fn spawn_app_flagged(
     let admin = secrets.as_ref().map(|secrets| {
         ClientSecret::parse(&secrets.admin).expect("the admin secret is well formed")
     });
-    let channel = Channel::from_shared(token_url.clone())
-        .expect("a gRPC URL")
-        .connect()
-        .await
-        .expect("account directory answers");
+    let channel = match tls {
+        Some(tls) => tls
+            .connect_lazy(&token_url, |endpoint| endpoint)
+            .expect("a gRPC URL"),
+        None => Channel::from_shared(token_url.clone())
+            .expect("a gRPC URL")
+            .connect()
+            .await
+            .expect("account directory answers"),
+    };
     let directory = AccountDirectoryClient::with_interceptor(channel, Outgoing::new(admin, Ok));
     TestApp {
         base_url,

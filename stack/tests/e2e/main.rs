@@ -25,3 +25,4 @@ mod persona_contract;
 mod published_client;
 mod python;
 mod security;
+mod tls;
