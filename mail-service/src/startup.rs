@@ -82,16 +82,15 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to Redis (`redis_url`, `redis_key_prefix`), then as [`Self::build_with_queue`],
+    /// Connects to Redis (`redis`, `redis_key_prefix`), then as [`Self::build_with_queue`],
     /// and reads the token service's `{prefix}events` for the `password_changed` notices.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let queue =
-            Queue::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
-        let url = config.redis_url.expose().to_owned();
+        let queue = Queue::connect_redis(&config.redis, &config.redis_key_prefix).await?;
+        let redis = config.redis.clone();
         let events_key = format!("{}events", config.redis_key_prefix);
         let mut application = Self::build_with_queue(config, queue).await?;
         let notices = Notices {
-            url,
+            redis,
             events_key,
             queue: application.dispatch.queue.clone(),
             metrics: application.dispatch.metrics.clone(),

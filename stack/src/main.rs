@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
         token_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     }
     if let Some(url) = storage.redis_url() {
-        token_config.redis_url = url.clone();
+        token_config.redis.url = url.clone();
     }
     let tokens = match storage.redis_url() {
         Some(_) => token_service::Application::build(token_config).await,
@@ -95,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
         mail_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     }
     if let Some(url) = storage.redis_url() {
-        mail_config.redis_url = url.clone();
+        mail_config.redis.url = url.clone();
     }
     let mail = match storage.redis_url() {
         Some(_) => mail_service::Application::build(mail_config).await,

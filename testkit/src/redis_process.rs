@@ -52,10 +52,7 @@ impl RedisProcess {
 
     /// This server with a fresh key prefix.
     pub fn test_redis(&self) -> TestRedis {
-        TestRedis {
-            url: self.url(),
-            prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()),
-        }
+        TestRedis::single(&self.url())
     }
 
     /// Kills the server (its data is gone: it keeps nothing on disk).

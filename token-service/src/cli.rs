@@ -129,8 +129,7 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
 }
 
 async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<ExitCode> {
-    let storage =
-        Storage::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
+    let storage = Storage::connect_redis(&config.redis, &config.redis_key_prefix).await?;
     let directory = Directory::new(
         storage.account_store(),
         HashPool::new(config.hash_limits(), Gauge::default()),

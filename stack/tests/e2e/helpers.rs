@@ -154,6 +154,7 @@ pub async fn spawn_app_flagged(
         }
     };
     let mut services = JoinSet::new();
+    let cluster = if redis.cluster { "true" } else { "false" };
 
     let tokens = token_service::Application::build(
         token_service::Config::try_parse_from(
@@ -161,6 +162,8 @@ pub async fn spawn_app_flagged(
                 "token-service",
                 "--redis-url",
                 &redis.url,
+                "--redis-cluster",
+                cluster,
                 "--redis-key-prefix",
                 &redis.prefix,
                 "--grpc-addr",
@@ -192,6 +195,8 @@ pub async fn spawn_app_flagged(
                 "mail-service",
                 "--redis-url",
                 &redis.url,
+                "--redis-cluster",
+                cluster,
                 "--redis-key-prefix",
                 &redis.prefix,
                 "--grpc-addr",
