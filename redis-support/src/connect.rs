@@ -77,6 +77,15 @@ pub async fn connect(
         None => None,
     };
     let certificates = certificates(settings).await?;
+    if settings
+        .url
+        .seeds()
+        .any(|seed| seed.starts_with("rediss://"))
+    {
+        // rustls picks a crypto provider by crate features, which any crate in the build can
+        // add to: name ours. An error only says one is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     if certificates.is_some()
         && settings
             .url

@@ -8,7 +8,8 @@
 //! - [`CutProxy`]: a TCP proxy to Redis that a test cuts right after a given write, to
 //!   make everything after that write fail as a Redis blip would;
 //! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again, or one
-//!   that wants a password;
+//!   that wants a password, an ACL user or TLS (with [`TestTls`]: a CA and certificates made
+//!   in the test);
 //! - [`SmtpSink`]: a real SMTP server on loopback that keeps what it receives and can be told to
 //!   answer with failures.
 //!
@@ -23,12 +24,14 @@ mod redis_cluster;
 mod redis_process;
 mod redis_server;
 mod smtp;
+mod test_tls;
 
 pub use cut_proxy::CutProxy;
 pub use redis_cluster::RedisCluster;
 pub use redis_process::RedisProcess;
 pub use redis_server::{TestRedis, test_redis};
 pub use smtp::{ReceivedMail, SmtpSink};
+pub use test_tls::TestTls;
 
 /// Runs each contract case (an `async fn(store)` in the calling module) against every
 /// implementation of a store: `mod on_redis` with `redis(test_redis().await)`, `mod on_cluster`
