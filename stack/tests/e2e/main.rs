@@ -8,6 +8,7 @@
 
 mod cardinality;
 mod client_ip;
+mod cluster;
 mod deploy_manifests;
 mod deploy_prometheus;
 mod fuzz;
