@@ -7,6 +7,7 @@ use redis::{
     ClientTlsConfig, IntoConnectionInfo as _, TlsCertificates,
     aio::{ConnectionManager, ConnectionManagerConfig},
     cluster::ClusterClientBuilder,
+    cluster_routing::{RoutingInfo, SingleNodeRoutingInfo},
 };
 
 use crate::{RedisConnection, RedisSettings};
@@ -15,6 +16,9 @@ use crate::{RedisConnection, RedisSettings};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long one command may take before it fails (and the caller answers "unavailable").
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often a cluster call is retried (redirects and reconnections included).
+const CLUSTER_RETRIES: u32 = 3;
 
 /// Why no connection could be made. Each message names the setting at fault, and none shows a
 /// password.
@@ -109,9 +113,15 @@ pub async fn connect(
                 .map(|seed| seed.into_connection_info())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(url_error)?;
+            // Few, short retries: enough to follow MOVED/ASK and a refreshed slot map, but a
+            // master that is gone fails the call within a second or two (the caller answers
+            // UNAVAILABLE) instead of retrying until the gateway's deadline passes.
             let mut builder = ClusterClientBuilder::new(seeds)
                 .connection_timeout(CONNECT_TIMEOUT)
-                .response_timeout(response_timeout);
+                .response_timeout(response_timeout)
+                .retries(CLUSTER_RETRIES)
+                .min_retry_wait(50)
+                .max_retry_wait(500);
             if let Some(password) = &password {
                 builder = builder.password(password);
             }
@@ -179,16 +189,36 @@ fn refused(reason: redis::RedisError) -> Failure {
     Failure::Refused(reason)
 }
 
-/// Whether Redis answers a PING within a second (every master, on a cluster): what a health
-/// check reports.
+/// Whether Redis answers a PING within a second: the server, or on a cluster every master by
+/// its address (a PING routed "to all masters" answers from the reachable ones only) while the
+/// cluster says every slot is served. What a health check reports.
 pub async fn answers(connection: &RedisConnection) -> bool {
-    let mut connection = connection.clone();
-    let ping = redis::cmd("PING");
-    let answer = tokio::time::timeout(
-        Duration::from_secs(1),
-        ping.query_async::<String>(&mut connection),
-    );
-    matches!(answer.await, Ok(Ok(_)))
+    let check = async {
+        match connection.clone() {
+            RedisConnection::Single(mut single) => {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut single)
+                    .await?;
+                Ok::<_, redis::RedisError>(true)
+            }
+            RedisConnection::Cluster(mut cluster) => {
+                for (host, port) in crate::scan::masters(&mut cluster).await? {
+                    let routing =
+                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
+                    cluster.route_command(redis::cmd("PING"), routing).await?;
+                }
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query_async(&mut cluster)
+                    .await?;
+                Ok(info.contains("cluster_state:ok"))
+            }
+        }
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), check).await,
+        Ok(Ok(true))
+    )
 }
 
 async fn read_password(path: &Path) -> Result<String, ConnectError> {

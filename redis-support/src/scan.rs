@@ -99,7 +99,9 @@ fn parse_cursor(text: &str) -> Result<u64, ScanError> {
 }
 
 /// The cluster's masters, in address order, from `CLUSTER SLOTS`.
-async fn masters(cluster: &mut ClusterConnection) -> Result<Vec<(String, u16)>, ScanError> {
+pub(crate) async fn masters(
+    cluster: &mut ClusterConnection,
+) -> Result<Vec<(String, u16)>, redis::RedisError> {
     let slots: Value = redis::cmd("CLUSTER")
         .arg("SLOTS")
         .query_async(cluster)

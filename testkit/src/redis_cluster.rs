@@ -123,17 +123,94 @@ impl RedisCluster {
         ports
     }
 
+    /// The port of the master serving `key`'s slot now.
+    pub async fn master_of(&self, key: &str) -> u16 {
+        let port = self.live_port();
+        let slot = node_command(port, &["CLUSTER", "KEYSLOT", key])
+            .await
+            .and_then(|slot| slot.parse::<u16>().ok())
+            .expect("CLUSTER KEYSLOT answers");
+        let nodes = node_info(port, "CLUSTER NODES")
+            .await
+            .expect("CLUSTER NODES");
+        // `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges...>`
+        for line in nodes.lines() {
+            let fields = line.split(' ').collect::<Vec<_>>();
+            if fields.len() < 9 || !fields[2].contains("master") || fields[2].contains("fail") {
+                continue;
+            }
+            let serves = fields[8..].iter().any(|range| match range.split_once('-') {
+                Some((low, high)) => {
+                    low.parse::<u16>().is_ok_and(|low| low <= slot)
+                        && high.parse::<u16>().is_ok_and(|high| slot <= high)
+                }
+                None => range.parse::<u16>() == Ok(slot),
+            });
+            if serves {
+                let address = fields[1].split('@').next().unwrap_or_default();
+                let port = address
+                    .rsplit(':')
+                    .next()
+                    .and_then(|port| port.parse().ok());
+                return port.expect("a node address");
+            }
+        }
+        panic!("no master serves slot {slot}");
+    }
+
+    /// The replica of the master at `port`.
+    pub async fn replica_of(&self, master: u16) -> u16 {
+        for node in self.nodes.iter().filter(|node| node.stdin.is_some()) {
+            if let Some(info) = node_info(node.port, "INFO").await
+                && info.contains("role:slave")
+                && info.contains(&format!("master_port:{master}"))
+            {
+                return node.port;
+            }
+        }
+        panic!("the master at {master} has no replica");
+    }
+
     /// `CLUSTER FAILOVER` on the replica at `port`: it and its master swap roles, without loss.
-    /// Returns once the replica reports itself master.
+    /// Returns once the replica is master and its old master has caught up as its replica, so
+    /// the slot can survive losing the new master.
     pub async fn fail_over_to(&self, port: u16) {
-        let answer = node_command(port, &["CLUSTER", "FAILOVER"]).await;
-        assert_eq!(answer.as_deref(), Some("OK"), "CLUSTER FAILOVER on {port}");
+        // A manual failover the master does not answer in time is abandoned: ask again.
         wait_until("the replica is master", || async {
-            node_info(port, "INFO")
-                .await
-                .is_some_and(|info| info.contains("role:master"))
+            if is_master(port).await {
+                return true;
+            }
+            let answer = node_command(port, &["CLUSTER", "FAILOVER"]).await;
+            assert_eq!(answer.as_deref(), Some("OK"), "CLUSTER FAILOVER on {port}");
+            for _ in 0..50 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if is_master(port).await {
+                    return true;
+                }
+            }
+            false
         })
         .await;
+        wait_until("the old master follows it", || async {
+            for node in &self.nodes {
+                if let Some(info) = node_info(node.port, "INFO").await
+                    && info.contains(&format!("master_port:{port}"))
+                    && info.contains("master_link_status:up")
+                {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+    }
+
+    fn live_port(&self) -> u16 {
+        self.nodes
+            .iter()
+            .find(|node| node.stdin.is_some())
+            .expect("a live node")
+            .port
     }
 
     /// SIGKILLs the node at `port`, as a crash would.
@@ -150,7 +227,8 @@ impl RedisCluster {
         .await;
     }
 
-    /// Waits until every live node says `cluster_state:ok` and every slot is served.
+    /// Waits until every live node says `cluster_state:ok` and every slot is served, and every
+    /// live replica is in sync with its master.
     pub async fn wait_until_healthy(&self) {
         for node in &self.nodes {
             if node.stdin.is_none() {
@@ -162,6 +240,12 @@ impl RedisCluster {
                     .is_some_and(|info| {
                         info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384")
                     })
+            })
+            .await;
+            wait_until("the replica is in sync", || async {
+                node_info(node.port, "INFO").await.is_some_and(|info| {
+                    info.contains("role:master") || info.contains("master_link_status:up")
+                })
             })
             .await;
         }
@@ -189,6 +273,8 @@ impl Node {
             .arg(script)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
+            // The shell's "Killed" when a test crashes a node.
+            .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is on PATH");
         let stdin = shell.stdin.take();
@@ -208,6 +294,12 @@ impl Drop for Node {
         self.signal("TERM");
         let _ = self.shell.wait();
     }
+}
+
+async fn is_master(port: u16) -> bool {
+    node_info(port, "INFO")
+        .await
+        .is_some_and(|info| info.contains("role:master"))
 }
 
 /// `count` distinct free loopback ports (all held while choosing, so none repeats).
@@ -244,6 +336,7 @@ async fn node_command(port: u16, words: &[&str]) -> Option<String> {
         Ok(Some(redis::Value::VerbatimString { text, .. })) => Some(text),
         Ok(Some(redis::Value::SimpleString(text))) => Some(text),
         Ok(Some(redis::Value::Okay)) => Some("OK".to_owned()),
+        Ok(Some(redis::Value::Int(number))) => Some(number.to_string()),
         _ => None,
     }
 }

@@ -11,6 +11,7 @@ mod client_ip;
 mod cluster;
 mod deploy_manifests;
 mod deploy_prometheus;
+mod failover;
 mod fuzz;
 mod generated_client;
 mod grpc_auth;
