@@ -24,4 +24,5 @@ mod persona;
 mod persona_contract;
 mod published_client;
 mod python;
+mod replicas;
 mod security;
