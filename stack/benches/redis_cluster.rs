@@ -60,7 +60,10 @@ async fn measure(redis: TestRedis) -> (f64, f64) {
     );
     let token = helpers::token_in(&app.mail_number(1).await);
     let check = burst(async |_| {
-        assert_eq!(app.check_token(&token).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            app.check_token(&token).await.status(),
+            StatusCode::NO_CONTENT
+        );
     })
     .await;
     // Unknown addresses: the same token-service and queue calls, and no mail to deliver.
