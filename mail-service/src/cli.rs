@@ -93,7 +93,7 @@ async fn dead(
     command: DeadCommand,
     config: &Config,
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let queue = Queue::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
+    let queue = Queue::connect_redis(&config.redis, &config.redis_key_prefix).await?;
     match command {
         DeadCommand::List { limit } => {
             for letter in queue.dead_letters(limit).await? {

@@ -13,7 +13,7 @@ use passreset_telemetry::LogFormat;
 use crate::transport::TransportUrl;
 
 /// Default Redis, for a laptop.
-pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub const DEFAULT_REDIS_URL: &str = passreset_redis::DEFAULT_URL;
 /// Default key prefix, shared with token-service so one Redis holds all of passreset.
 pub const DEFAULT_REDIS_KEY_PREFIX: &str = "passreset:";
 /// Default transport: an outbox directory of `.eml` files, so a laptop needs no SMTP server.
@@ -45,9 +45,8 @@ const CLIENT_TLS: TlsVariables = TlsVariables {
 pub struct Config {
     /// Redis holding the queue (one multiplexed connection, plus one per worker for blocking
     /// reads).
-    /// Shown with its password hidden, in `--help` and in `Debug` alike.
-    #[arg(long, env = "REDIS_URL", default_value = DEFAULT_REDIS_URL, hide_env_values = true)]
-    pub redis_url: passreset_redis::RedisUrl,
+    #[command(flatten)]
+    pub redis: passreset_redis::RedisSettings,
 
     /// Prefix of every Redis key this service writes, so services and tests can share a Redis.
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = DEFAULT_REDIS_KEY_PREFIX)]

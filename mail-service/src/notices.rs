@@ -7,10 +7,8 @@
 
 use std::time::Duration;
 
-use redis::{
-    aio::ConnectionManager,
-    streams::{StreamAutoClaimReply, StreamId, StreamReadReply},
-};
+use passreset_redis::{RedisConnection, RedisSettings};
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -34,7 +32,7 @@ const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug)]
 pub(crate) struct Notices {
     /// Redis, for the consumer's own connection (its blocking reads would hold up a shared one).
-    pub url: String,
+    pub redis: RedisSettings,
     /// `{prefix}events`.
     pub events_key: String,
     /// Where the notices are queued.
@@ -53,9 +51,11 @@ impl Notices {
                 return;
             }
             let served = async {
-                let mut connection =
-                    passreset_redis::connect(&self.url, BLOCK + passreset_redis::RESPONSE_TIMEOUT)
-                        .await?;
+                let mut connection = passreset_redis::connect(
+                    &self.redis,
+                    BLOCK + passreset_redis::RESPONSE_TIMEOUT,
+                )
+                .await?;
                 // Again, in case Redis lost its data since the start.
                 self.create_group_on(&mut connection).await?;
                 loop {
@@ -81,13 +81,13 @@ impl Notices {
     /// Creates the group if missing (at start, so the first events are not missed).
     pub(crate) async fn create_group(&self) -> Result<(), QueueError> {
         let mut connection =
-            passreset_redis::connect(&self.url, passreset_redis::RESPONSE_TIMEOUT).await?;
+            passreset_redis::connect(&self.redis, passreset_redis::RESPONSE_TIMEOUT).await?;
         self.create_group_on(&mut connection).await
     }
 
     /// Creates the group if missing, reading only events written from now on: the notices of
     /// earlier resets were queued by whoever handled them then.
-    async fn create_group_on(&self, connection: &mut ConnectionManager) -> Result<(), QueueError> {
+    async fn create_group_on(&self, connection: &mut RedisConnection) -> Result<(), QueueError> {
         let created = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(&self.events_key)
@@ -106,7 +106,7 @@ impl Notices {
     /// ones and handles those.
     async fn read_once(
         &self,
-        connection: &mut ConnectionManager,
+        connection: &mut RedisConnection,
         consumer: &str,
     ) -> Result<(), QueueError> {
         let abandoned: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
@@ -147,7 +147,7 @@ impl Notices {
     /// to queue leaves it pending, to be read again.
     async fn handle(
         &self,
-        connection: &mut ConnectionManager,
+        connection: &mut RedisConnection,
         event: &StreamId,
     ) -> Result<(), QueueError> {
         if let Some(notice) = notice_for(event) {

@@ -87,19 +87,18 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to Redis (`redis_url`, `redis_key_prefix`), then as [`Self::build_with_queue`],
+    /// Connects to Redis (`redis`, `redis_key_prefix`), then as [`Self::build_with_queue`],
     /// and reads the token service's `{prefix}events` for the `password_changed` notices.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         // Settings first: a wrong one is reported before anything is reached.
         config.grpc_tls()?;
         config.token_service_tls()?;
-        let queue =
-            Queue::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
-        let url = config.redis_url.expose().to_owned();
+        let queue = Queue::connect_redis(&config.redis, &config.redis_key_prefix).await?;
+        let redis = config.redis.clone();
         let events_key = format!("{}events", config.redis_key_prefix);
         let mut application = Self::build_with_queue(config, queue).await?;
         let notices = Notices {
-            url,
+            redis,
             events_key,
             queue: application.dispatch.queue.clone(),
             metrics: application.dispatch.metrics.clone(),

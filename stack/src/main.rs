@@ -60,7 +60,10 @@ async fn main() -> anyhow::Result<()> {
     let signalled =
         std::future::poll_fn(|context| Poll::Ready(shutdown.as_mut().poll(context).is_ready()))
             .await;
-    let storage = Storage::choose(args.redis_url).await?;
+    let mut token_config = token_service::Config::try_parse_from(["token-service"])
+        .context("token-service settings")?;
+    // REDIS_CLUSTER, REDIS_TLS_* and REDIS_PASSWORD_FILE as the services read them.
+    let storage = Storage::choose(args.redis_url, &token_config.redis).await?;
     let secrets = Secrets::fresh()?;
     let (stop, stopped) = watch::channel(());
     let until_stopped = move || {
@@ -70,17 +73,15 @@ async fn main() -> anyhow::Result<()> {
         }
     };
 
-    let mut token_config = token_service::Config::try_parse_from(["token-service"])
-        .context("token-service settings")?;
     token_config.grpc_addr = args.token_grpc_addr;
     secrets.wire_token_service(&mut token_config)?;
     if std::env::var_os("TOKEN_METRICS_ADDR").is_none() {
         token_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     }
-    if let Some(url) = storage.redis_url() {
-        token_config.redis_url = url.clone();
+    if let Some(redis) = storage.redis() {
+        token_config.redis = redis.clone();
     }
-    let tokens = match storage.redis_url() {
+    let tokens = match storage.redis() {
         Some(_) => token_service::Application::build(token_config).await,
         None => {
             token_service::Application::build_with_storage(
@@ -101,10 +102,10 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var_os("MAIL_METRICS_ADDR").is_none() {
         mail_config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     }
-    if let Some(url) = storage.redis_url() {
-        mail_config.redis_url = url.clone();
+    if let Some(redis) = storage.redis() {
+        mail_config.redis = redis.clone();
     }
-    let mail = match storage.redis_url() {
+    let mail = match storage.redis() {
         Some(_) => mail_service::Application::build(mail_config).await,
         None => {
             mail_service::Application::build_with_queue(

@@ -4,18 +4,18 @@
 use std::{process::Stdio, time::Duration};
 
 use anyhow::Context as _;
-use passreset_redis::RedisUrl;
+use passreset_redis::{RedisSettings, RedisUrl};
 use tokio::process::{Child, Command};
 
 /// The storage the services run on.
 #[derive(Debug)]
 pub(crate) enum Storage {
     /// A Redis someone else runs (its URL may hold a password: it formats redacted).
-    External(RedisUrl),
+    External(RedisSettings),
     /// A `redis-server` child of this process, killed when this value drops.
     Private {
         /// Where it answers.
-        url: RedisUrl,
+        settings: RedisSettings,
         /// Held so that dropping the storage stops the server.
         _server: Child,
     },
@@ -25,10 +25,21 @@ pub(crate) enum Storage {
 
 impl Storage {
     /// Picks the best storage available, saying why it settled for less.
-    pub(crate) async fn choose(redis_url: Option<RedisUrl>) -> anyhow::Result<Self> {
+    /// `options` are the other Redis settings (cluster, TLS, password file) for `redis_url`.
+    pub(crate) async fn choose(
+        redis_url: Option<RedisUrl>,
+        options: &RedisSettings,
+    ) -> anyhow::Result<Self> {
         if let Some(url) = redis_url.filter(|url| !url.expose().trim().is_empty()) {
-            if answers(url.expose()).await {
-                return Ok(Self::External(url));
+            let settings = RedisSettings {
+                url: url.clone(),
+                ..options.clone()
+            };
+            if passreset_redis::connect(&settings, passreset_redis::RESPONSE_TIMEOUT)
+                .await
+                .is_ok()
+            {
+                return Ok(Self::External(settings));
             }
             tracing::warn!(
                 redis_url = %url,
@@ -48,10 +59,10 @@ impl Storage {
         }
     }
 
-    /// The Redis URL, or `None` for in-memory stores.
-    pub(crate) fn redis_url(&self) -> Option<&RedisUrl> {
+    /// The Redis settings, or `None` for in-memory stores.
+    pub(crate) fn redis(&self) -> Option<&RedisSettings> {
         match self {
-            Self::External(url) | Self::Private { url, .. } => Some(url),
+            Self::External(settings) | Self::Private { settings, .. } => Some(settings),
             Self::Memory => None,
         }
     }
@@ -59,9 +70,15 @@ impl Storage {
     /// One line for the banner.
     pub(crate) fn describe(&self) -> String {
         match self {
-            Self::External(url) => format!("redis at {url}"),
-            Self::Private { url, .. } => {
-                format!("private redis-server at {url} (stops with the stack)")
+            Self::External(settings) if settings.cluster => {
+                format!("redis cluster at {}", settings.url)
+            }
+            Self::External(settings) => format!("redis at {}", settings.url),
+            Self::Private { settings, .. } => {
+                format!(
+                    "private redis-server at {} (stops with the stack)",
+                    settings.url
+                )
             }
             Self::Memory => "IN MEMORY (nothing survives a restart)".to_owned(),
         }
@@ -84,7 +101,7 @@ async fn start_private_server() -> anyhow::Result<Storage> {
     for _ in 0..50 {
         if answers(&url).await {
             return Ok(Storage::Private {
-                url: RedisUrl::from(url.as_str()),
+                settings: RedisSettings::single(&url),
                 _server: server,
             });
         }

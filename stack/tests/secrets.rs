@@ -259,14 +259,14 @@ async fn configs_and_redis_errors_never_show_the_redis_password() {
         mail_service::Config::try_parse_from(["mail-service", "--redis-url", &url]).unwrap();
     let wrong = url.replace(REDIS_PASSWORD, WRONG_REDIS_PASSWORD);
     let mut wrong_config = token_config.clone();
-    wrong_config.redis_url = wrong.as_str().into();
+    wrong_config.redis.url = wrong.as_str().into();
     wrong_config.grpc_addr = ([127, 0, 0, 1], 0).into();
     let refused = token_service::Application::build(wrong_config)
         .await
         .expect_err("a wrong redis password is refused")
         .to_string();
     let mut unparsable = mail_config.clone();
-    unparsable.redis_url = format!("redis://default:{REDIS_PASSWORD}@127.0.0.1:port")
+    unparsable.redis.url = format!("redis://default:{REDIS_PASSWORD}@127.0.0.1:port")
         .as_str()
         .into();
     unparsable.grpc_addr = ([127, 0, 0, 1], 0).into();

@@ -3,11 +3,13 @@
 //! - [`test_redis`]: a real Redis (`REDIS_URL`, else a private `redis-server` for this test
 //!   process) and a fresh key prefix per call, so tests run in parallel without seeing each
 //!   other's keys;
-//! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again;
+//! - [`RedisCluster`]: a 3-master, 3-replica Redis Cluster on free ports, shared by a test
+//!   binary or the test's own (to fail over and kill nodes);
 //! - [`CutProxy`]: a TCP proxy to Redis that a test cuts right after a given write, to
 //!   make everything after that write fail as a Redis blip would;
 //! - [`RedisProcess`]: a `redis-server` of the test's own, to stop and start again, or one
-//!   that wants a password;
+//!   that wants a password, an ACL user or TLS (with [`TestTls`]: a CA and certificates made
+//!   in the test);
 //! - [`SmtpSink`]: a real SMTP server on loopback that keeps what it receives and can be told to
 //!   answer with failures;
 //! - [`workspace_binary`]: the path of one of the workspace's built binaries;
@@ -21,21 +23,27 @@
 
 mod binaries;
 mod cut_proxy;
+mod redis_cluster;
 mod redis_process;
 mod redis_server;
 mod smtp;
+mod test_tls;
 mod tls;
 
 pub use binaries::workspace_binary;
 pub use cut_proxy::CutProxy;
+pub use redis_cluster::RedisCluster;
 pub use redis_process::RedisProcess;
 pub use redis_server::{TestRedis, test_redis};
 pub use smtp::{ReceivedMail, SmtpSink};
+pub use test_tls::TestTls;
 pub use tls::{IssuedCert, TestCa};
 
-/// Runs each contract case (an `async fn(store)` in the calling module) against both
-/// implementations of a store: `mod on_redis` with `redis().await`, `mod in_memory` with
-/// `memory()`, so the Redis store and its memory twin are held to the same tests.
+/// Runs each contract case (an `async fn(store)` in the calling module) against every
+/// implementation of a store: `mod on_redis` with `redis(test_redis().await)`, `mod on_cluster`
+/// with `redis(..)` on the test binary's shared [`RedisCluster`], and `mod in_memory` with
+/// `memory()`, so the Redis store (on one server and on a cluster) and its memory twin are held
+/// to the same tests.
 #[macro_export]
 macro_rules! store_contract {
     (redis: $redis:ident, memory: $memory:ident, cases: [$($case:ident),* $(,)?] $(,)?) => {
@@ -43,7 +51,16 @@ macro_rules! store_contract {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    super::$case(super::$redis().await).await;
+                    super::$case(super::$redis($crate::test_redis().await).await).await;
+                }
+            )*
+        }
+        mod on_cluster {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let redis = $crate::RedisCluster::shared().await.test_redis();
+                    super::$case(super::$redis(redis).await).await;
                 }
             )*
         }

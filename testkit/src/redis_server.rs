@@ -18,39 +18,99 @@ pub struct TestRedis {
     pub url: String,
     /// `test:<uuid>:`: every key the code under test writes must start with it.
     pub prefix: String,
+    /// Whether `url` lists the seed nodes of a Redis Cluster.
+    pub cluster: bool,
 }
 
 /// Returns the test Redis with a prefix no other test uses.
 pub async fn test_redis() -> TestRedis {
     static URL: OnceCell<String> = OnceCell::const_new();
     let url = URL.get_or_init(server_url).await.clone();
-    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-    TestRedis { url, prefix }
+    TestRedis::single(&url)
+}
+
+fn fresh_prefix() -> String {
+    format!("test:{}:", uuid::Uuid::new_v4().simple())
 }
 
 impl TestRedis {
-    /// A multiplexed connection, as the services use.
-    pub async fn connection(&self) -> redis::aio::ConnectionManager {
-        let client = redis::Client::open(self.url.as_str()).expect("test redis url parses");
-        redis::aio::ConnectionManager::new(client)
+    /// The single Redis at `url`, with a fresh key prefix.
+    pub fn single(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            prefix: fresh_prefix(),
+            cluster: false,
+        }
+    }
+
+    /// The Redis Cluster reached through `seeds` (comma-separated), with a fresh key prefix.
+    pub fn cluster(seeds: &str) -> Self {
+        Self {
+            cluster: true,
+            ..Self::single(seeds)
+        }
+    }
+
+    /// The settings a service takes to reach this Redis.
+    pub fn settings(&self) -> passreset_redis::RedisSettings {
+        if self.cluster {
+            passreset_redis::RedisSettings::cluster(&self.url)
+        } else {
+            passreset_redis::RedisSettings::single(&self.url)
+        }
+    }
+
+    /// A multiplexed connection, as the services use (to the cluster, for a cluster).
+    pub async fn connection(&self) -> passreset_redis::RedisConnection {
+        passreset_redis::connect(&self.settings(), passreset_redis::RESPONSE_TIMEOUT)
             .await
             .expect("test redis answers")
     }
 
-    /// Every key under this test's prefix, sorted.
+    /// Every key under this test's prefix, sorted (from every master, on a cluster).
     pub async fn keys(&self) -> Vec<String> {
-        let mut connection = self.connection().await;
         let mut keys: Vec<String> = Vec::new();
-        let mut iter: redis::AsyncIter<String> = connection
-            .scan_match(format!("{}*", self.prefix))
-            .await
-            .expect("scan works");
-        while let Some(key) = iter.next_item().await {
-            keys.push(key.expect("key is text"));
+        for url in self.masters().await {
+            let client = redis::Client::open(url.as_str()).expect("node url parses");
+            let mut connection = client
+                .get_multiplexed_async_connection()
+                .await
+                .expect("node answers");
+            let mut iter: redis::AsyncIter<String> = connection
+                .scan_match(format!("{}*", self.prefix))
+                .await
+                .expect("scan works");
+            while let Some(key) = iter.next_item().await {
+                keys.push(key.expect("key is text"));
+            }
         }
-        drop(iter);
         keys.sort();
         keys
+    }
+
+    /// The URL of each server holding keys: the one, or each master of the cluster.
+    async fn masters(&self) -> Vec<String> {
+        if !self.cluster {
+            return vec![self.url.clone()];
+        }
+        let nodes: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query_async(&mut self.connection().await)
+            .await
+            .expect("cluster nodes works");
+        // `<id> <ip:port@bus> <flags> ...`, one line per node.
+        nodes
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split(' ');
+                let address = fields.nth(1)?;
+                let flags = fields.next()?;
+                (flags.contains("master") && !flags.contains("fail")).then(|| {
+                    let address = address.split('@').next().unwrap_or(address);
+                    format!("redis://{address}")
+                })
+            })
+            .collect()
     }
 
     /// Every key under this test's prefix with its value, as text: what a dump of Redis would

@@ -151,8 +151,7 @@ async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<Ex
             config.directory
         );
     }
-    let storage =
-        Storage::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
+    let storage = Storage::connect_redis(&config.redis, &config.redis_key_prefix).await?;
     // The same policy as the service's: an account added here meets what a reset would.
     let directory = Directory::new(
         storage.account_store(),

@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// Default Redis, for a laptop.
-pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub const DEFAULT_REDIS_URL: &str = passreset_redis::DEFAULT_URL;
 /// Default key prefix, shared with mail-service so one Redis holds all of passreset.
 pub const DEFAULT_REDIS_KEY_PREFIX: &str = "passreset:";
 /// Default token lifetime: long enough to find the mail, short enough to limit a leak.
@@ -66,10 +66,9 @@ pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
     about = "passreset token service: reset tokens and the account directory over gRPC"
 )]
 pub struct Config {
-    /// Redis holding tokens and accounts (one multiplexed connection per process).
-    /// Shown with its password hidden, in `--help` and in `Debug` alike.
-    #[arg(long, env = "REDIS_URL", default_value = DEFAULT_REDIS_URL, hide_env_values = true)]
-    pub redis_url: passreset_redis::RedisUrl,
+    /// Redis holding tokens, accounts and limits (one multiplexed connection per process).
+    #[command(flatten)]
+    pub redis: passreset_redis::RedisSettings,
 
     /// Prefix of every Redis key this service writes, so services and tests can share a Redis.
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = DEFAULT_REDIS_KEY_PREFIX)]
@@ -242,7 +241,7 @@ impl Config {
     /// Metrics listen on a free loopback port, so several services can share a host.
     pub fn default_for(redis_url: &str) -> Self {
         Self {
-            redis_url: redis_url.into(),
+            redis: passreset_redis::RedisSettings::single(redis_url),
             redis_key_prefix: DEFAULT_REDIS_KEY_PREFIX.to_owned(),
             grpc_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
             grpc_callers: Callers::default(),
@@ -388,7 +387,7 @@ mod tests {
             "json",
         ])
         .unwrap();
-        assert_eq!(config.redis_url.expose(), "redis://redis:6379");
+        assert_eq!(config.redis.url.expose(), "redis://redis:6379");
         assert_eq!(config.redis_key_prefix, "p:");
         assert_eq!(config.grpc_addr.port(), 0);
         assert_eq!(config.token_ttl, Duration::from_secs(900));

@@ -8,7 +8,8 @@
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use redis::{Script, aio::ConnectionManager};
+use passreset_redis::RedisConnection;
+use redis::Script;
 
 use crate::{Error, clock::UnixMillis};
 
@@ -60,7 +61,7 @@ return 1
 /// The Redis Stream.
 #[derive(Clone)]
 pub(crate) struct RedisEvents {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     key: String,
     /// Where a reset's "published" marker goes: `{prefix}{<stream key>}:published:`, so it
     /// carries the prefix and shares the stream's hash slot.
@@ -76,7 +77,7 @@ impl std::fmt::Debug for RedisEvents {
 }
 
 impl RedisEvents {
-    pub(crate) fn new(connection: ConnectionManager, prefix: &str) -> Self {
+    pub(crate) fn new(connection: RedisConnection, prefix: &str) -> Self {
         let key = format!("{prefix}events");
         Self {
             connection,

@@ -91,12 +91,11 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to Redis (`redis_url`, `redis_key_prefix`) and binds `grpc_addr`.
+    /// Connects to Redis (`redis`, `redis_key_prefix`) and binds `grpc_addr`.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         // Settings first: a wrong one is reported before anything is reached.
         config.grpc_tls()?;
-        let storage =
-            Storage::connect_redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
+        let storage = Storage::connect_redis(&config.redis, &config.redis_key_prefix).await?;
         Self::build_with_storage(config, storage).await
     }
 

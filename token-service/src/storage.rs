@@ -30,7 +30,7 @@ pub struct RedisStorage {
     events: RedisEvents,
     guards: RedisGuardStore,
     /// The connection the stores share, for health checks.
-    connection: passreset_redis::ConnectionManager,
+    connection: passreset_redis::RedisConnection,
 }
 
 /// Every store in memory.
@@ -44,11 +44,14 @@ pub struct MemoryStorage {
 }
 
 impl Storage {
-    /// Connects to Redis at `url` and checks that it answers, failing within a few seconds
-    /// with an error naming the (password-free) address if it does not. Every key written
-    /// starts with `key_prefix`.
-    pub async fn connect_redis(url: &str, key_prefix: &str) -> Result<Storage, StartupError> {
-        let connection = passreset_redis::connect(url, passreset_redis::RESPONSE_TIMEOUT).await?;
+    /// Connects to the Redis of `redis` and checks that it answers, failing within a few
+    /// seconds with an error naming the (password-free) address if it does not. Every key
+    /// written starts with `key_prefix`.
+    pub async fn connect_redis(
+        redis: &passreset_redis::RedisSettings,
+        key_prefix: &str,
+    ) -> Result<Storage, StartupError> {
+        let connection = passreset_redis::connect(redis, passreset_redis::RESPONSE_TIMEOUT).await?;
         Ok(Storage::Redis(RedisStorage {
             tokens: RedisTokenStore::new(connection.clone(), key_prefix),
             accounts: RedisAccountStore::new(connection.clone(), key_prefix),

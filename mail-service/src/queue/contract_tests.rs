@@ -461,10 +461,9 @@ async fn an_unknown_id_has_no_status(queue: Arc<dyn QueueStore>) {
     assert!(queue.status(&MessageId::new()).await.unwrap().is_none());
 }
 
-async fn redis_queue() -> Arc<dyn QueueStore> {
-    let redis = passreset_testkit::test_redis().await;
+async fn redis_queue(redis: passreset_testkit::TestRedis) -> Arc<dyn QueueStore> {
     Arc::new(
-        RedisQueue::connect(&redis.url, &redis.prefix)
+        RedisQueue::connect(&redis.settings(), &redis.prefix)
             .await
             .unwrap(),
     )

@@ -49,10 +49,15 @@ pub(crate) fn suppressed_status(at_ms: u64, now_ms: u64) -> Option<Status> {
 pub struct Queue(Arc<dyn QueueStore>);
 
 impl Queue {
-    /// Connects to Redis at `url`, checks that it answers and creates the consumer group if
-    /// needed. Every key starts with `key_prefix`.
-    pub async fn connect_redis(url: &str, key_prefix: &str) -> Result<Queue, StartupError> {
-        Ok(Queue(Arc::new(RedisQueue::connect(url, key_prefix).await?)))
+    /// Connects to the Redis of `redis`, checks that it answers and creates the consumer group
+    /// if needed. Every key starts with `key_prefix`.
+    pub async fn connect_redis(
+        redis: &passreset_redis::RedisSettings,
+        key_prefix: &str,
+    ) -> Result<Queue, StartupError> {
+        Ok(Queue(Arc::new(
+            RedisQueue::connect(redis, key_prefix).await?,
+        )))
     }
 
     /// An empty queue in process memory. For the `stack` binary's last resort only: queued

@@ -236,3 +236,57 @@ async fn operators_list_and_retry_dead_mail_from_the_command_line() {
     assert_eq!(unknown.status.code(), Some(1));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn two_dispatchers_deliver_all_200_mails_though_one_is_sigkilled_midway() {
+    let redis = test_redis().await;
+    let sink = SmtpSink::start().await;
+    let env = |grpc_port: u16| {
+        [
+            ("REDIS_URL", redis.url.clone()),
+            ("REDIS_KEY_PREFIX", redis.prefix.clone()),
+            ("MAIL_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
+            ("MAIL_METRICS_ADDR", "127.0.0.1:0".to_owned()),
+            ("MAIL_TRANSPORT", sink.url()),
+            ("MAIL_CLAIM_IDLE", "1s".to_owned()),
+            ("MAIL_WORKERS", "2".to_owned()),
+        ]
+    };
+    let (first_port, second_port) = (free_port(), free_port());
+    let mut first = start(&env(first_port));
+    let mut second = start(&env(second_port));
+    let mut clients = [client(first_port).await, client(second_port).await];
+    let mut ids = Vec::new();
+    for n in 0..200 {
+        let queued = clients[n % 2]
+            .enqueue(changed_mail(&format!("user{n}@example.com")))
+            .await
+            .unwrap();
+        ids.push(queued.into_inner().message_id);
+    }
+    sink.wait_for_messages(50, Duration::from_secs(30)).await;
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+
+    // Once every mail is recorded sent, none is left to send again: count what arrived.
+    ids_in_state(&mut clients[1], &ids, State::Sent, ids.len()).await;
+    let mut copies: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for mail in sink.messages() {
+        copies
+            .entry(mail.recipients.join(","))
+            .or_default()
+            .push(mail.message_id().expect("a Message-ID"));
+    }
+    assert_eq!(copies.len(), 200, "every mail arrived");
+    // A mail the SMTP server had accepted when its sender was killed, before the ack reached
+    // Redis, is sent again by the survivor: at most one per worker of the killed process, with
+    // the first copy's Message-ID, so the receiving side can drop it.
+    let twice = copies
+        .values()
+        .filter(|ids| ids.len() > 1)
+        .inspect(|ids| assert!(ids.len() == 2 && ids[0] == ids[1], "{ids:?}"))
+        .count();
+    assert!(twice <= 2, "{twice} mails arrived twice");
+    second.start_kill().unwrap();
+    second.wait().await.unwrap();
+}

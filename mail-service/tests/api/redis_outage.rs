@@ -86,10 +86,7 @@ impl FreezableRedis {
     }
 
     fn test_redis(&self) -> TestRedis {
-        TestRedis {
-            url: format!("redis://127.0.0.1:{}", self.port),
-            prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()),
-        }
+        TestRedis::single(&format!("redis://127.0.0.1:{}", self.port))
     }
 
     async fn signal(&self, signal: &str) {

@@ -168,6 +168,7 @@ pub async fn spawn_app_wired(
         }
     };
     let mut services = JoinSet::new();
+    let cluster = if redis.cluster { "true" } else { "false" };
 
     let tokens = token_service::Application::build(
         token_service::Config::try_parse_from(
@@ -175,6 +176,8 @@ pub async fn spawn_app_wired(
                 "token-service",
                 "--redis-url",
                 &redis.url,
+                "--redis-cluster",
+                cluster,
                 "--redis-key-prefix",
                 &redis.prefix,
                 "--grpc-addr",
@@ -206,6 +209,8 @@ pub async fn spawn_app_wired(
                 "mail-service",
                 "--redis-url",
                 &redis.url,
+                "--redis-cluster",
+                cluster,
                 "--redis-key-prefix",
                 &redis.prefix,
                 "--grpc-addr",

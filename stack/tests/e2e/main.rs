@@ -8,10 +8,12 @@
 
 mod cardinality;
 mod client_ip;
+mod cluster;
 mod deploy_manifests;
 mod deploy_prometheus;
 mod directory_grpc;
 mod directory_sql;
+mod failover;
 mod fuzz;
 mod generated_client;
 mod grpc_auth;
@@ -24,5 +26,6 @@ mod persona;
 mod persona_contract;
 mod published_client;
 mod python;
+mod replicas;
 mod security;
 mod tls;

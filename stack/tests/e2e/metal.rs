@@ -1,7 +1,7 @@
 //! The Equinix Metal surface, driven by Equinix's official Python client (equinix-metal 0.11.0).
 
 use crate::{
-    helpers::{spawn_app, token_in},
+    helpers::{TestApp, spawn_app, token_in},
     python::{Venv, run_client},
 };
 
@@ -10,7 +10,12 @@ const OLD_PASSWORD: &str = "the old password 1";
 
 #[tokio::test]
 async fn the_official_metal_client_resets_a_password_with_an_api_key_and_the_mailed_token() {
-    let app = spawn_app().await;
+    metal_reset_with_the_mailed_token(spawn_app().await).await;
+}
+
+/// The Metal flow on `app` with the official client: create, the mail, reset, the notice, a
+/// second reset refused. Also run on a Redis Cluster (`cluster.rs`).
+pub(crate) async fn metal_reset_with_the_mailed_token(app: TestApp) {
     app.create_account(EMAIL, OLD_PASSWORD).await;
     let host = format!("{}/metal/v1", app.base_url);
 

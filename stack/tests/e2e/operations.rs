@@ -168,7 +168,7 @@ async fn the_gateway_is_ready_once_both_upstreams_serve() {
 }
 
 /// The token service's gRPC health status (1 SERVING, 2 NOT_SERVING).
-async fn token_health(app: &TestApp) -> i32 {
+pub(crate) async fn token_health(app: &TestApp) -> i32 {
     let channel = tonic::transport::Endpoint::from_shared(app.token_url.clone())
         .unwrap()
         .connect()
@@ -195,7 +195,7 @@ async fn readyz(app: &TestApp) -> StatusCode {
 }
 
 /// Polls `check` until it holds, for at most 15 s (the services re-check every 2 s).
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     for _ in 0..150 {
         if check().await {
             return;

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{PERSONA_CONTENT_TYPE, RESET_URL, json_of, spawn_app, token_in};
+use crate::helpers::{PERSONA_CONTENT_TYPE, RESET_URL, TestApp, json_of, spawn_app, token_in};
 
 const EMAIL: &str = "ada@example.com";
 const OLD_PASSWORD: &str = "the old password 1";
@@ -10,7 +10,12 @@ const NEW_PASSWORD: &str = "correct horse battery staple";
 
 #[tokio::test]
 async fn a_user_resets_a_forgotten_password_with_the_link_from_the_mail() {
-    let app = spawn_app().await;
+    reset_with_the_link_from_the_mail(spawn_app().await).await;
+}
+
+/// The whole persona flow on `app`: forgot, the mail, check, a refused and a good reset, the
+/// notice. Also run on a Redis Cluster (`cluster.rs`).
+pub(crate) async fn reset_with_the_link_from_the_mail(app: TestApp) {
     app.create_account(EMAIL, OLD_PASSWORD).await;
 
     let response = app.forgot(EMAIL).await;

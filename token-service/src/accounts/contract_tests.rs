@@ -238,9 +238,8 @@ async fn a_cursor_the_store_never_gave_is_refused(store: Arc<dyn AccountStore>) 
     ));
 }
 
-async fn redis_store() -> Arc<dyn AccountStore> {
-    let redis = passreset_testkit::test_redis().await;
-    Storage::connect_redis(&redis.url, &redis.prefix)
+async fn redis_store(redis: passreset_testkit::TestRedis) -> Arc<dyn AccountStore> {
+    Storage::connect_redis(&redis.settings(), &redis.prefix)
         .await
         .unwrap()
         .account_store()
@@ -270,7 +269,7 @@ passreset_testkit::store_contract!(
 #[tokio::test]
 async fn redis_account_keys_carry_the_prefix_and_hash_tags() {
     let redis = passreset_testkit::test_redis().await;
-    let store = Storage::connect_redis(&redis.url, &redis.prefix)
+    let store = Storage::connect_redis(&redis.settings(), &redis.prefix)
         .await
         .unwrap()
         .account_store();

@@ -5,13 +5,15 @@
 //!   password change, and reset_fence, a reset settled as not landed);
 //! - `{prefix}account-email:{<normalised email>}`: the account id of an address.
 //!
-//! Each script touches one account key only, so everything works on Redis Cluster. The address
+//! Each script touches one account key only, and listing scans every master, so everything
+//! works on Redis Cluster (the contract tests run there too). The address
 //! index is claimed with `SET NX`, so concurrent upserts of one new address agree on one id.
 
 use std::{collections::HashMap, sync::LazyLock};
 
 use async_trait::async_trait;
-use redis::{AsyncCommands as _, Script, aio::ConnectionManager};
+use passreset_redis::RedisConnection;
+use redis::{AsyncCommands as _, Script};
 
 use super::{
     email::NormalizedEmail,
@@ -70,7 +72,7 @@ return {}
 /// Accounts in Redis, over the service's one multiplexed connection.
 #[derive(Clone)]
 pub(crate) struct RedisAccountStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     prefix: String,
 }
 
@@ -84,7 +86,7 @@ impl std::fmt::Debug for RedisAccountStore {
 
 impl RedisAccountStore {
     /// A store writing keys under `prefix`.
-    pub(crate) fn new(connection: ConnectionManager, prefix: &str) -> Self {
+    pub(crate) fn new(connection: RedisConnection, prefix: &str) -> Self {
         Self {
             connection,
             prefix: prefix.to_owned(),
@@ -262,38 +264,35 @@ impl AccountStore for RedisAccountStore {
     }
 
     async fn list(&self, cursor: &str, page_size: usize) -> Result<AccountPage, Error> {
-        let mut scan_cursor: u64 = match cursor {
-            "" => 0,
-            text => text
-                .parse()
-                .map_err(|_| Error::InvalidArgument("the cursor is not valid"))?,
-        };
-        let mut connection = self.connection.clone();
+        let mut cursor = cursor.to_owned();
         let mut keys: Vec<String> = Vec::new();
         loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(scan_cursor)
-                .arg("MATCH")
-                .arg(self.account_pattern())
-                .arg("COUNT")
-                .arg(page_size.max(10))
-                .query_async(&mut connection)
-                .await?;
-            keys.extend(batch);
-            scan_cursor = next;
-            if scan_cursor == 0 || keys.len() >= page_size {
+            let page = passreset_redis::scan_page(
+                &self.connection,
+                &cursor,
+                &self.account_pattern(),
+                page_size.max(10),
+            )
+            .await
+            .map_err(|error| match error {
+                passreset_redis::ScanError::Cursor => {
+                    Error::InvalidArgument("the cursor is not valid")
+                }
+                passreset_redis::ScanError::Redis(error) => error.into(),
+            })?;
+            keys.extend(page.keys);
+            cursor = page.next_cursor;
+            if cursor.is_empty() || keys.len() >= page_size {
                 break;
             }
         }
-        let mut pipe = redis::pipe();
-        for key in &keys {
-            pipe.hgetall(key);
-        }
-        let hashes: Vec<HashMap<String, String>> = if keys.is_empty() {
-            Vec::new()
-        } else {
-            pipe.query_async(&mut connection).await?
-        };
+        // One HGETALL each, concurrently: on a cluster the keys live on different nodes, so
+        // they cannot share a pipeline.
+        let hashes = futures::future::try_join_all(keys.iter().map(|key| {
+            let mut connection = self.connection.clone();
+            async move { connection.hgetall::<_, HashMap<String, String>>(key).await }
+        }))
+        .await?;
         let mut accounts = Vec::with_capacity(hashes.len());
         for fields in hashes {
             // An account deleted between SCAN and HGETALL reads as empty: skip it.
@@ -303,11 +302,7 @@ impl AccountStore for RedisAccountStore {
         }
         Ok(AccountPage {
             accounts,
-            next_cursor: if scan_cursor == 0 {
-                String::new()
-            } else {
-                scan_cursor.to_string()
-            },
+            next_cursor: cursor,
         })
     }
 }

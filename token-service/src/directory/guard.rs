@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use redis::{AsyncCommands as _, aio::ConnectionManager};
+use passreset_redis::RedisConnection;
+use redis::AsyncCommands as _;
 use tokio::sync::Mutex;
 
 use crate::{Error, accounts::HashedPassword, clock::UnixMillis};
@@ -45,7 +46,7 @@ pub(crate) trait GuardStore: Send + Sync + std::fmt::Debug {
 /// Guards in Redis.
 #[derive(Clone)]
 pub(crate) struct RedisGuardStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     prefix: String,
 }
 
@@ -58,7 +59,7 @@ impl std::fmt::Debug for RedisGuardStore {
 }
 
 impl RedisGuardStore {
-    pub(crate) fn new(connection: ConnectionManager, prefix: &str) -> Self {
+    pub(crate) fn new(connection: RedisConnection, prefix: &str) -> Self {
         Self {
             connection,
             prefix: prefix.to_owned(),

@@ -218,8 +218,7 @@ async fn concurrent_attempts_that_are_all_refunded_leave_the_whole_budget(harnes
     }
 }
 
-async fn redis_store() -> Harness {
-    let redis = passreset_testkit::test_redis().await;
+async fn redis_store(redis: passreset_testkit::TestRedis) -> Harness {
     let clock = ManualClock::default();
     Harness {
         store: Arc::new(RedisLimitStore::with_clock(

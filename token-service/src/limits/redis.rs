@@ -8,7 +8,8 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use redis::{Script, aio::ConnectionManager};
+use passreset_redis::RedisConnection;
+use redis::Script;
 
 use super::{
     Rate,
@@ -24,7 +25,7 @@ static REFUND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("ref
 /// Limits in Redis, over the service's one multiplexed connection.
 #[derive(Clone)]
 pub(crate) struct RedisLimitStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     /// The service's key prefix (`passreset:`, or a test's own).
     prefix: String,
     /// A test's clock in place of the server's `TIME`.
@@ -41,7 +42,7 @@ impl std::fmt::Debug for RedisLimitStore {
 }
 
 impl RedisLimitStore {
-    pub(crate) fn new(connection: ConnectionManager, prefix: &str) -> Self {
+    pub(crate) fn new(connection: RedisConnection, prefix: &str) -> Self {
         Self {
             connection,
             prefix: prefix.to_owned(),
@@ -53,7 +54,7 @@ impl RedisLimitStore {
     /// A store that decides on `clock` instead of the server's time, for the contract tests.
     #[cfg(test)]
     pub(crate) fn with_clock(
-        connection: ConnectionManager,
+        connection: RedisConnection,
         prefix: &str,
         clock: super::store::ManualClock,
     ) -> Self {
@@ -127,7 +128,7 @@ mod tests {
     };
 
     /// Redis's own clock, in Unix milliseconds.
-    async fn redis_time_ms(connection: &mut ConnectionManager) -> i64 {
+    async fn redis_time_ms(connection: &mut RedisConnection) -> i64 {
         let (seconds, micros): (i64, i64) =
             redis::cmd("TIME").query_async(connection).await.unwrap();
         seconds * 1000 + micros / 1000

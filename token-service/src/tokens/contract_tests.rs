@@ -335,9 +335,8 @@ async fn fifty_concurrent_claims_of_one_token_have_exactly_one_winner(store: Arc
     assert_eq!(winners, 1);
 }
 
-async fn redis_store() -> Arc<dyn TokenStore> {
-    let redis = passreset_testkit::test_redis().await;
-    Storage::connect_redis(&redis.url, &redis.prefix)
+async fn redis_store(redis: passreset_testkit::TestRedis) -> Arc<dyn TokenStore> {
+    Storage::connect_redis(&redis.settings(), &redis.prefix)
         .await
         .unwrap()
         .token_store()
@@ -383,7 +382,7 @@ passreset_testkit::store_contract!(
 #[tokio::test]
 async fn redis_keeps_token_records_only_until_their_grace_period_ends() {
     let redis = passreset_testkit::test_redis().await;
-    let store = Storage::connect_redis(&redis.url, &redis.prefix)
+    let store = Storage::connect_redis(&redis.settings(), &redis.prefix)
         .await
         .unwrap()
         .token_store();

@@ -7,13 +7,15 @@
 //!   sweeper finds the claims that lapsed; an entry is added before its claim and removed
 //!   after its release or finalize, so a stale one only costs the sweeper a look.
 //!
-//! Each script touches one token key only, so everything works on Redis Cluster; revocation
-//! walks the account's set one key at a time.
+//! Each script and pipeline touches one key only, so everything works on Redis Cluster (the
+//! contract tests run there too); revocation deletes the account's tokens with one DEL, which
+//! the cluster client splits by slot.
 
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use redis::{AsyncCommands as _, Script, aio::ConnectionManager};
+use passreset_redis::RedisConnection;
+use redis::{AsyncCommands as _, Script};
 
 use super::{
     codec::Digest,
@@ -64,7 +66,7 @@ return false
 /// Tokens in Redis, over the service's one multiplexed connection.
 #[derive(Clone)]
 pub(crate) struct RedisTokenStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     prefix: String,
 }
 
@@ -78,7 +80,7 @@ impl std::fmt::Debug for RedisTokenStore {
 
 impl RedisTokenStore {
     /// A store writing keys under `prefix`.
-    pub(crate) fn new(connection: ConnectionManager, prefix: &str) -> Self {
+    pub(crate) fn new(connection: RedisConnection, prefix: &str) -> Self {
         Self {
             connection,
             prefix: prefix.to_owned(),
@@ -114,18 +116,20 @@ impl RedisTokenStore {
         if members.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
+        let mut revoked = Vec::with_capacity(members.len());
         for member in &members {
             match Digest::from_stored(member) {
                 Some(digest) if Some(&digest) == keep => {}
-                Some(digest) => {
-                    pipe.del(self.token_key(&digest)).ignore();
-                }
+                Some(digest) => revoked.push(self.token_key(&digest)),
                 None => tracing::warn!(account_id, "ignoring a malformed digest in a token set"),
             }
         }
-        pipe.srem(&set_key, &members).ignore();
-        pipe.query_async::<()>(&mut connection).await?;
+        // One DEL, not a pipeline with the SREM: the token keys each have their own slot, and
+        // on a cluster the client splits a multi-key DEL by slot where a pipeline would fail.
+        if !revoked.is_empty() {
+            connection.del::<_, ()>(&revoked).await?;
+        }
+        connection.srem::<_, _, ()>(&set_key, &members).await?;
         Ok(())
     }
 }

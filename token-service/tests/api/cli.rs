@@ -168,10 +168,7 @@ async fn verify_exits_2_when_redis_is_unreachable() {
         .local_addr()
         .unwrap()
         .port();
-    let unreachable = TestRedis {
-        url: format!("redis://127.0.0.1:{port}"),
-        prefix: "unused:".to_owned(),
-    };
+    let unreachable = TestRedis::single(&format!("redis://127.0.0.1:{port}"));
     let verify = run(command(
         &unreachable,
         &[

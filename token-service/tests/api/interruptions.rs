@@ -17,7 +17,7 @@ const OTHER_PASSWORD: &str = "a different fine passphrase 2";
 async fn spawn_app_behind_a_proxy() -> (TestApp, CutProxy) {
     let redis = passreset_testkit::test_redis().await;
     let (proxy, url) = CutProxy::for_redis(&redis.url).await;
-    let app = spawn_app_with(|config| config.redis_url = url.as_str().into()).await;
+    let app = spawn_app_with(|config| config.redis.url = url.as_str().into()).await;
     (app, proxy)
 }
 

@@ -12,7 +12,9 @@ use tonic_reflection::pb::v1::{
     server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
 };
 
-use crate::helpers::spawn_app;
+use passreset_testkit::{RedisProcess, TestTls};
+
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_reports_both_services_serving() {
@@ -98,4 +100,35 @@ async fn the_config_reads_the_documented_flags() {
     .unwrap();
     assert_eq!(config.token_ttl, Duration::from_secs(45 * 60));
     assert_eq!(config.grpc_addr.port(), 0);
+}
+
+#[tokio::test]
+async fn the_service_runs_on_a_redis_that_wants_tls_and_a_client_certificate() {
+    let tls = TestTls::new();
+    let redis = RedisProcess::start_tls(&tls, true).await;
+    let app = spawn_app_with(|config| config.redis = redis.settings()).await;
+    app.create_account("ada@example.com", "a fine password")
+        .await;
+    let token = app.token_for("ada@example.com").await;
+    app.check(&token).await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn help_lists_every_redis_setting() {
+    use clap::CommandFactory as _;
+    let help = Config::command().render_long_help().to_string();
+    for variable in [
+        "REDIS_URL",
+        "REDIS_CLUSTER",
+        "REDIS_TLS_CA",
+        "REDIS_TLS_CERT",
+        "REDIS_TLS_KEY",
+        "REDIS_PASSWORD_FILE",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {variable}")),
+            "{variable}: {help}"
+        );
+    }
 }
