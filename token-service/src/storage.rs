@@ -15,8 +15,9 @@ use crate::{
 /// The service's stores (tokens, accounts, rate limits, events), chosen together.
 #[derive(Debug, Clone)]
 pub enum Storage {
-    /// Redis, over one multiplexed connection shared by every store.
-    Redis(RedisStorage),
+    /// Redis, over one multiplexed connection shared by every store (boxed: five store handles
+    /// dwarf the memory variant's five pointers).
+    Redis(Box<RedisStorage>),
     /// Process memory: nothing survives a restart.
     Memory(MemoryStorage),
 }
@@ -52,14 +53,14 @@ impl Storage {
         key_prefix: &str,
     ) -> Result<Storage, StartupError> {
         let connection = passreset_redis::connect(redis, passreset_redis::RESPONSE_TIMEOUT).await?;
-        Ok(Storage::Redis(RedisStorage {
+        Ok(Storage::Redis(Box::new(RedisStorage {
             tokens: RedisTokenStore::new(connection.clone(), key_prefix),
             accounts: RedisAccountStore::new(connection.clone(), key_prefix),
             limits: RedisLimitStore::new(connection.clone(), key_prefix),
             events: RedisEvents::new(connection.clone(), key_prefix),
             guards: RedisGuardStore::new(connection.clone(), key_prefix),
             connection,
-        }))
+        })))
     }
 
     /// Empty in-memory stores. For the `stack` binary's last resort only: everything is lost
