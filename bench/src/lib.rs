@@ -3,7 +3,7 @@
 //!
 //! - [`options`]: what to run and for how long (`--quick`, `--scenarios`, ...);
 //! - [`stack`]: the parts under test: a private Redis, a counting SMTP sink, and the services
-//!   as the workspace's binaries (or in this process, for the smoke test);
+//!   as the workspace's binaries (or in this process, as the smoke test starts them);
 //! - [`load`]: the HTTP load generator (N keep-alive connections) and one-shot bursts;
 //! - [`floors`]: what bounds each scenario: bare axum handlers doing one Redis GET or one
 //!   script call, a raw SMTP sender with `TCP_NODELAY`, one argon2id hash;
@@ -28,9 +28,13 @@ pub mod table;
 pub use options::{Options, Scenario};
 pub use table::Row;
 
-/// Starts the stack, runs the chosen scenarios in order and returns their rows.
-pub async fn run(options: &Options) -> anyhow::Result<Vec<Row>> {
-    let stack = stack::Stack::start(options).await?;
+/// Starts the stack (the services as the workspace's binaries, or by `in_process`), runs the
+/// chosen scenarios in order and returns their rows.
+pub async fn run(
+    options: &Options,
+    in_process: Option<stack::InProcess>,
+) -> anyhow::Result<Vec<Row>> {
+    let stack = stack::Stack::start(options, in_process).await?;
     let mut rows = Vec::new();
     for scenario in options.chosen() {
         eprintln!("bench: {scenario:?}");

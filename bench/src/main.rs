@@ -7,7 +7,7 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = bench::Options::parse().effective();
-    match bench::run(&options).await {
+    match bench::run(&options, None).await {
         Ok(rows) => {
             bench::table::print(&rows, &options);
             ExitCode::SUCCESS

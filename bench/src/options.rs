@@ -57,10 +57,6 @@ pub struct Options {
     /// A short run: 2 rounds of 1 s, 100k live tokens, 1000 mails.
     #[arg(long)]
     pub quick: bool,
-    /// Run the services inside this process rather than as the workspace's binaries (for the
-    /// smoke test: no per-service RSS then).
-    #[arg(long)]
-    pub in_process: bool,
 }
 
 impl Options {

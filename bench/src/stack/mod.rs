@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 
 use passreset_testkit::{RedisProcess, SmtpSink, TestRedis};
 
-pub use service::Service;
-use service::{Kind, binary_dir};
+use service::{How, binary_dir};
+pub use service::{InProcess, Kind, Service};
 
 use crate::{Options, floors::FloorServer};
 
@@ -42,16 +42,15 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Starts it all; the services as the workspace's binaries unless `--in-process`.
-    pub async fn start(options: &Options) -> anyhow::Result<Self> {
-        let binaries = if options.in_process {
-            None
-        } else {
-            Some(binary_dir()?)
+    /// Starts it all; the services as the workspace's binaries, or by `in_process`.
+    pub async fn start(_options: &Options, in_process: Option<InProcess>) -> anyhow::Result<Self> {
+        let how = match in_process {
+            Some(start) => How::InProcess(start),
+            None => How::Binaries(binary_dir()?),
         };
         let launch = |kind, args: Vec<String>| {
-            let binaries = binaries.clone();
-            async move { Service::start(kind, args, binaries.as_deref()).await }
+            let how = how.clone();
+            async move { Service::start(kind, args, &how).await }
         };
         let redis_process = RedisProcess::start().await;
         let redis = redis_process.test_redis();

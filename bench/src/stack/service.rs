@@ -1,25 +1,39 @@
 //! One service on a free port: the workspace's binary as a child process, or its library
 //! entry point on this process's runtime.
 
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::Stdio,
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, pin::Pin, process::Stdio, time::Duration};
 
 use anyhow::Context as _;
 
-/// Which service a [`Service`] runs.
+/// Starts a service's library entry point on this process's runtime, as its binary would
+/// (the smoke test passes one, so this crate need not link the services).
+pub type InProcess =
+    fn(
+        Kind,
+        Vec<String>,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<tokio::task::JoinHandle<()>>> + Send>>;
+
+/// How the services run.
+#[derive(Clone)]
+pub(super) enum How {
+    /// The workspace's binaries in this directory, as child processes.
+    Binaries(PathBuf),
+    /// Inside this process.
+    InProcess(InProcess),
+}
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
+    /// `token-service`.
     Tokens,
+    /// `mail-service`.
     Mail,
+    /// `gateway`.
     Gateway,
 }
 
 impl Kind {
-    fn binary(self) -> &'static str {
+    /// The binary's (and the program's) name.
+    pub fn binary(self) -> &'static str {
         match self {
             Self::Tokens => "token-service",
             Self::Mail => "mail-service",
@@ -51,11 +65,7 @@ impl Drop for Service {
 }
 
 impl Service {
-    pub(super) async fn start(
-        kind: Kind,
-        args: Vec<String>,
-        binaries: Option<&Path>,
-    ) -> anyhow::Result<Self> {
+    pub(super) async fn start(kind: Kind, args: Vec<String>, how: &How) -> anyhow::Result<Self> {
         let addr_flag = match kind {
             Kind::Gateway => "--http-addr",
             Kind::Tokens | Kind::Mail => "--grpc-addr",
@@ -66,8 +76,8 @@ impl Service {
             .nth(1)
             .context("the service's address flag")?
             .parse()?;
-        let running = match binaries {
-            Some(dir) => Running::Process(
+        let running = match how {
+            How::Binaries(dir) => Running::Process(
                 tokio::process::Command::new(dir.join(kind.binary()))
                     .args(&args)
                     .env_remove("RUST_LOG")
@@ -78,7 +88,7 @@ impl Service {
                     .spawn()
                     .with_context(|| format!("starting {}", kind.binary()))?,
             ),
-            None => Running::Task(in_process(kind, args).await?),
+            How::InProcess(start) => Running::Task(start(kind, args).await?),
         };
         let service = Self { addr, running };
         for _ in 0..200 {
@@ -97,36 +107,6 @@ impl Service {
             Running::Task(_) => None,
         }
     }
-}
-
-/// Runs a service's library entry point as its binary does, on this process's runtime.
-async fn in_process(kind: Kind, args: Vec<String>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    use clap::Parser as _;
-    let argv = std::iter::once(kind.binary().to_owned()).chain(args);
-    let forever = std::future::pending::<()>();
-    Ok(match kind {
-        Kind::Tokens => {
-            let app =
-                token_service::Application::build(token_service::Config::try_parse_from(argv)?)
-                    .await?;
-            tokio::spawn(async move {
-                let _ = app.run_until_stopped(forever).await;
-            })
-        }
-        Kind::Mail => {
-            let app = mail_service::Application::build(mail_service::Config::try_parse_from(argv)?)
-                .await?;
-            tokio::spawn(async move {
-                let _ = app.run_until_stopped(forever).await;
-            })
-        }
-        Kind::Gateway => {
-            let app = gateway::Application::build(gateway::Config::try_parse_from(argv)?).await?;
-            tokio::spawn(async move {
-                let _ = app.run_until_stopped(forever).await;
-            })
-        }
-    })
 }
 
 /// The directory of the workspace's binaries, beside this one (`target/<profile>/`). Under
