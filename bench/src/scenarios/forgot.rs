@@ -1,13 +1,15 @@
 //! forgot for known addresses: with the response-time floor off (goal: >= 5,000 req/s, p99 <
 //! 20 ms), and with the floor on beside off at 512 connections (goal: >= 0.8: the floor must
-//! not cost capacity). Rate limits are off; every answer queues a mail.
+//! not cost capacity). Rate limits are off; every answer queues a mail, and each round starts
+//! once the previous round's mails are delivered (the dispatch of a round's own mails still
+//! shares the cores with it, as it would in production).
 
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http::StatusCode;
 
-use super::{alternate, ratio};
+use super::{alternate, mail::settle, ratio};
 use crate::{
     Options,
     grpc::Admin,
@@ -43,6 +45,7 @@ pub async fn run(stack: &Stack, options: &Options) -> anyhow::Result<Vec<Row>> {
 
     let mut rounds = Vec::new();
     for _ in 0..options.rounds.max(1) {
+        settle(stack).await;
         rounds.push(load::run(&off, connections, duration).await.summary());
     }
     let known = stats::median(&rounds);
@@ -51,8 +54,14 @@ pub async fn run(stack: &Stack, options: &Options) -> anyhow::Result<Vec<Row>> {
     let many = options.floor_connections;
     let (floor_on, floor_off) = alternate(
         options.rounds,
-        || async { Ok(load::run(&on, many, duration).await.summary()) },
-        || async { Ok(load::run(&off, many, duration).await.summary()) },
+        || async {
+            settle(stack).await;
+            Ok(load::run(&on, many, duration).await.summary())
+        },
+        || async {
+            settle(stack).await;
+            Ok(load::run(&off, many, duration).await.summary())
+        },
     )
     .await?;
     let floor_ratio = ratio(floor_on.rate, floor_off.rate);
