@@ -29,8 +29,10 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 /// What every handler shares: cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The gRPC clients.
-    pub upstreams: Upstreams,
+    /// The gRPC clients, behind an `Arc`: axum clones the state for every request, and each
+    /// client clone is a channel handle and a secret (an allocation); a flow clones only the
+    /// client it calls.
+    pub upstreams: Arc<Upstreams>,
     /// Where reset links point.
     pub reset_url: Arc<ResetUrl>,
     /// The keys that may start resets on the Metal surface.
@@ -154,7 +156,7 @@ impl Application {
             MetricsEndpoint::bind(config.metrics_addr, registry, "GATEWAY_METRICS_ADDR").await?;
         let in_flight = InFlight::new(config.max_in_flight, config.request_timeout());
         let state = AppState {
-            upstreams,
+            upstreams: Arc::new(upstreams),
             reset_url: Arc::new(config.reset_url),
             api_keys: Arc::new(config.api_keys),
             trusted_proxies: Arc::new(config.trusted_proxies),

@@ -12,6 +12,8 @@
 //! - `templates/`: the built-in templates (English, Swedish, Finnish), their overrides from
 //!   `MAIL_TEMPLATES_DIR`, the language a locale asks for, and MIME composition;
 //! - [`transport`]: SMTP or an outbox directory, and failure classification;
+//! - `smtp_pool.rs`, `smtp_tls.rs`: SMTP connections opened by us with `TCP_NODELAY` (lettre's
+//!   pool does not set it) and reused; TLS from the first byte over them;
 //! - `mail.rs`: a queued mail and its id;
 //! - `revoke.rs`: revoking the token of a reset mail that died;
 //! - `notices.rs`: the `password_changed` notices, read from the token service's events;
@@ -31,6 +33,8 @@ mod metrics;
 mod notices;
 pub mod queue;
 mod revoke;
+mod smtp_pool;
+mod smtp_tls;
 pub mod startup;
 mod templates;
 pub mod transport;

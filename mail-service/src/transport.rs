@@ -1,17 +1,20 @@
 //! Where mail leaves the service: SMTP (pooled, plain / STARTTLS / TLS, optional AUTH) or an
 //! outbox directory of `.eml` files, and how a failed send is classified for retrying.
 
-use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
+use std::{fmt, path::PathBuf, str::FromStr, sync::Arc, time::Duration};
 
 use lettre::{
-    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor,
-    transport::smtp::{
-        authentication::Credentials,
-        client::{Tls, TlsParameters},
-    },
+    AsyncFileTransport, AsyncTransport as _, Message, Tokio1Executor,
+    transport::smtp::{authentication::Credentials, client::TlsParameters},
 };
 
-/// How long one SMTP command may take before the attempt counts as a transient failure.
+use crate::{
+    smtp_pool::{Security, Settings, SmtpPool},
+    smtp_tls::ImplicitTls,
+};
+
+/// How long connecting or one SMTP transaction may take before the attempt counts as a
+/// transient failure.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// `MAIL_TRANSPORT`, parsed and checked. `Debug` and `Display` never show the SMTP password.
@@ -175,13 +178,16 @@ pub enum TransportError {
     /// The relay's TLS settings are unusable.
     #[error("MAIL_TRANSPORT: {0}")]
     Tls(lettre::transport::smtp::Error),
+    /// The relay's name cannot be used for TLS.
+    #[error("MAIL_TRANSPORT: tls: {0}")]
+    ImplicitTls(String),
 }
 
 /// A ready transport, shared by all workers (the SMTP one pools its connections).
 #[derive(Clone)]
 pub enum Transport {
-    /// Pooled SMTP.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Pooled SMTP, with `TCP_NODELAY` (see `smtp_pool`).
+    Smtp(Arc<SmtpPool>),
     /// The outbox directory.
     File(AsyncFileTransport<Tokio1Executor>),
 }
@@ -215,25 +221,25 @@ impl Transport {
                 tls,
                 credentials,
             } => {
-                let tls = match tls {
-                    TlsMode::None => Tls::None,
-                    TlsMode::StartTls => Tls::Required(
+                let security = match tls {
+                    TlsMode::None => Security::None,
+                    TlsMode::StartTls => Security::StartTls(
                         TlsParameters::new(host.clone()).map_err(TransportError::Tls)?,
                     ),
-                    TlsMode::Tls => {
-                        Tls::Wrapper(TlsParameters::new(host.clone()).map_err(TransportError::Tls)?)
-                    }
+                    TlsMode::Tls => Security::Tls(Arc::new(
+                        ImplicitTls::new(host).map_err(TransportError::ImplicitTls)?,
+                    )),
                 };
-                let pool = lettre::transport::smtp::PoolConfig::new().max_size(pool_size);
-                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                    .port(*port)
-                    .tls(tls)
-                    .timeout(Some(SMTP_TIMEOUT))
-                    .pool_config(pool);
-                if let Some((user, password)) = credentials {
-                    builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-                }
-                Ok(Self::Smtp(builder.build()))
+                Ok(Self::Smtp(Arc::new(SmtpPool::new(Settings {
+                    host: host.clone(),
+                    port: *port,
+                    security,
+                    credentials: credentials
+                        .as_ref()
+                        .map(|(user, password)| Credentials::new(user.clone(), password.clone())),
+                    timeout: SMTP_TIMEOUT,
+                    max_idle: pool_size as usize,
+                }))))
             }
         }
     }
@@ -241,7 +247,7 @@ impl Transport {
     /// Hands `message` to the relay (or writes it to the outbox).
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            Self::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(classify_smtp),
+            Self::Smtp(pool) => pool.send(message.envelope(), &message.formatted()).await,
             Self::File(file) => file
                 .send(message)
                 .await
@@ -253,7 +259,7 @@ impl Transport {
 
 /// SMTP 5xx is permanent; everything else (4xx, refused connections, timeouts, TLS hiccups)
 /// may pass, so it is retried.
-fn classify_smtp(error: lettre::transport::smtp::Error) -> SendError {
+pub(crate) fn classify_smtp(error: lettre::transport::smtp::Error) -> SendError {
     let reason = smtp_reason(&error);
     if error.is_permanent() {
         SendError::Permanent(reason)

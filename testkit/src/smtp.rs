@@ -4,7 +4,10 @@
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -79,6 +82,10 @@ struct Faults {
 #[derive(Debug, Default)]
 struct Shared {
     received: Mutex<Vec<ReceivedMail>>,
+    /// Messages accepted so far, kept or not.
+    accepted: AtomicUsize,
+    /// Count messages without keeping them (benchmarks send hundreds of thousands).
+    discard: bool,
     faults: Mutex<Faults>,
     arrived: Notify,
 }
@@ -106,11 +113,24 @@ impl SmtpSink {
     /// Starts a sink on the given loopback port (0 for any), e.g. to bring "the mail server"
     /// back on the address a sender already knows.
     pub async fn start_on(port: u16) -> Self {
+        Self::start_with(port, Shared::default()).await
+    }
+
+    /// Starts a sink that only counts what it accepts ([`Self::accepted`]), for benchmarks.
+    pub async fn start_counting() -> Self {
+        let shared = Shared {
+            discard: true,
+            ..Shared::default()
+        };
+        Self::start_with(0, shared).await
+    }
+
+    async fn start_with(port: u16, shared: Shared) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind the smtp sink");
         let addr = listener.local_addr().expect("sink address");
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(shared);
         let accept_loop = tokio::spawn(accept(listener, Arc::clone(&shared)));
         Self {
             addr,
@@ -127,6 +147,11 @@ impl SmtpSink {
     /// The `MAIL_TRANSPORT` value that sends here.
     pub fn url(&self) -> String {
         format!("smtp://{}?tls=none", self.addr)
+    }
+
+    /// How many messages were accepted so far (also by a counting sink).
+    pub fn accepted(&self) -> usize {
+        self.shared.accepted.load(Ordering::Relaxed)
     }
 
     /// Everything accepted so far, oldest first.
@@ -245,15 +270,18 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
                 if fail {
                     "451 try again later".into()
                 } else {
-                    shared
-                        .received
-                        .lock()
-                        .expect("sink lock")
-                        .push(ReceivedMail {
-                            envelope_from: envelope_from.clone(),
-                            recipients: std::mem::take(&mut recipients),
-                            raw,
-                        });
+                    if !shared.discard {
+                        shared
+                            .received
+                            .lock()
+                            .expect("sink lock")
+                            .push(ReceivedMail {
+                                envelope_from: envelope_from.clone(),
+                                recipients: std::mem::take(&mut recipients),
+                                raw,
+                            });
+                    }
+                    shared.accepted.fetch_add(1, Ordering::Relaxed);
                     shared.arrived.notify_waiters();
                     "250 queued".into()
                 }

@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc malloc: faster on the request path, and it hands freed memory
+/// back to the system, where glibc's per-thread arenas kept each argon2id hash's 19 MiB.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use token_service::{Application, Config, cli::Cli};
 
 #[tokio::main]

@@ -26,7 +26,7 @@ fn app() -> axum::Router {
     )
     .unwrap();
     router(AppState {
-        upstreams,
+        upstreams: Arc::new(upstreams),
         reset_url: Arc::new(ResetUrl::parse("http://localhost:8080/reset?token={token}").unwrap()),
         api_keys: Arc::default(),
         trusted_proxies: Arc::default(),

@@ -1,0 +1,192 @@
+//! The HTTP load generator: N keep-alive HTTP/1.1 connections, each sending its next request
+//! as soon as the previous answer is read, for a fixed time (closed loop, like `wrk`); and
+//! [`burst`], many requests at once, each on its own connection.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::{net::TcpStream, task::JoinSet};
+
+use crate::stats::Sample;
+
+/// What each request is: a POST of a body (built per connection and sequence number) to a path.
+#[derive(Clone)]
+pub struct Target {
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// The request path, e.g. `/v1/account/password/check-token`.
+    pub path: &'static str,
+    /// The status a request is counted as served with.
+    pub expect: StatusCode,
+    /// The body of the `n`-th request of connection `c`.
+    pub body: Arc<dyn Fn(usize, u64) -> Bytes + Send + Sync>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Target(POST http://{}{})", self.addr, self.path)
+    }
+}
+
+impl Target {
+    /// A target that POSTs the same body every time.
+    pub fn fixed(addr: SocketAddr, path: &'static str, expect: StatusCode, body: Bytes) -> Self {
+        Self {
+            addr,
+            path,
+            expect,
+            body: Arc::new(move |_, _| body.clone()),
+        }
+    }
+
+    fn request(&self, connection: usize, n: u64) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new((self.body)(connection, n)));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = http::Uri::from_static(self.path);
+        let headers = request.headers_mut();
+        headers.insert(header::HOST, http::HeaderValue::from_static("bench.test"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        request
+    }
+}
+
+/// Runs `connections` closed-loop connections against `target` for `duration`.
+pub async fn run(target: &Target, connections: usize, duration: Duration) -> Sample {
+    run_until(target, connections, duration, Arc::default()).await
+}
+
+/// As [`run`], ending early once `stop` is set.
+pub async fn run_until(
+    target: &Target,
+    connections: usize,
+    duration: Duration,
+    stop: Arc<AtomicBool>,
+) -> Sample {
+    let started = Instant::now();
+    let until = Until {
+        deadline: started + duration,
+        stop,
+    };
+    let mut tasks = JoinSet::new();
+    for connection in 0..connections {
+        let (target, until) = (target.clone(), until.clone());
+        tasks.spawn(async move { one_connection(&target, connection, &until).await });
+    }
+    let mut total = Sample::default();
+    while let Some(Ok(sample)) = tasks.join_next().await {
+        total.ok += sample.ok;
+        total.others += sample.others;
+        total.latencies.extend(sample.latencies);
+    }
+    total.elapsed = started.elapsed();
+    total.latencies.sort_unstable();
+    total
+}
+
+/// When a run ends: at its deadline, or earlier when told to stop.
+#[derive(Clone)]
+struct Until {
+    deadline: Instant,
+    stop: Arc<AtomicBool>,
+}
+
+impl Until {
+    fn going(&self) -> bool {
+        Instant::now() < self.deadline && !self.stop.load(Ordering::Relaxed)
+    }
+}
+
+async fn one_connection(target: &Target, connection: usize, until: &Until) -> Sample {
+    let mut sample = Sample::default();
+    let mut n = 0;
+    while until.going() {
+        let Ok(mut sender) = connect(target.addr).await else {
+            sample.others += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        while until.going() {
+            n += 1;
+            let started = Instant::now();
+            match send(&mut sender, target.request(connection, n)).await {
+                Ok(status) if status == target.expect => {
+                    sample.ok += 1;
+                    sample.latencies.push(started.elapsed());
+                }
+                Ok(_) => sample.others += 1,
+                Err(_) => {
+                    sample.others += 1;
+                    break;
+                }
+            }
+        }
+    }
+    sample
+}
+
+/// Sends `count` requests at once, each on its own fresh connection, and returns each one's
+/// status (`None` when it failed) and latency.
+pub async fn burst(target: &Target, count: usize) -> Vec<(Option<StatusCode>, Duration)> {
+    let mut senders = Vec::with_capacity(count);
+    for _ in 0..count {
+        senders.push(connect(target.addr).await);
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(count));
+    let mut tasks = JoinSet::new();
+    for (connection, sender) in senders.into_iter().enumerate() {
+        let request = target.request(connection, 0);
+        let start = Arc::clone(&start);
+        tasks.spawn(async move {
+            start.wait().await;
+            let started = Instant::now();
+            let status = match sender {
+                Ok(mut sender) => send(&mut sender, request).await.ok(),
+                Err(_) => None,
+            };
+            (status, started.elapsed())
+        });
+    }
+    tasks.join_all().await
+}
+
+async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, LoadError> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+async fn send(
+    sender: &mut SendRequest<Full<Bytes>>,
+    request: Request<Full<Bytes>>,
+) -> Result<StatusCode, LoadError> {
+    sender.ready().await?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    response.into_body().collect().await?;
+    Ok(status)
+}
+
+/// Why a request got no answer.
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error("connect: {0}")]
+    Connect(#[from] std::io::Error),
+    #[error("http: {0}")]
+    Http(#[from] hyper::Error),
+}

@@ -1,0 +1,60 @@
+//! check-token through the gateway (gateway -> token service -> Redis) beside a bare axum
+//! handler doing one Redis GET. Goal: >= 0.50.
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use super::{alternate, ratio};
+use crate::{
+    Options,
+    floors::GET_PATH,
+    grpc::Admin,
+    load::{self, Target},
+    stack::Stack,
+    table::{Figure, Row},
+};
+
+/// persona's check-token path.
+pub const CHECK_TOKEN_PATH: &str = "/v1/account/password/check-token";
+
+/// A check-token load target for a fresh token on `stack`'s floor-off gateway.
+pub async fn target(stack: &Stack, name: &str) -> anyhow::Result<Target> {
+    let admin = Admin::connect(stack.tokens.addr).await?;
+    let email = admin.accounts(name, 1).await?.remove(0);
+    let token = admin.token(&email).await?;
+    Ok(Target::fixed(
+        stack.gateway.addr,
+        CHECK_TOKEN_PATH,
+        StatusCode::NO_CONTENT,
+        Bytes::from(serde_json::Value::from(token).to_string()),
+    ))
+}
+
+pub async fn run(stack: &Stack, options: &Options) -> anyhow::Result<Vec<Row>> {
+    let gateway = target(stack, "check").await?;
+    let floor = Target::fixed(
+        stack.floors.addr,
+        GET_PATH,
+        StatusCode::NO_CONTENT,
+        Bytes::new(),
+    );
+    let (connections, duration) = (options.connections, options.duration);
+    let (ours, floor) = alternate(
+        options.rounds,
+        || async { Ok(load::run(&gateway, connections, duration).await.summary()) },
+        || async { Ok(load::run(&floor, connections, duration).await.summary()) },
+    )
+    .await?;
+    let ratio = ratio(ours.rate, floor.rate);
+    Ok(vec![Row {
+        scenario: "check-token via the gateway".into(),
+        measured: Figure::load(ours, "req/s"),
+        floor: Some((
+            "axum handler, one Redis GET".into(),
+            Figure::load(floor, "req/s"),
+        )),
+        ratio,
+        goal: ">= 0.50".into(),
+        met: ratio.map(|ratio| ratio >= 0.50),
+    }])
+}
