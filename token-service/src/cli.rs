@@ -155,7 +155,8 @@ async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<Ex
     // The same policy as the service's: an account added here meets what a reset would.
     let directory = Directory::new(
         storage.account_store(),
-        HashPool::new(config.hash_limits(), HashMetrics::default()),
+        HashPool::new(config.hash_limits(), HashMetrics::default())
+            .context("starting the password hashing threads")?,
         config.password_policy(),
     );
     match command {

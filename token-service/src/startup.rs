@@ -35,6 +35,9 @@ use crate::{
 /// Why the service could not start. Each message names the setting to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// The system refused to start the password hashing threads.
+    #[error("cannot start the password hashing threads: {0}")]
+    HashThreads(std::io::Error),
     /// Redis cannot be reached at `REDIS_URL`.
     #[error(transparent)]
     Redis(#[from] passreset_redis::ConnectError),
@@ -122,7 +125,8 @@ impl Application {
         let grpc_metrics =
             GrpcServerMetrics::register(&mut registry, passreset_proto::FILE_DESCRIPTOR_SET)?;
         let token_metrics = TokenMetrics::register(&mut registry);
-        let hashing = HashPool::new(config.hash_limits(), token_metrics.hashes());
+        let hashing = HashPool::new(config.hash_limits(), token_metrics.hashes())
+            .map_err(StartupError::HashThreads)?;
         let users = match &config.directory {
             DirectorySetting::Redis => Users::BuiltIn(Directory::new(
                 storage.account_store(),

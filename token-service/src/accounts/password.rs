@@ -1,6 +1,7 @@
 //! Passwords: the generator for `generate = true`, and argon2id hashing (OWASP parameters) run
-//! on the blocking pool so it never stalls the gRPC workers, and through a [`HashPool`] so a
-//! burst cannot hold 19 MiB per blocking thread. Passwords are NFKC-normalised before they are
+//! on hash threads of their own below the request threads' priority (`hash_threads`), so it
+//! never stalls the gRPC workers, and through a [`HashPool`] so a burst cannot hold 19 MiB per
+//! waiting caller. Passwords are NFKC-normalised before they are
 //! judged (`policy`), hashed or verified, so the same password typed on another keyboard
 //! (composed or decomposed accents, full-width digits) still matches.
 
@@ -22,6 +23,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use unicode_normalization::UnicodeNormalization as _;
 
+use super::hash_threads::HashThreads;
 use crate::Error;
 
 /// Length of a generated password.
@@ -156,8 +158,8 @@ fn verify_now(hash: &HashedPassword, password: &SecretString) -> bool {
     })
 }
 
-/// Runs argon2 work (hashes and verifications alike) at most `concurrency` at a time, each on
-/// the blocking pool; at most `queue` more callers wait, each for at most `wait`. The rest are
+/// Runs argon2 work (hashes and verifications alike) at most `concurrency` at a time, on as
+/// many hash threads; at most `queue` more callers wait, each for at most `wait`. The rest are
 /// refused with [`Error::Busy`] (RESOURCE_EXHAUSTED) before anything changed, rather than
 /// piling up 19 MiB per blocking thread.
 #[derive(Clone, Debug)]
@@ -172,6 +174,8 @@ pub(crate) struct HashPool {
     wait: Duration,
     /// What the pool counts.
     metrics: HashMetrics,
+    /// Where the work runs.
+    threads: HashThreads,
 }
 
 /// What a [`HashPool`] counts, for operators (and for tests that must see no hash ran).
@@ -216,15 +220,18 @@ impl Drop for Running {
 }
 
 impl HashPool {
-    /// A pool of `limits`, counting what runs on `metrics`.
-    pub(crate) fn new(limits: HashLimits, metrics: HashMetrics) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
+    /// A pool of `limits`, counting what runs on `metrics`; fails only if the system refuses
+    /// to start its threads.
+    pub(crate) fn new(limits: HashLimits, metrics: HashMetrics) -> std::io::Result<Self> {
+        let concurrency = limits.concurrency.max(1);
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(concurrency)),
             waiting: Arc::new(AtomicUsize::new(0)),
             queue: limits.queue,
             wait: limits.wait,
             metrics,
-        }
+            threads: HashThreads::start(concurrency)?,
+        })
     }
 
     /// A permit now, or after waiting in the bounded queue; [`Error::Busy`] otherwise.
@@ -243,7 +250,7 @@ impl HashPool {
         }
     }
 
-    /// Runs `work` on the blocking pool under a permit. The permit travels with the work, so a
+    /// Runs `work` on a hash thread under a permit. The permit travels with the work, so a
     /// caller that gives up does not free it before the hash is done.
     pub(crate) async fn run<T: Send + 'static>(
         &self,
@@ -256,12 +263,12 @@ impl HashPool {
             _permit: permit,
             in_flight: self.metrics.in_flight.clone(),
         };
-        tokio::task::spawn_blocking(move || {
-            let _running = running;
-            work()
-        })
-        .await
-        .map_err(|error| Error::Internal(format!("hashing task: {error}")))
+        self.threads
+            .run(move || {
+                let _running = running;
+                work()
+            })
+            .await
     }
 
     /// Hashes `password` with a fresh salt.
@@ -301,6 +308,7 @@ mod tests {
             },
             HashMetrics::default(),
         )
+        .unwrap()
     }
 
     async fn hash(password: SecretString) -> Result<HashedPassword, Error> {
