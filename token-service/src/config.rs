@@ -3,7 +3,9 @@
 
 use std::{net::SocketAddr, path::PathBuf, str::FromStr as _, time::Duration};
 
-use passreset_grpc_security::{Callers, CallersParser, ServerTlsSettings, TlsError, TlsVariables};
+use passreset_grpc_security::{
+    Callers, CallersParser, ClientTlsSettings, ServerTlsSettings, TlsError, TlsVariables,
+};
 use passreset_telemetry::LogFormat;
 use secrecy::SecretString;
 
@@ -46,6 +48,13 @@ const DEFAULT_LIMIT_VERIFY_PER_IP: RateSetting = RateSetting(Some(Rate {
 pub const DEFAULT_HASH_QUEUE: usize = 32;
 /// Default longest wait for a hashing slot: well inside the gateway's 5 s deadline.
 pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(2);
+/// The variables of the TLS files for a `grpcs://` directory, for error lines.
+const DIRECTORY_TLS_VARIABLES: TlsVariables = TlsVariables {
+    cert: "TOKEN_DIRECTORY_TLS_CERT",
+    key: "TOKEN_DIRECTORY_TLS_KEY",
+    ca: "TOKEN_DIRECTORY_TLS_CA",
+};
+
 /// Default deadline of a call to the platform's directory: well inside the gateway's 5 s.
 pub const DEFAULT_DIRECTORY_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -199,6 +208,7 @@ pub struct Config {
     /// Where the accounts live:
     ///   redis             the built-in directory, in REDIS_URL (`token-service accounts ...`);
     ///   grpc://host:port  the platform's passreset.directory.v1.Directory service;
+    ///   grpcs://host:port the same over TLS (TOKEN_DIRECTORY_TLS_*);
     ///   postgres://...    the platform's users table on PostgreSQL (TOKEN_DIRECTORY_*_SQL);
     ///   mysql://...       the platform's users table on MySQL or MariaDB (TOKEN_DIRECTORY_*_SQL).
     #[arg(
@@ -214,6 +224,19 @@ pub struct Config {
     /// Deadline of each call to the platform's directory, e.g. `2s`, `500ms`.
     #[arg(long, env = "TOKEN_DIRECTORY_TIMEOUT", default_value = "2s", value_parser = parse_directory_timeout)]
     pub directory_timeout: Duration,
+
+    /// grpcs:// directory: the CA that signs its certificate (PEM; unset: the public roots).
+    #[arg(long, env = "TOKEN_DIRECTORY_TLS_CA")]
+    pub directory_tls_ca: Option<PathBuf>,
+
+    /// grpcs:// directory: a client certificate to present, for mutual TLS (PEM); needs
+    /// TOKEN_DIRECTORY_TLS_KEY.
+    #[arg(long, env = "TOKEN_DIRECTORY_TLS_CERT")]
+    pub directory_tls_cert: Option<PathBuf>,
+
+    /// The private key of TOKEN_DIRECTORY_TLS_CERT (PEM).
+    #[arg(long, env = "TOKEN_DIRECTORY_TLS_KEY")]
+    pub directory_tls_key: Option<PathBuf>,
 
     /// SQL directory: the statement that finds an account by `:email` (as typed, trimmed),
     /// returning the columns `id`, `email`, optionally `locale` and `password_hash`.
@@ -266,6 +289,9 @@ impl Config {
             max_in_flight: 1024,
             directory: DirectorySetting::Redis,
             directory_timeout: DEFAULT_DIRECTORY_TIMEOUT,
+            directory_tls_ca: None,
+            directory_tls_cert: None,
+            directory_tls_key: None,
             directory_lookup_sql: None,
             directory_update_sql: None,
             directory_hash: HashFormat::Argon2id,
@@ -288,6 +314,17 @@ impl Config {
             self.grpc_tls_key.as_deref(),
             self.grpc_tls_client_ca.as_deref(),
             TLS_VARIABLES,
+        )
+    }
+
+    /// The TLS of a `grpcs://` directory; a certificate without its key (or the reverse) is
+    /// refused, naming both variables.
+    pub fn directory_tls(&self) -> Result<ClientTlsSettings, TlsError> {
+        ClientTlsSettings::from_paths(
+            self.directory_tls_ca.as_deref(),
+            self.directory_tls_cert.as_deref(),
+            self.directory_tls_key.as_deref(),
+            DIRECTORY_TLS_VARIABLES,
         )
     }
 

@@ -14,7 +14,7 @@ use passreset_telemetry::{
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use passreset_grpc_security::{Authorize, Policy, ServerTls};
+use passreset_grpc_security::{Authorize, ClientTls, Policy, ServerTls};
 
 use crate::{
     Config, Storage, access,
@@ -98,6 +98,7 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         // Settings first: a wrong one is reported before anything is reached.
         config.grpc_tls()?;
+        config.directory_tls()?;
         let storage = Storage::connect_redis(&config.redis, &config.redis_key_prefix).await?;
         Self::build_with_storage(config, storage).await
     }
@@ -134,8 +135,9 @@ impl Application {
                 config.password_policy(),
             )),
             DirectorySetting::Grpc(url) => {
+                let tls = ClientTls::load(&config.directory_tls()?)?;
                 let store =
-                    GrpcDirectory::new(url, config.directory_timeout).map_err(|reason| {
+                    GrpcDirectory::new(url, config.directory_timeout, &tls).map_err(|reason| {
                         StartupError::Directory {
                             variable: "TOKEN_DIRECTORY",
                             reason,

@@ -12,6 +12,7 @@ mod cluster;
 mod deploy_manifests;
 mod deploy_prometheus;
 mod directory_grpc;
+mod directory_grpcs;
 mod directory_sql;
 mod failover;
 mod fuzz;

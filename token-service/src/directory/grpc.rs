@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use passreset_grpc_security::ClientTls;
 use passreset_proto::directory::v1::{
     LookupAccountRequest, SetPasswordRequest, directory_client::DirectoryClient,
 };
@@ -32,19 +33,20 @@ pub(crate) struct GrpcDirectory {
 }
 
 impl GrpcDirectory {
-    /// A client of `url` (`http://host:port`), connecting on first use.
-    pub(crate) fn new(url: &str, timeout: Duration) -> Result<Self, String> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|error| error.to_string())?
-            .connect_timeout(timeout)
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_while_idle(true);
-        if endpoint.uri().host().is_none() {
-            return Err("has no host".to_owned());
-        }
+    /// A client of `url` (`http://host:port`, or `https://host:port` over `tls`), connecting
+    /// on first use.
+    pub(crate) fn new(url: &str, timeout: Duration, tls: &ClientTls) -> Result<Self, String> {
+        let channel = tls
+            .connect_lazy(url, |endpoint: Endpoint| {
+                endpoint
+                    .connect_timeout(timeout)
+                    .tcp_nodelay(true)
+                    .http2_keep_alive_interval(Duration::from_secs(30))
+                    .keep_alive_while_idle(true)
+            })
+            .map_err(|error| error.to_string())?;
         Ok(Self {
-            client: DirectoryClient::with_interceptor(endpoint.connect_lazy(), TRACED),
+            client: DirectoryClient::with_interceptor(channel, TRACED),
             timeout,
         })
     }
@@ -140,6 +142,11 @@ mod tests {
 
     use super::*;
 
+    /// A client TLS with no files: `http://` directories only.
+    fn plaintext() -> ClientTls {
+        ClientTls::load(&passreset_grpc_security::ClientTlsSettings::default()).unwrap()
+    }
+
     #[tokio::test]
     async fn each_call_carries_the_requests_trace_context_and_a_deadline() {
         let folder = tempfile::tempdir().unwrap();
@@ -160,7 +167,7 @@ mod tests {
         let subscriber = tracing_subscriber::registry()
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
         let _default = tracing::subscriber::set_default(subscriber);
-        let client = GrpcDirectory::new(&url, Duration::from_secs(2)).unwrap();
+        let client = GrpcDirectory::new(&url, Duration::from_secs(2), &plaintext()).unwrap();
         let found = client
             .lookup(" ADA@example.com")
             .instrument(tracing::info_span!("forgot"))

@@ -9,8 +9,8 @@ use secrecy::{ExposeSecret as _, SecretString};
 pub enum DirectorySetting {
     /// `redis`: the built-in directory, in the service's Redis.
     Redis,
-    /// `grpc://host:port`: the platform's `passreset.directory.v1.Directory` service, at this
-    /// `http://` URL.
+    /// `grpc://host:port` or `grpcs://host:port`: the platform's
+    /// `passreset.directory.v1.Directory` service, at this `http://` or (TLS) `https://` URL.
     Grpc(String),
     /// `postgres://...` or `mysql://...`: the platform's users table (the URL may hold a
     /// password, so it is shown without one).
@@ -28,19 +28,21 @@ impl FromStr for DirectorySetting {
         if value == "redis" {
             return Ok(Self::Redis);
         }
-        if let Some(address) = value.strip_prefix("grpc://") {
-            if address.is_empty() || address.contains('/') {
-                return Err("grpc:// takes host:port, nothing more".to_owned());
+        for (scheme, transport) in [("grpc://", "http"), ("grpcs://", "https")] {
+            if let Some(address) = value.strip_prefix(scheme) {
+                if address.is_empty() || address.contains('/') {
+                    return Err(format!("{scheme} takes host:port, nothing more"));
+                }
+                return Ok(Self::Grpc(format!("{transport}://{address}")));
             }
-            return Ok(Self::Grpc(format!("http://{address}")));
-        }
-        if value.starts_with("grpcs://") {
-            return Err("grpcs:// is not supported yet: use grpc:// inside the network".to_owned());
         }
         if SQL_SCHEMES.iter().any(|scheme| value.starts_with(scheme)) {
             return Ok(Self::Sql(SecretString::from(value)));
         }
-        Err("must be redis, grpc://host:port, postgres://... or mysql://...".to_owned())
+        Err(
+            "must be redis, grpc://host:port, grpcs://host:port, postgres://... or mysql://..."
+                .to_owned(),
+        )
     }
 }
 
@@ -55,7 +57,10 @@ impl fmt::Display for DirectorySetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Redis => f.write_str("redis"),
-            Self::Grpc(url) => write!(f, "grpc://{}", url.trim_start_matches("http://")),
+            Self::Grpc(url) => match url.strip_prefix("https://") {
+                Some(address) => write!(f, "grpcs://{address}"),
+                None => write!(f, "grpc://{}", url.trim_start_matches("http://")),
+            },
             Self::Sql(url) => {
                 let url = url.expose_secret();
                 let scheme = url.split("://").next().unwrap_or_default();
@@ -86,6 +91,11 @@ mod tests {
             "grpc://users.internal:7000".parse(),
             Ok(DirectorySetting::Grpc(url)) if url == "http://users.internal:7000"
         ));
+        let tls: DirectorySetting = "grpcs://users.internal:7443".parse().unwrap();
+        assert!(
+            matches!(&tls, DirectorySetting::Grpc(url) if url == "https://users.internal:7443")
+        );
+        assert_eq!(tls.to_string(), "grpcs://users.internal:7443");
         for sql in ["postgres://u:p@db/app", "mysql://db/app", "postgresql://db"] {
             assert!(matches!(sql.parse(), Ok(DirectorySetting::Sql(_))), "{sql}");
         }
@@ -94,7 +104,7 @@ mod tests {
             "ldap://x",
             "grpc://",
             "grpc://h:1/path",
-            "grpcs://h:1",
+            "grpcs://",
             "Redis",
         ] {
             assert!(bad.parse::<DirectorySetting>().is_err(), "{bad}");
