@@ -110,8 +110,8 @@ impl SmtpSink {
         Self::start_on(0).await
     }
 
-    /// Starts a sink on the given loopback port (0 for any), e.g. to bring "the mail server"
-    /// back on the address a sender already knows.
+    /// Starts a sink on the given loopback port (0 for any). To bring "the mail server" back
+    /// on an address a sender knows, hold that port instead ([`Self::start_from`]).
     pub async fn start_on(port: u16) -> Self {
         Self::start_with(port, Shared::default()).await
     }
@@ -125,10 +125,20 @@ impl SmtpSink {
         Self::start_with(0, shared).await
     }
 
+    /// Starts a sink on a listener the test already holds: a server that "comes back" on the
+    /// same address without the port ever being free for another process to take.
+    pub async fn start_from(listener: TcpListener) -> Self {
+        Self::serve(listener, Shared::default())
+    }
+
     async fn start_with(port: u16, shared: Shared) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind the smtp sink");
+        Self::serve(listener, shared)
+    }
+
+    fn serve(listener: TcpListener, shared: Shared) -> Self {
         let addr = listener.local_addr().expect("sink address");
         let shared = Arc::new(shared);
         let accept_loop = tokio::spawn(accept(listener, Arc::clone(&shared)));

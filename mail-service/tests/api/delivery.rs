@@ -21,7 +21,11 @@ fn copies_by_message_id(sink: &SmtpSink) -> HashMap<String, usize> {
 
 #[tokio::test]
 async fn thirty_mails_queued_while_smtp_is_down_all_arrive_once_it_is_up() {
-    let port = free_port();
+    // Bound but not listening: connections are refused, as by a server that is down, and no
+    // other test can take the port before the sink listens on it.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let app = spawn_app(
         test_redis().await,
         &format!("smtp://127.0.0.1:{port}?tls=none"),
@@ -38,7 +42,7 @@ async fn thirty_mails_queued_while_smtp_is_down_all_arrive_once_it_is_up() {
     }
     // Nothing listens yet: every first attempt fails and is parked for a retry.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let sink = SmtpSink::start_on(port).await;
+    let sink = SmtpSink::start_from(reserved.listen(128).unwrap()).await;
     sink.wait_for_messages(30, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let copies = copies_by_message_id(&sink);

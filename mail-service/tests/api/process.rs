@@ -43,26 +43,39 @@ pub(crate) async fn client(
 /// worker keeps the mail it took, pending in the consumer group, until it is killed.
 struct SilentSmtp {
     port: u16,
-    accept_loop: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    accept_loop: tokio::task::JoinHandle<tokio::net::TcpListener>,
 }
 
 impl SilentSmtp {
     async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
         let accept_loop = tokio::spawn(async move {
             let mut held = Vec::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                held.push(stream);
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return listener,
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => held.push(stream),
+                        Err(_) => return listener,
+                    },
+                }
             }
         });
-        Self { port, accept_loop }
+        Self {
+            port,
+            stop,
+            accept_loop,
+        }
     }
 
-    /// Closes the listener and every connection, freeing the port.
-    async fn stop(self) {
-        self.accept_loop.abort();
-        let _ = self.accept_loop.await;
+    /// Closes every connection and hands back the listener, so the server that replaces this
+    /// one takes the same port without releasing it (another test could grab a free port).
+    async fn stop(self) -> tokio::net::TcpListener {
+        let _ = self.stop.send(());
+        self.accept_loop.await.unwrap()
     }
 }
 
@@ -102,8 +115,7 @@ async fn a_sigkilled_dispatcher_loses_nothing_once_restarted() {
     first.wait().await.unwrap();
 
     // The mail server comes back on the same address, and a second dispatcher starts.
-    silent.stop().await;
-    let sink = SmtpSink::start_on(smtp_port).await;
+    let sink = SmtpSink::start_from(silent.stop().await).await;
     let mut second = start(&env);
     let mut mail = client(grpc_port).await;
     sink.wait_for_messages(12, Duration::from_secs(30)).await;
