@@ -297,12 +297,8 @@ impl Resets {
             NewPassword::Chosen(password) => (password, false),
             NewPassword::Generate => (password::generate()?, true),
         };
-        // Judged on a hash thread, as hashing is: zxcvbn costs milliseconds of CPU, and a burst
-        // of resets scoring on the request threads would delay every token check behind them.
-        let (policy, judged) = (self.policy, password.clone());
-        self.hashing
-            .run(move || policy.check(&judged, &email))
-            .await?
+        self.policy
+            .check(&password, &email)
             .map_err(Error::weak_new_password)?;
 
         // From the claim on, run to the end even if the caller hangs up: a half-done
