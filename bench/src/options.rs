@@ -18,6 +18,8 @@ pub enum Scenario {
     Mail,
     /// Resets arriving at once: resets/s vs cores / hash time, memory, check-token p99.
     Resets,
+    /// check-token and forgot on a 3-master, 3-replica Redis Cluster vs on one Redis.
+    Cluster,
     /// forgot for known addresses, floor off; and floor on vs off at 512 connections.
     Forgot,
 }

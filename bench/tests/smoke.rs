@@ -38,6 +38,8 @@ async fn one_tiny_round_of_every_scenario_produces_numbers() {
         "mail dispatch",
         "resets, 4",
         "p99 during",
+        "check-token, on a 3+3",
+        "forgot, known address, on a 3+3",
         "forgot, known",
         "floor on",
     ] {

@@ -1,6 +1,8 @@
 //! check-token through the gateway (gateway -> token service -> Redis) beside a bare axum
 //! handler doing one Redis GET. Goal: >= 0.50.
 
+use std::net::SocketAddr;
+
 use bytes::Bytes;
 use http::StatusCode;
 
@@ -19,11 +21,21 @@ pub const CHECK_TOKEN_PATH: &str = "/v1/account/password/check-token";
 
 /// A check-token load target for a fresh token on `stack`'s floor-off gateway.
 pub async fn target(stack: &Stack, name: &str) -> anyhow::Result<Target> {
-    let admin = Admin::connect(stack.tokens.addr).await?;
+    target_on(stack.tokens.addr, stack.gateway.addr, name).await
+}
+
+/// A check-token load target for a fresh token of the token service at `tokens`, through the
+/// gateway at `gateway`.
+pub async fn target_on(
+    tokens: SocketAddr,
+    gateway: SocketAddr,
+    name: &str,
+) -> anyhow::Result<Target> {
+    let admin = Admin::connect(tokens).await?;
     let email = admin.accounts(name, 1).await?.remove(0);
     let token = admin.token(&email).await?;
     Ok(Target::fixed(
-        stack.gateway.addr,
+        gateway,
         CHECK_TOKEN_PATH,
         StatusCode::NO_CONTENT,
         Bytes::from(serde_json::Value::from(token).to_string()),

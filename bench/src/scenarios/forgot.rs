@@ -22,7 +22,8 @@ use crate::{
 /// persona's forgot path.
 pub const FORGOT_PATH: &str = "/v1/account/password/forgot";
 
-fn target(addr: std::net::SocketAddr, addresses: &Arc<Vec<String>>) -> Target {
+/// forgot at `addr` for `addresses`, spread over the connections.
+pub(super) fn target(addr: std::net::SocketAddr, addresses: &Arc<Vec<String>>) -> Target {
     let addresses = Arc::clone(addresses);
     Target {
         addr,

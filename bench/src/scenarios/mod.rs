@@ -1,6 +1,7 @@
 //! One module per scenario; each returns its rows of the table.
 
 mod check_token;
+mod cluster;
 mod forgot;
 mod idle_rss;
 mod limited;
@@ -26,6 +27,7 @@ pub async fn run(scenario: Scenario, stack: &Stack, options: &Options) -> anyhow
         Scenario::Limited => limited::run(stack, options).await,
         Scenario::Mail => mail::run(stack, options).await,
         Scenario::Resets => resets::run(stack, options).await,
+        Scenario::Cluster => cluster::run(stack, options).await,
         Scenario::Forgot => forgot::run(stack, options).await,
     }
 }

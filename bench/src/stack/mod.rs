@@ -38,7 +38,21 @@ pub struct Stack {
     pub gateway_limited: Service,
     /// The bare axum handlers.
     pub floors: FloorServer,
+    /// How the services run, for scenarios that start more of them.
+    how: How,
     _redis_process: RedisProcess,
+}
+
+/// A token service with rate limits off, a mail service sending to the stack's sink and a
+/// floor-off gateway in front of them: the main services' configuration on another Redis.
+#[derive(Debug)]
+pub struct Services {
+    /// Rate limits off.
+    pub tokens: Service,
+    /// Sends to the stack's sink, no queue limit.
+    pub mail: Service,
+    /// In front of [`Self::tokens`], response-time floor off.
+    pub gateway: Service,
 }
 
 impl Stack {
@@ -70,6 +84,7 @@ impl Stack {
         .await?;
         let floors = FloorServer::start(&redis.url, &redis.prefix).await?;
         Ok(Self {
+            how,
             redis,
             sink,
             tokens,
@@ -80,6 +95,28 @@ impl Stack {
             gateway_limited,
             floors,
             _redis_process: redis_process,
+        })
+    }
+
+    /// [`Services`] on `redis` (e.g. a Redis Cluster), sending mail to [`Self::sink`].
+    pub async fn start_services_on(&self, redis: &TestRedis) -> anyhow::Result<Services> {
+        let tokens = Service::start(Kind::Tokens, token_args(redis, true), &self.how).await?;
+        let mail = Service::start(
+            Kind::Mail,
+            mail_args(redis, &self.sink, tokens.addr),
+            &self.how,
+        )
+        .await?;
+        let gateway = Service::start(
+            Kind::Gateway,
+            gateway_args(tokens.addr, mail.addr, "0s"),
+            &self.how,
+        )
+        .await?;
+        Ok(Services {
+            tokens,
+            mail,
+            gateway,
         })
     }
 
@@ -144,6 +181,8 @@ fn common_args(redis: &TestRedis) -> Vec<String> {
     vec![
         "--redis-url".into(),
         redis.url.clone(),
+        "--redis-cluster".into(),
+        redis.cluster.to_string(),
         "--redis-key-prefix".into(),
         redis.prefix.clone(),
         "--metrics-addr".into(),

@@ -14,7 +14,7 @@ pub type InProcess =
     ) -> Pin<Box<dyn Future<Output = anyhow::Result<tokio::task::JoinHandle<()>>> + Send>>;
 
 /// How the services run.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub(super) enum How {
     /// The workspace's binaries in this directory, as child processes.
     Binaries(PathBuf),
