@@ -1,9 +1,12 @@
 //! One connection type for every store, whether Redis is one server or a cluster.
 
+use std::time::Duration;
+
 use redis::{
-    Cmd, Pipeline, RedisFuture, Value,
+    Cmd, Pipeline, RedisFuture, RedisResult, Value,
     aio::{ConnectionLike, ConnectionManager},
     cluster_async::ClusterConnection,
+    cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr},
 };
 
 /// A multiplexed connection that heals itself: to one server (a [`ConnectionManager`], which
@@ -24,6 +27,33 @@ impl RedisConnection {
     /// Whether this talks to a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
         matches!(self, Self::Cluster(_))
+    }
+
+    /// Redis `WAIT`: blocks until `replicas` replicas of the server (on a cluster: of the master
+    /// serving `key`'s slot) hold every write this connection sent it, or until `timeout`;
+    /// returns how many do. Meanwhile no other command on this connection is served, so give
+    /// it a connection of its own.
+    pub async fn wait_for_replicas(
+        &mut self,
+        key: &str,
+        replicas: u32,
+        timeout: Duration,
+    ) -> RedisResult<u32> {
+        let mut wait = redis::cmd("WAIT");
+        wait.arg(replicas)
+            .arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        match self {
+            Self::Single(connection) => wait.query_async(connection).await,
+            Self::Cluster(connection) => {
+                // The client would send a keyless WAIT to every master; only the one that took
+                // the write knows whether it is replicated.
+                let master = Route::with_key(key, SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(master));
+                Ok(redis::from_redis_value(
+                    connection.route_command(wait, routing).await?,
+                )?)
+            }
+        }
     }
 }
 

@@ -47,7 +47,9 @@ pub async fn run(stack: &Stack, options: &Options) -> anyhow::Result<Vec<Row>> {
 
     let addresses = |tokens| async move {
         let admin = Admin::connect(tokens).await?;
-        anyhow::Ok(Arc::new(admin.accounts("cluster-bench", connections).await?))
+        anyhow::Ok(Arc::new(
+            admin.accounts("cluster-bench", connections).await?,
+        ))
     };
     let single = forgot::target(stack.gateway.addr, &addresses(stack.tokens.addr).await?);
     let clustered = forgot::target(

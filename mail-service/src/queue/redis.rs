@@ -1,20 +1,21 @@
-//! The queue on Redis: the keys, the Lua scripts and the typed calls around them.
+//! The queue on Redis: the keys, the Lua scripts and the typed calls around them. Every key
+//! starts with `<base>` = `{prefix}{{prefix}mail}`:
 //!
-//! - `{prefix}{mail}:queue`: the stream of mails to send (entries hold only the message id),
-//!   read by the consumer group `dispatchers`; delivered entries are acked and deleted;
-//! - `{prefix}{mail}:msg:<id>`: a hash per mail: `payload` (the mail, deleted once sent or
-//!   dead), `state`, `attempts`, `next_attempt_at`, `last_error`, `updated_at`;
-//! - `{prefix}{mail}:retry`: a sorted set of ids waiting for their next try, scored by due time;
-//! - `{prefix}{mail}:dead`: the dead-letter stream (id, kind, reason as SMTP codes only, time;
-//!   no content), about `MAIL_DEAD_MAX` entries at most, read a page at a time;
-//! - `{prefix}{mail}:idem:<sha256>`: an idempotency key's first message id, for 24h.
+//! - `<base>:queue`: the stream of mails to send (entries hold only the message id), read by
+//!   the consumer group `dispatchers`; delivered entries are acked and deleted;
+//! - `<base>:msg:<id>`: a hash per mail: `payload` (the mail, deleted once sent or dead),
+//!   `state`, `attempts`, `next_attempt_at`, `last_error`, `updated_at`;
+//! - `<base>:retry`: a sorted set of ids waiting for their next try, scored by due time;
+//! - `<base>:dead`: the dead-letter stream (id, kind, reason as SMTP codes only, time; no
+//!   content), about `MAIL_DEAD_MAX` entries at most, read a page at a time;
+//! - `<base>:idem:<sha256>`: an idempotency key's first message id, for 24h.
 //!
-//! Every key carries the `{mail}` hash tag, so the scripts work unchanged on Redis Cluster (the
-//! contract tests run there too); the price is that the whole queue is one slot, served by one
-//! master (see the README).
+//! Every key carries the `{<prefix>mail}` hash tag, so the scripts work unchanged on Redis
+//! Cluster (the contract tests run there too); the price is that the whole queue is one slot,
+//! served by one master (see the README).
 
 use std::{
-    sync::LazyLock,
+    sync::{Arc, LazyLock},
     time::{Duration, Instant},
 };
 
@@ -207,33 +208,100 @@ type StatusFields = (
     Option<u64>,
 );
 
-/// The key names, from the prefix.
+/// The key names, from the prefix: every key starts with it (ACL key patterns, dumps) and
+/// carries the hash tag `{<prefix>mail}`, so two deployments sharing a cluster keep their
+/// queues in different slots.
 #[derive(Debug, Clone)]
 struct Keys {
     prefix: String,
+    /// `<prefix>{<prefix>mail}`, what every key name starts with.
+    base: String,
 }
 
 impl Keys {
+    fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            base: format!("{prefix}{{{prefix}mail}}"),
+        }
+    }
+
     fn queue(&self) -> String {
-        format!("{}{{mail}}:queue", self.prefix)
+        format!("{}:queue", self.base)
     }
 
     fn record(&self, id: &MessageId) -> String {
-        format!("{}{{mail}}:msg:{id}", self.prefix)
+        format!("{}:msg:{id}", self.base)
     }
 
     fn retry(&self) -> String {
-        format!("{}{{mail}}:retry", self.prefix)
+        format!("{}:retry", self.base)
     }
 
     fn dead(&self) -> String {
-        format!("{}{{mail}}:dead", self.prefix)
+        format!("{}:dead", self.base)
     }
 
     /// The caller's key is hashed: it may be long, or hold anything.
     fn idempotency(&self, key: Option<&str>) -> String {
         let digest = key.map_or_else(String::new, |key| hex::encode(Sha256::digest(key)));
-        format!("{}{{mail}}:idem:{digest}", self.prefix)
+        format!("{}:idem:{digest}", self.base)
+    }
+}
+
+/// How long an enqueue on a cluster waits for a replica to hold the mail.
+const REPLICA_WAIT: Duration = Duration::from_millis(250);
+/// After a wait that no replica answered, how long enqueues are acknowledged by the master
+/// alone before waiting again: a master without a live replica (one just killed, or a cluster
+/// built without replicas) costs one wait per period, not one per mail.
+const UNREPLICATED_PERIOD: Duration = Duration::from_secs(10);
+
+/// Enqueues on a Redis Cluster: over a connection of their own, each followed by `WAIT 1`, so
+/// a mail is acknowledged once a replica holds it too and outlives its master (replication is
+/// asynchronous: a write only the master had dies with it). `WAIT` holds up its connection,
+/// so it gets one no other command shares.
+struct Replicated {
+    connection: RedisConnection,
+    /// Until when enqueues skip the wait, after one that no replica answered.
+    unreplicated_until: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Replicated {
+    /// Waits until a replica holds every write of this connection, unless the master was
+    /// lately found without one. A mail no replica acknowledged in time is still accepted: it
+    /// is on the master, as on a single Redis; refusing it would turn a lost replica into an
+    /// outage.
+    async fn wait(&self, key: &str) -> Result<(), QueueError> {
+        let now = Instant::now();
+        if self.unreplicated().is_some_and(|until| now < until) {
+            return Ok(());
+        }
+        let replicas = self
+            .connection
+            .clone()
+            .wait_for_replicas(key, 1, REPLICA_WAIT)
+            .await?;
+        if replicas == 0 {
+            tracing::warn!(
+                wait_ms = REPLICA_WAIT.as_millis(),
+                unreplicated_for_s = UNREPLICATED_PERIOD.as_secs(),
+                "no replica of the mail queue's master acknowledged a mail: mails are accepted \
+                 on the master alone for a while"
+            );
+            *self.unreplicated_lock() = Some(now + UNREPLICATED_PERIOD);
+        }
+        Ok(())
+    }
+
+    fn unreplicated(&self) -> Option<Instant> {
+        *self.unreplicated_lock()
+    }
+
+    fn unreplicated_lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        // A plain value: a panic elsewhere while holding it leaves nothing half-written.
+        self.unreplicated_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -243,6 +311,8 @@ impl Keys {
 pub(crate) struct RedisQueue {
     redis: RedisSettings,
     connection: RedisConnection,
+    /// On a cluster, where enqueues go and wait for a replica.
+    replicated: Option<Arc<Replicated>>,
     keys: Keys,
 }
 
@@ -260,12 +330,22 @@ impl RedisQueue {
         key_prefix: &str,
     ) -> Result<Self, StartupError> {
         let connection = passreset_redis::connect(redis, passreset_redis::RESPONSE_TIMEOUT).await?;
+        let replicated = if connection.is_cluster() {
+            let connection =
+                passreset_redis::connect(redis, passreset_redis::RESPONSE_TIMEOUT + REPLICA_WAIT)
+                    .await?;
+            Some(Arc::new(Replicated {
+                connection,
+                unreplicated_until: std::sync::Mutex::default(),
+            }))
+        } else {
+            None
+        };
         let queue = Self {
             redis: redis.clone(),
             connection,
-            keys: Keys {
-                prefix: key_prefix.to_owned(),
-            },
+            replicated,
+            keys: Keys::new(key_prefix),
         };
         queue
             .create_group()
@@ -325,7 +405,14 @@ impl RedisQueue {
         Ok(())
     }
 
-    /// The enqueue script, without the deadline.
+    fn enqueue_connection(&self) -> RedisConnection {
+        self.replicated.as_ref().map_or_else(
+            || self.connection.clone(),
+            |replicated| replicated.connection.clone(),
+        )
+    }
+
+    /// The enqueue script (and on a cluster the wait for a replica), without the deadline.
     async fn write_mail(&self, new: NewMail) -> Result<MessageId, QueueError> {
         let id = new.mail.id.clone();
         // A suppressed mail's recipient does not even travel to Redis.
@@ -348,10 +435,14 @@ impl RedisQueue {
             .arg(u8::from(new.suppressed))
             .arg(RECORD_LIFETIME.as_secs())
             .arg(new.max_depth)
-            .invoke_async(&mut self.connection.clone())
+            .invoke_async(&mut self.enqueue_connection())
             .await?;
         if first == "!full" {
             return Err(QueueError::Full);
+        }
+        // A suppressed or repeated mail waits too: its answer must take as long as a new one's.
+        if let Some(replicated) = &self.replicated {
+            replicated.wait(&self.keys.queue()).await?;
         }
         MessageId::parse(&first)
             .ok_or_else(|| QueueError::Corrupt("idempotency key holds no message id".to_owned()))
@@ -706,6 +797,85 @@ mod tests {
         RedisQueue::connect(&redis.settings(), &redis.prefix)
             .await
             .unwrap()
+    }
+
+    #[tokio::test]
+    async fn two_deployments_on_one_cluster_keep_their_queues_in_different_slots() {
+        let redis = passreset_testkit::RedisCluster::shared().await.test_redis();
+        let mut connection = passreset_redis::connect(&redis.settings(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        let mut slots = Vec::new();
+        for prefix in ["passreset:", "passreset-staging:"] {
+            let keys = Keys::new(prefix);
+            assert!(keys.queue().starts_with(prefix), "{}", keys.queue());
+            let slot: u16 = redis::cmd("CLUSTER")
+                .arg("KEYSLOT")
+                .arg(keys.queue())
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            slots.push(slot);
+        }
+        assert_ne!(slots[0], slots[1]);
+    }
+
+    /// The replication offsets of the master at `port` (`INFO replication`): how far it has
+    /// written, and how far each replica has acknowledged. A replica acks by itself only once
+    /// a second; `WAIT` asks it at once.
+    async fn replication_offsets(port: u16) -> (u64, Vec<u64>) {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+        let mut master = client.get_multiplexed_async_connection().await.unwrap();
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query_async(&mut master)
+            .await
+            .unwrap();
+        let field = |line: &str, name: &str| -> Option<u64> {
+            line.split(',')
+                .find_map(|pair| pair.strip_prefix(name))
+                .and_then(|value| value.trim().parse().ok())
+        };
+        let written = info
+            .lines()
+            .find_map(|line| field(line, "master_repl_offset:"))
+            .unwrap();
+        let acked = info
+            .lines()
+            .filter(|line| line.starts_with("slave"))
+            .filter_map(|line| field(line.split_once(':')?.1, "offset="))
+            .collect();
+        (written, acked)
+    }
+
+    #[tokio::test]
+    async fn an_accepted_mail_is_held_by_a_replica_and_still_accepted_once_the_replica_is_gone() {
+        let mut cluster =
+            passreset_testkit::RedisCluster::start_with_node_timeout(Duration::from_secs(15)).await;
+        let redis = cluster.test_redis();
+        let queue = RedisQueue::connect(&redis.settings(), &redis.prefix)
+            .await
+            .unwrap();
+        let master = cluster.master_of(&queue.keys.queue()).await;
+        let replica = cluster.replica_of(master).await;
+        let mail = contract_tests::plain(contract_tests::reset_mail("https://r/?t=1"));
+        let (before, _) = replication_offsets(master).await;
+        queue.enqueue(mail).await.unwrap();
+        // Acknowledged only once the replica holds it (has acked past what the master had
+        // written before): the master may die now.
+        let (_, acked) = replication_offsets(master).await;
+        assert!(
+            acked.iter().any(|&acked| acked > before),
+            "{before} {acked:?}"
+        );
+
+        cluster.kill(replica).await;
+        // No replica answers the wait: the mail is accepted on the master alone, not refused.
+        for n in 2..=3 {
+            let mail = contract_tests::reset_mail(&format!("https://r/?t={n}"));
+            queue.enqueue(contract_tests::plain(mail)).await.unwrap();
+        }
+        assert_eq!(queue.depth().await.unwrap(), 3);
     }
 
     #[tokio::test]

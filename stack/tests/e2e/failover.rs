@@ -52,9 +52,12 @@ impl Seen {
 async fn a_master_failed_over_then_killed_under_load_loses_no_mail_and_spends_no_token_twice() {
     // Nodes give up on a silent master after 5 s: a gap long enough to see NOT_SERVING.
     let mut cluster = RedisCluster::start_with_node_timeout(Duration::from_secs(5)).await;
+    let redis = cluster.test_redis();
+    // The master serving this deployment's mail queue (its keys' hash tag).
+    let mail_tag = format!("{{{}mail}}", redis.prefix);
     let app = Arc::new(
         spawn_app_on(
-            cluster.test_redis(),
+            redis,
             &[
                 "--limit-per-ip",
                 "off",
@@ -88,7 +91,7 @@ async fn a_master_failed_over_then_killed_under_load_loses_no_mail_and_spends_no
     };
     accepted_at_least(10).await;
 
-    let old_master = cluster.master_of("{mail}").await;
+    let old_master = cluster.master_of(&mail_tag).await;
     let replica = cluster.replica_of(old_master).await;
     cluster.fail_over_to(replica).await;
     accepted_at_least(10).await;
