@@ -32,6 +32,9 @@ const SECRET_VARIABLES: [&str; 12] = [
     "SMTP_USERNAME",
 ];
 
+/// The folders under `deploy/kubernetes/` that render.
+const OVERLAYS: [&str; 3] = ["base", "dev", "managed-redis"];
+
 /// `kubectl kustomize` of one folder under `deploy/kubernetes/`, as YAML.
 async fn render(overlay: &str) -> String {
     let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".to_owned());
@@ -91,13 +94,13 @@ fn app_label(labels: &Value) -> Option<&str> {
 }
 
 #[tokio::test]
-async fn the_base_and_the_dev_overlay_render_and_validate_against_the_kubernetes_schemas() {
+async fn the_base_and_every_overlay_render_and_validate_against_the_kubernetes_schemas() {
     let validate = python(Venv::Deploy)
         .await
         .parent()
         .unwrap()
         .join("kubernetes-validate");
-    for overlay in ["base", "dev"] {
+    for overlay in OVERLAYS {
         let rendered = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("deploy-{overlay}-{}.yaml", uuid::Uuid::new_v4()));
         std::fs::write(&rendered, render(overlay).await).unwrap();
@@ -120,7 +123,7 @@ async fn the_base_and_the_dev_overlay_render_and_validate_against_the_kubernetes
 
 #[tokio::test]
 async fn every_workload_runs_non_root_read_only_without_privileges_with_probes_and_limits() {
-    for overlay in ["base", "dev"] {
+    for overlay in OVERLAYS {
         let objects = objects(overlay).await;
         let deployments = of_kind(&objects, "Deployment");
         let names: BTreeSet<&str> = deployments.iter().map(|d| name(d)).collect();
@@ -193,7 +196,7 @@ async fn the_services_probe_healthcheck_healthz_and_readyz() {
 
 #[tokio::test]
 async fn every_secret_comes_from_a_secret_and_the_base_holds_none() {
-    for overlay in ["base", "dev"] {
+    for overlay in OVERLAYS {
         let objects = objects(overlay).await;
         for deployment in of_kind(&objects, "Deployment") {
             let containers = deployment["spec"]["template"]["spec"]["containers"]
@@ -326,7 +329,7 @@ async fn network_policies_let_in_only_the_callers_each_service_has() {
             &[("mail-service", "smtp"), ("anyone", "http")][..],
         ),
     ]);
-    for overlay in ["base", "dev"] {
+    for overlay in OVERLAYS {
         let objects = objects(overlay).await;
         let policies = of_kind(&objects, "NetworkPolicy");
         // Everything is shut unless a policy opens it.
@@ -398,5 +401,45 @@ async fn each_service_gets_its_grpc_caller_list_and_client_secrets_from_the_secr
                 "{service}: {variable}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn the_managed_redis_overlay_reads_the_redis_files_from_the_mounted_secret() {
+    let objects = objects("managed-redis").await;
+    for app in ["token-service", "mail-service"] {
+        let deployment = of_kind(&objects, "Deployment")
+            .into_iter()
+            .find(|deployment| name(deployment) == app)
+            .unwrap();
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        let env = container["env"].as_array().unwrap();
+        let value = |variable: &str| {
+            env.iter()
+                .find(|v| v["name"] == variable)
+                .and_then(|v| v["value"].as_str())
+                .unwrap_or_else(|| panic!("{app}: no {variable}"))
+                .to_owned()
+        };
+        assert_eq!(value("REDIS_CLUSTER"), "true", "{app}");
+        let mounted = container["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|mount| mount["name"] == "secret-files")
+            .and_then(|mount| mount["mountPath"].as_str())
+            .unwrap();
+        for (variable, key) in [
+            ("REDIS_PASSWORD_FILE", "REDIS_PASSWORD"),
+            ("REDIS_TLS_CA", "REDIS_TLS_CA"),
+        ] {
+            assert_eq!(value(variable), format!("{mounted}/{key}"), "{app}");
+        }
+        // The URL, with its user, still comes from the Secret.
+        let url = env.iter().find(|v| v["name"] == "REDIS_URL").unwrap();
+        assert_eq!(
+            url["valueFrom"]["secretKeyRef"]["key"], "REDIS_URL",
+            "{app}"
+        );
     }
 }
