@@ -84,9 +84,9 @@ async fn main() -> anyhow::Result<()> {
     let tokens = match storage.redis() {
         Some(_) => token_service::Application::build(token_config).await,
         None => {
-            token_service::Application::build_with_storage(
+            token_service::Application::build_with_stores(
                 token_config,
-                token_service::Storage::in_memory(),
+                token_service::Stores::in_memory(),
             )
             .await
         }

@@ -6,7 +6,7 @@
 //! - [`config`]: settings (flags with environment fallbacks);
 //! - [`startup`]: [`Application`] (`build`, `local_addr`, `run_until_stopped`), what `main`,
 //!   `stack` and the tests start;
-//! - [`storage`]: [`Storage`], Redis or (for `stack` only) memory;
+//! - [`stores`]: [`Stores`], Redis or (for `stack` only) memory;
 //! - `grpc/`: `TokenService` and `AccountDirectory`, translating and auditing;
 //! - `reset.rs`: the issue / check / redeem flows;
 //! - `verify.rs`: `VerifyPassword` under its own rate limits;
@@ -39,7 +39,7 @@ mod limits;
 mod metrics;
 mod reset;
 pub mod startup;
-pub mod storage;
+pub mod stores;
 mod tokens;
 mod verify;
 
@@ -51,4 +51,4 @@ pub use limits::RateSetting;
 pub use passreset_telemetry::LogFormat;
 pub use passreset_telemetry::grpc::ServeError;
 pub use startup::{Application, StartupError};
-pub use storage::Storage;
+pub use stores::Stores;

@@ -99,12 +99,12 @@ pub(crate) struct Issue {
     /// The normalised address, whichever the outcome.
     pub email: NormalizedEmail,
     /// The token, when an account has the address.
-    pub issued: Option<IssuedToken>,
+    pub issued: Option<FreshToken>,
 }
 
 /// A freshly issued token and what the mail needs to say about it.
 #[derive(Debug)]
-pub(crate) struct IssuedToken {
+pub(crate) struct FreshToken {
     /// The plaintext token: it leaves only in the IssueToken answer.
     pub token: Token,
     /// The account it resets.
@@ -129,7 +129,7 @@ pub(crate) struct Origin<'a> {
 
 /// The new password of a redemption.
 #[derive(Debug)]
-pub(crate) enum NewPassword {
+pub(crate) enum PasswordToSet {
     /// Chosen by the user; checked against the policy.
     Chosen(SecretString),
     /// To be generated here and returned.
@@ -208,7 +208,7 @@ impl Resets {
         Ok(Issue {
             // Where the directory says the account's mail goes.
             email: account.email,
-            issued: Some(IssuedToken {
+            issued: Some(FreshToken {
                 token,
                 account_id: account.id,
                 expires_at: record.expires_at,
@@ -271,7 +271,7 @@ impl Resets {
     pub(crate) async fn redeem(
         &self,
         presented: &str,
-        new_password: NewPassword,
+        new_password: PasswordToSet,
         origin: Origin<'_>,
     ) -> Result<Redeemed, Error> {
         self.admit_token_attempt("redeem", origin).await?;
@@ -285,7 +285,7 @@ impl Resets {
     async fn redeem_admitted(
         &self,
         presented: &str,
-        new_password: NewPassword,
+        new_password: PasswordToSet,
         surface: &str,
     ) -> Result<Redeemed, Error> {
         let digest = self.digest_of(presented)?;
@@ -294,8 +294,8 @@ impl Resets {
         let record = self.tokens.check(&digest, UnixMillis::now()).await?;
         let email = NormalizedEmail::from_stored(record.email);
         let (password, generated) = match new_password {
-            NewPassword::Chosen(password) => (password, false),
-            NewPassword::Generate => (password::generate()?, true),
+            PasswordToSet::Chosen(password) => (password, false),
+            PasswordToSet::Generate => (password::generate()?, true),
         };
         self.policy
             .check(&password, &email)

@@ -17,7 +17,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use passreset_grpc_security::{Authorize, ClientTls, Policy, ServerTls};
 
 use crate::{
-    Config, Storage, access,
+    Config, Stores, access,
     accounts::{Directory, password::HashPool},
     clock::UnixMillis,
     directory::{
@@ -89,7 +89,7 @@ pub struct Application {
     /// `None`: plaintext gRPC.
     tls: Option<ServerTls>,
     /// What health checks probe.
-    storage: Storage,
+    stores: Stores,
     token_metrics: TokenMetrics,
 }
 
@@ -99,14 +99,14 @@ impl Application {
         // Settings first: a wrong one is reported before anything is reached.
         config.grpc_tls()?;
         config.directory_tls()?;
-        let storage = Storage::connect_redis(&config.redis, &config.redis_key_prefix).await?;
-        Self::build_with_storage(config, storage).await
+        let stores = Stores::connect_redis(&config.redis, &config.redis_key_prefix).await?;
+        Self::build_with_stores(config, stores).await
     }
 
-    /// Binds `grpc_addr` and serves from `storage` (the Redis settings are not used).
-    pub async fn build_with_storage(
+    /// Binds `grpc_addr` and serves from `stores` (the Redis settings are not used).
+    pub async fn build_with_stores(
         config: Config,
-        storage: Storage,
+        stores: Stores,
     ) -> Result<Application, StartupError> {
         let access = access::policy(
             config.grpc_callers.clone(),
@@ -130,7 +130,7 @@ impl Application {
             .map_err(StartupError::HashThreads)?;
         let users = match &config.directory {
             DirectorySetting::Redis => Users::BuiltIn(Directory::new(
-                storage.account_store(),
+                stores.account_store(),
                 hashing.clone(),
                 config.password_policy(),
             )),
@@ -145,7 +145,7 @@ impl Application {
                     })?;
                 Users::External(External {
                     store: Arc::new(store),
-                    guards: storage.guard_store(),
+                    guards: stores.guard_store(),
                 })
             }
             DirectorySetting::Sql(url) => {
@@ -164,18 +164,18 @@ impl Application {
                     })?;
                 Users::External(External {
                     store: Arc::new(store),
-                    guards: storage.guard_store(),
+                    guards: stores.guard_store(),
                 })
             }
         };
-        let verifier = Verifier::new(&config, users.clone(), storage.limit_store());
+        let verifier = Verifier::new(&config, users.clone(), stores.limit_store());
         let resets = Resets::new(
             &config,
-            storage.token_store(),
+            stores.token_store(),
             users.clone(),
             hashing,
-            storage.limit_store(),
-            storage.event_sink(),
+            stores.limit_store(),
+            stores.event_sink(),
         );
         let metrics =
             MetricsEndpoint::bind(config.metrics_addr, registry, "TOKEN_METRICS_ADDR").await?;
@@ -190,7 +190,7 @@ impl Application {
             in_flight: GrpcInFlight::new(config.max_in_flight as usize),
             access,
             tls,
-            storage,
+            stores,
             token_metrics,
         })
     }
@@ -218,7 +218,7 @@ impl Application {
         health
             .set_serving::<AccountDirectoryServer<AccountsApi>>()
             .await;
-        let storage = self.storage;
+        let stores = self.stores;
         tokio::spawn({
             let stop = shutdown.wait();
             async move {
@@ -228,7 +228,7 @@ impl Application {
                         <TokenServiceServer<TokenApi> as tonic::server::NamedService>::NAME,
                         <AccountDirectoryServer<AccountsApi> as tonic::server::NamedService>::NAME,
                     ],
-                    || storage.answers(),
+                    || stores.answers(),
                     stop,
                 )
                 .await;

@@ -7,7 +7,7 @@ use passreset_proto::token::v1::{
     redeem_request::Password, token_service_client::TokenServiceClient,
 };
 use passreset_testkit::{TestRedis, test_redis};
-use token_service::{Application, Config, Storage};
+use token_service::{Application, Config, Stores};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::{Code, Status, transport::Channel};
 use tonic_types::StatusExt as _;
@@ -54,7 +54,7 @@ pub async fn spawn_app_in_memory_with(configure: impl FnOnce(&mut Config)) -> Te
     let mut config = Config::default_for("redis://unused.invalid");
     config.grpc_addr = "127.0.0.1:0".parse().unwrap();
     configure(&mut config);
-    let application = Application::build_with_storage(config, Storage::in_memory())
+    let application = Application::build_with_stores(config, Stores::in_memory())
         .await
         .expect("token-service starts");
     start(application, redis).await
