@@ -1,7 +1,7 @@
 //! [`Application`]: binds the listener, then serves `TokenService`, `AccountDirectory`, gRPC
 //! health and reflection on it until told to stop. Tests and `stack` start exactly this.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use passreset_proto::token::v1::{
     account_directory_server::AccountDirectoryServer, token_service_server::TokenServiceServer,
@@ -14,18 +14,13 @@ use passreset_telemetry::{
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use passreset_grpc_security::{Authorize, ClientTls, Policy, ServerTls};
+use passreset_grpc_security::{Authorize, Policy, ServerTls};
 
 use crate::{
     Config, Stores, access,
-    accounts::{Directory, password::HashPool},
+    accounts::password::HashPool,
     clock::UnixMillis,
-    directory::{
-        External, Users,
-        grpc::GrpcDirectory,
-        setting::DirectorySetting,
-        sql::{SqlDirectory, SqlSettings},
-    },
+    directory::Users,
     grpc::{AccountsApi, TokenApi},
     metrics::TokenMetrics,
     reset::Resets,
@@ -128,46 +123,7 @@ impl Application {
         let token_metrics = TokenMetrics::register(&mut registry);
         let hashing = HashPool::new(config.hash_limits(), token_metrics.hashes())
             .map_err(StartupError::HashThreads)?;
-        let users = match &config.directory {
-            DirectorySetting::Redis => Users::BuiltIn(Directory::new(
-                stores.account_store(),
-                hashing.clone(),
-                config.password_policy(),
-            )),
-            DirectorySetting::Grpc(url) => {
-                let tls = ClientTls::load(&config.directory_tls()?)?;
-                let store =
-                    GrpcDirectory::new(url, config.directory_timeout, &tls).map_err(|reason| {
-                        StartupError::Directory {
-                            variable: "TOKEN_DIRECTORY",
-                            reason,
-                        }
-                    })?;
-                Users::External(External {
-                    store: Arc::new(store),
-                    guards: stores.guard_store(),
-                })
-            }
-            DirectorySetting::Sql(url) => {
-                let settings = SqlSettings {
-                    url,
-                    lookup_sql: config.directory_lookup_sql.as_deref(),
-                    update_sql: config.directory_update_sql.as_deref(),
-                    hash: config.directory_hash,
-                    timeout: config.directory_timeout,
-                };
-                let store = SqlDirectory::connect(settings, hashing.clone())
-                    .await
-                    .map_err(|error| StartupError::Directory {
-                        variable: error.variable,
-                        reason: error.reason,
-                    })?;
-                Users::External(External {
-                    store: Arc::new(store),
-                    guards: stores.guard_store(),
-                })
-            }
-        };
+        let users = Users::connect(&config, &stores, &hashing).await?;
         let verifier = Verifier::new(&config, users.clone(), stores.limit_store());
         let resets = Resets::new(
             &config,
