@@ -15,9 +15,9 @@ use crate::AppState;
 
 /// How long a readiness probe waits for each upstream.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-/// The gRPC services whose health decides readiness.
-pub(crate) const TOKEN_SERVICE: &str = "passreset.token.v1.TokenService";
-pub(crate) const MAIL_SERVICE: &str = "passreset.mail.v1.MailService";
+/// The gRPC services whose health decides readiness, by the names their servers register.
+const TOKEN_SERVICE: &str = passreset_proto::token::v1::token_service_server::SERVICE_NAME;
+const MAIL_SERVICE: &str = passreset_proto::mail::v1::mail_service_server::SERVICE_NAME;
 
 /// `GET /healthz`: 200 while the process serves requests.
 pub(crate) async fn healthz() -> StatusCode {

@@ -60,7 +60,7 @@ pub enum DeadCommand {
 /// Asks the service whether it serves, over TLS when it serves TLS (its own TLS settings).
 async fn healthcheck(config: &Config) -> ExitCode {
     use passreset_telemetry::healthcheck;
-    const SERVICE: &str = "passreset.mail.v1.MailService";
+    const SERVICE: &str = passreset_proto::mail::v1::mail_service_server::SERVICE_NAME;
     match config.grpc_tls() {
         Err(error) => {
             eprintln!("unhealthy: {error}");

@@ -6,11 +6,14 @@
 //! - [`parse_duration`]: `30m`-style durations for clap;
 //! - [`metrics`]: Prometheus metrics per service, served on a port of their own;
 //! - [`grpc`]: reflection and the serve error both gRPC services share;
+//! - [`grpc_server`]: the serving skeleton of both gRPC services (bind, layers, health,
+//!   reflection, TLS);
 //! - [`healthcheck`]: the `healthcheck` subcommand's probes, for container health checks;
 //! - [`propagation`]: W3C trace context through gRPC calls and the mail queue;
 //! - [`settings`]: parsing settings so a bad value is one line naming its variable.
 
 pub mod grpc;
+pub mod grpc_server;
 pub mod healthcheck;
 pub mod metrics;
 pub mod propagation;

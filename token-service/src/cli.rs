@@ -128,7 +128,7 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
 /// Asks the service whether it serves, over TLS when it serves TLS (its own TLS settings).
 async fn healthcheck(config: &Config) -> ExitCode {
     use passreset_telemetry::healthcheck;
-    const SERVICE: &str = "passreset.token.v1.TokenService";
+    const SERVICE: &str = passreset_proto::token::v1::token_service_server::SERVICE_NAME;
     match config.grpc_tls() {
         Err(error) => {
             eprintln!("unhealthy: {error}");

@@ -3,18 +3,16 @@
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
+use passreset_grpc_security::ServerTls;
 use passreset_proto::token::v1::{
     account_directory_server::AccountDirectoryServer, token_service_server::TokenServiceServer,
 };
 use passreset_telemetry::{
     Shutdown,
     grpc::{GrpcInFlight, ServeError},
+    grpc_server::{BindError, GrpcServer, GrpcServices},
     metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
 };
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-
-use passreset_grpc_security::{Authorize, Policy, ServerTls};
 
 use crate::{
     Config, Stores, access,
@@ -56,33 +54,22 @@ pub enum StartupError {
     /// The TLS settings or files cannot be used.
     #[error(transparent)]
     Tls(#[from] passreset_grpc_security::TlsError),
-    /// The gRPC address cannot be bound.
-    #[error("TOKEN_GRPC_ADDR: cannot listen on {addr}: {reason}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// Why the bind failed.
-        reason: std::io::Error,
-    },
+    /// The gRPC address (`TOKEN_GRPC_ADDR`) cannot be bound.
+    #[error(transparent)]
+    Bind(#[from] BindError),
 }
 
 /// The token service, bound and ready to serve.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
+    /// The listener and what every call passes through.
+    grpc: GrpcServer,
     local_addr: SocketAddr,
     resets: Resets,
     /// Where the accounts live.
     users: Users,
     verifier: Verifier,
     metrics: MetricsEndpoint,
-    grpc_metrics: GrpcServerMetrics,
-    /// The bound on calls in flight (`*_MAX_IN_FLIGHT`).
-    in_flight: GrpcInFlight,
-    /// Who may call what.
-    access: Policy,
-    /// `None`: plaintext gRPC.
-    tls: Option<ServerTls>,
     /// What health checks probe.
     stores: Stores,
     token_metrics: TokenMetrics,
@@ -109,14 +96,8 @@ impl Application {
             config.grpc_allow_anonymous,
         )?;
         let tls = config.grpc_tls()?.map(ServerTls::load).transpose()?;
-        let bind_error = |reason| StartupError::Bind {
-            addr: config.grpc_addr,
-            reason,
-        };
-        let listener = TcpListener::bind(config.grpc_addr)
-            .await
-            .map_err(bind_error)?;
-        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let (listener, local_addr) =
+            passreset_telemetry::grpc_server::bind(config.grpc_addr, "TOKEN_GRPC_ADDR").await?;
         let mut registry = Registry::default();
         let grpc_metrics =
             GrpcServerMetrics::register(&mut registry, passreset_proto::FILE_DESCRIPTOR_SET)?;
@@ -136,16 +117,18 @@ impl Application {
         let metrics =
             MetricsEndpoint::bind(config.metrics_addr, registry, "TOKEN_METRICS_ADDR").await?;
         Ok(Application {
-            listener,
+            grpc: GrpcServer {
+                listener,
+                tls,
+                access,
+                metrics: grpc_metrics,
+                in_flight: GrpcInFlight::new(config.max_in_flight as usize),
+            },
             local_addr,
             resets,
             users,
             verifier,
             metrics,
-            grpc_metrics,
-            in_flight: GrpcInFlight::new(config.max_in_flight as usize),
-            access,
-            tls,
             stores,
             token_metrics,
         })
@@ -168,42 +151,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let shutdown = Shutdown::new(shutdown);
-        // Serving from the start (startup checked Redis), then as often as Redis answers.
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_serving::<TokenServiceServer<TokenApi>>().await;
-        health
-            .set_serving::<AccountDirectoryServer<AccountsApi>>()
-            .await;
-        let stores = self.stores;
-        tokio::spawn({
-            let stop = shutdown.wait();
-            async move {
-                passreset_telemetry::healthcheck::keep_reporting(
-                    health,
-                    &[
-                        <TokenServiceServer<TokenApi> as tonic::server::NamedService>::NAME,
-                        <AccountDirectoryServer<AccountsApi> as tonic::server::NamedService>::NAME,
-                    ],
-                    || stores.answers(),
-                    stop,
-                )
-                .await;
-            }
-        });
-        let (reflection_v1, reflection_v1alpha) =
-            passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
-        tracing::info!(addr = %self.local_addr, tls = self.tls.is_some(), metrics = %self.metrics.local_addr(), "token-service listening");
+        tracing::info!(addr = %self.local_addr, tls = self.grpc.tls.is_some(), metrics = %self.metrics.local_addr(), "token-service listening");
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
         tokio::spawn(sweep_until(self.resets.clone(), shutdown.wait()));
-        let router = tonic::transport::Server::builder()
-            .layer(passreset_telemetry::propagation::GrpcServerTracing)
-            .layer(self.grpc_metrics)
-            .layer(self.in_flight)
-            // Inside the metrics layer, so refusals are counted.
-            .layer(Authorize::new(self.access))
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
+        let services = GrpcServices::default()
             .add_service(TokenServiceServer::new(TokenApi::new(
                 self.resets,
                 self.token_metrics.clone(),
@@ -213,21 +164,19 @@ impl Application {
                 self.verifier,
                 self.token_metrics,
             )));
-        match self.tls {
-            None => {
-                router
-                    .serve_with_incoming_shutdown(
-                        TcpListenerStream::new(self.listener),
-                        shutdown.wait(),
-                    )
-                    .await?
-            }
-            Some(tls) => {
-                router
-                    .serve_with_incoming_shutdown(tls.incoming(self.listener), shutdown.wait())
-                    .await?
-            }
-        }
+        let stores = self.stores;
+        let probe = move || {
+            let stores = stores.clone();
+            async move { stores.answers().await }
+        };
+        self.grpc
+            .serve(
+                services,
+                passreset_proto::FILE_DESCRIPTOR_SET,
+                probe,
+                &shutdown,
+            )
+            .await?;
         if let Ok(Err(error)) = metrics.await {
             tracing::warn!(%error, "the metrics endpoint failed");
         }
