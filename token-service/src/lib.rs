@@ -8,7 +8,7 @@
 //!   `stack` and the tests start;
 //! - [`stores`]: [`Stores`], Redis or (for `stack` only) memory;
 //! - `grpc/`: `TokenService` and `AccountDirectory`, translating and auditing;
-//! - `reset.rs`: the issue / check / redeem flows;
+//! - `reset/`: the issue / check / redeem flows, and the settling of interrupted ones;
 //! - `verify.rs`: `VerifyPassword` under its own rate limits;
 //! - `tokens/`: token shape and digest (`codec`), the store contract and its Redis and memory
 //!   implementations;

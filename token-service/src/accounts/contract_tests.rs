@@ -1,6 +1,6 @@
 //! The account store contract, written once and run against Redis (a real server, this test's
 //! own key prefix) and against the in-memory store. Hashes here are placeholders: hashing is
-//! the directory's job, tested in `password.rs`.
+//! the directory's job, tested in `password/`.
 
 use std::{collections::HashSet, sync::Arc};
 

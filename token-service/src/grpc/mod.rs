@@ -1,6 +1,6 @@
 //! The gRPC face: `TokenService` (here) and `AccountDirectory` (`accounts.rs`), translating
-//! messages to the flows in `reset.rs`, `verify.rs` and `accounts/`, and writing one audit line
-//! per outcome (never a token, a password or a link).
+//! messages to the flows in `reset/`, `verify.rs` and `accounts/`, and writing one audit line
+//! per outcome (`audit.rs`: never a token, a password or a link).
 
 mod accounts;
 mod audit;
