@@ -297,8 +297,14 @@ impl Resets {
             NewPassword::Chosen(password) => (password, false),
             NewPassword::Generate => (password::generate()?, true),
         };
-        self.policy
-            .check(&password, &email)
+        // Judged on a scoring thread: zxcvbn costs milliseconds of CPU, and a burst of resets
+        // scoring on the request threads would delay every token check queued behind them.
+        // Without a hashing permit, so concurrent attempts on one token still reach the claim
+        // (token_in_use) rather than a full queue.
+        let (policy, judged) = (self.policy, password.clone());
+        self.hashing
+            .score(move || policy.check(&judged, &email))
+            .await?
             .map_err(Error::weak_new_password)?;
 
         // From the claim on, run to the end even if the caller hangs up: a half-done

@@ -23,7 +23,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use unicode_normalization::UnicodeNormalization as _;
 
-use super::hash_threads::HashThreads;
+use super::hash_threads::{HASHING_NICE, HashThreads};
 use crate::Error;
 
 /// Length of a generated password.
@@ -176,6 +176,11 @@ pub(crate) struct HashPool {
     metrics: HashMetrics,
     /// Where the work runs.
     threads: HashThreads,
+    /// Where the policy's scoring runs: threads of normal priority apart from the request
+    /// threads, so a burst of judgements shares the cores with token checks instead of
+    /// holding up the tasks queued behind it; apart from the hashes, so a judgement never
+    /// queues behind argon2, and not lowered, so a busy machine cannot starve a reset of it.
+    scoring: HashThreads,
 }
 
 /// What a [`HashPool`] counts, for operators (and for tests that must see no hash ran).
@@ -230,7 +235,12 @@ impl HashPool {
             queue: limits.queue,
             wait: limits.wait,
             metrics,
-            threads: HashThreads::start(concurrency)?,
+            threads: HashThreads::start("argon2", concurrency, HASHING_NICE)?,
+            scoring: HashThreads::start(
+                "scoring",
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+                0,
+            )?,
         })
     }
 
@@ -269,6 +279,17 @@ impl HashPool {
                 work()
             })
             .await
+    }
+
+    /// Runs `work` on a scoring thread, without a permit: for CPU work that is short and small
+    /// (the policy's scoring), which must not be refused for a full hashing queue, yet should
+    /// not run on the request threads. The service's in-flight request
+    /// limit bounds how much of it can wait.
+    pub(crate) async fn score<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        self.scoring.run(work).await
     }
 
     /// Hashes `password` with a fresh salt.
