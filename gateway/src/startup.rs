@@ -10,10 +10,8 @@ use axum::{
     routing::get,
 };
 use passreset_grpc_security::ClientTls;
-use passreset_telemetry::{
-    Shutdown,
-    metrics::{HttpMetrics, MetricsBindError, MetricsEndpoint, Registry},
-};
+use passreset_service_runtime::Shutdown;
+use passreset_telemetry::metrics::{HttpMetrics, MetricsBindError, MetricsEndpoint, Registry};
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
