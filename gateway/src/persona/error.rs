@@ -176,7 +176,7 @@ impl IntoResponse for PersonaError {
             })
             .into_iter()
             .collect();
-        let mut response = match shape.status {
+        let response = match shape.status {
             StatusCode::BAD_REQUEST => {
                 let invalid_form_fields = match &self.error {
                     ApiError::PasswordRefused(problems) => {
@@ -215,8 +215,7 @@ impl IntoResponse for PersonaError {
                 (status, Json(body)).into_response()
             }
         };
-        self.error.set_retry_after(&mut response);
-        response
+        self.error.respond(response)
     }
 }
 
