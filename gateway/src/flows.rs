@@ -7,45 +7,14 @@ use passreset_proto::{
     token::v1::{self as token, issue_token_response::Outcome, redeem_request::Password},
 };
 use secrecy::{ExposeSecret as _, SecretString};
-use std::{net::IpAddr, time::Duration};
+use std::time::Duration;
 
 use crate::{
     ApiError, Upstreams,
     config::ResetUrl,
     policy::{PasswordBounds, PasswordProblem},
+    requester::Requester,
 };
-
-/// Who is asking, as this gateway saw it.
-#[derive(Debug, Clone)]
-pub(crate) struct Caller {
-    /// The client's address.
-    pub ip: IpAddr,
-    /// The surface the call came through (`persona`, `metal`).
-    pub surface: &'static str,
-    /// The name of the API key that authorised the call, if one did.
-    pub api_key_name: Option<String>,
-    /// The request's `Accept-Language`: the mail's language when the account has none.
-    pub accept_language: String,
-}
-
-impl Caller {
-    /// The mail's locale: the account's own, else what the request asked for.
-    fn mail_locale(&self, account_locale: String) -> String {
-        if account_locale.is_empty() {
-            self.accept_language.clone()
-        } else {
-            account_locale
-        }
-    }
-
-    fn context(&self) -> token::RequestContext {
-        token::RequestContext {
-            client_ip: self.ip.to_string(),
-            surface: self.surface.to_owned(),
-            api_key_name: self.api_key_name.clone().unwrap_or_default(),
-        }
-    }
-}
 
 /// Starts a reset: a token and a link mail for a known address, an "unknown account" notice
 /// for any other. Both paths make the same calls, so the answer does not tell them apart.
@@ -53,14 +22,14 @@ pub(crate) async fn start_reset(
     upstreams: &Upstreams,
     reset_url: &ResetUrl,
     email: &str,
-    caller: &Caller,
+    requester: &Requester,
 ) -> Result<(), ApiError> {
     let issued = upstreams
         .tokens
         .clone()
         .issue_token(token::IssueTokenRequest {
             email: email.to_owned(),
-            context: Some(caller.context()),
+            context: Some(requester.context()),
         })
         .await?
         .into_inner();
@@ -68,7 +37,7 @@ pub(crate) async fn start_reset(
     let request = match issued.outcome {
         Some(Outcome::Issued(token)) => mail::EnqueueRequest {
             to: issued.email,
-            locale: caller.mail_locale(token.locale),
+            locale: requester.mail_locale(token.locale),
             // One mail per token, however often this call is retried.
             idempotency_key: idempotency_key(&token.token),
             kind: Some(Kind::PasswordReset(mail::PasswordReset {
@@ -81,7 +50,7 @@ pub(crate) async fn start_reset(
         },
         Some(Outcome::NoAccount(_)) | None => mail::EnqueueRequest {
             to: issued.email,
-            locale: caller.mail_locale(String::new()),
+            locale: requester.mail_locale(String::new()),
             idempotency_key: String::new(),
             kind: Some(Kind::UnknownAccount(mail::UnknownAccount {})),
         },
@@ -104,14 +73,14 @@ pub(crate) async fn taking_at_least<T>(floor: Duration, work: impl Future<Output
 pub(crate) async fn check_token(
     upstreams: &Upstreams,
     token: &SecretString,
-    caller: &Caller,
+    requester: &Requester,
 ) -> Result<Option<PasswordBounds>, ApiError> {
     let checked = upstreams
         .tokens
         .clone()
         .check_token(token::CheckTokenRequest {
             token: token.expose_secret().to_owned(),
-            context: Some(caller.context()),
+            context: Some(requester.context()),
         })
         .await?
         .into_inner();
@@ -148,7 +117,7 @@ pub(crate) async fn complete_reset(
     upstreams: &Upstreams,
     token: &SecretString,
     password: NewPassword,
-    caller: &Caller,
+    requester: &Requester,
 ) -> Result<Option<SecretString>, ApiError> {
     let password = match password {
         NewPassword::Chosen(password) => Password::NewPassword(password.expose_secret().to_owned()),
@@ -160,13 +129,13 @@ pub(crate) async fn complete_reset(
         .redeem(token::RedeemRequest {
             token: token.expose_secret().to_owned(),
             password: Some(password),
-            context: Some(caller.context()),
+            context: Some(requester.context()),
         })
         .await?
         .into_inner();
     tracing::info!(
         account_id = redeemed.account_id,
-        surface = caller.surface,
+        surface = requester.surface.name(),
         "password reset completed"
     );
     let generated = (!redeemed.generated_password.is_empty())

@@ -10,6 +10,8 @@
 //! - `metal`: Equinix Metal's PasswordResetTokensApi under `/metal/v1`;
 //! - `api_keys`: the Metal surface's `X-Auth-Token` keys, kept as digests;
 //! - `client_ip`: the client's address, through trusted proxies only;
+//! - `requester`: `Requester`, who is asking: address, surface, API key,
+//!   language, built once per request;
 //! - `locale`: the request's `Accept-Language`: the language of our words, and of mail to
 //!   addresses without a locale;
 //! - `policy`: what is wrong with a new password, as data and in the reader's words;
@@ -31,6 +33,7 @@ mod openapi;
 mod pages;
 mod persona;
 mod policy;
+mod requester;
 mod shedding;
 mod startup;
 

@@ -5,7 +5,7 @@
 mod error;
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -17,21 +17,21 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     ApiError, AppState,
-    client_ip::ClientIp,
-    flows::{self, Caller, NewPassword},
-    locale::AcceptLanguage,
+    flows::{self, NewPassword},
+    requester::{Requester, Surface},
 };
 pub(crate) use error::{MetalError, MetalErrorBody};
 
-const SURFACE: &str = "metal";
 const AUTH_HEADER: &str = "x-auth-token";
 
 /// The Metal routes, relative to `/metal/v1`.
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/reset-password",
-        post(create_password_reset_token).delete(reset_password),
-    )
+    Router::new()
+        .route(
+            "/reset-password",
+            post(create_password_reset_token).delete(reset_password),
+        )
+        .layer(Extension(Surface::Metal))
 }
 
 /// The query of `POST /reset-password`.
@@ -76,8 +76,7 @@ fn auth_token(headers: &HeaderMap) -> Option<&[u8]> {
 )]
 pub(crate) async fn create_password_reset_token(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    AcceptLanguage(accept_language): AcceptLanguage,
+    requester: Requester,
     headers: HeaderMap,
     query: Result<Query<CreateTokenQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, MetalError> {
@@ -94,15 +93,10 @@ pub(crate) async fn create_password_reset_token(
         .ok_or_else(|| {
             ApiError::InvalidRequest("the email query parameter is required".to_owned())
         })?;
-    let caller = Caller {
-        ip,
-        surface: SURFACE,
-        api_key_name: Some(key_name),
-        accept_language,
-    };
+    let requester = requester.authorised_by(key_name);
     flows::taking_at_least(
         state.forgot_min_duration,
-        flows::start_reset(&state.upstreams, &state.reset_url, &email, &caller),
+        flows::start_reset(&state.upstreams, &state.reset_url, &email, &requester),
     )
     .await?;
     Ok(StatusCode::CREATED)
@@ -126,8 +120,7 @@ pub(crate) async fn create_password_reset_token(
 )]
 pub(crate) async fn reset_password(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    AcceptLanguage(accept_language): AcceptLanguage,
+    requester: Requester,
     headers: HeaderMap,
 ) -> Result<Response, MetalError> {
     let token = auth_token(&headers)
@@ -136,14 +129,8 @@ pub(crate) async fn reset_password(
         .ok_or(MetalError::Unauthorized(
             "the reset token is required in X-Auth-Token",
         ))?;
-    let caller = Caller {
-        ip,
-        surface: SURFACE,
-        api_key_name: None,
-        accept_language,
-    };
     let generated =
-        flows::complete_reset(&state.upstreams, &token, NewPassword::Generated, &caller)
+        flows::complete_reset(&state.upstreams, &token, NewPassword::Generated, &requester)
             .await?
             .ok_or(ApiError::Internal)?;
     let body = NewPasswordBody {

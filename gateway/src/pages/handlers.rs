@@ -20,23 +20,11 @@ use super::{
 };
 use crate::{
     ApiError, AppState,
-    client_ip::ClientIp,
-    flows::{self, Caller, NewPassword},
+    flows::{self, NewPassword},
     locale::AcceptLanguage,
     policy::PasswordProblem,
+    requester::Requester,
 };
-
-/// The `surface` of the page's calls in audit events and metrics.
-const SURFACE: &str = "page";
-
-fn caller(ClientIp(ip): ClientIp, AcceptLanguage(accept_language): AcceptLanguage) -> Caller {
-    Caller {
-        ip,
-        surface: SURFACE,
-        api_key_name: None,
-        accept_language,
-    }
-}
 
 /// `?token=`: a secret, so no `Debug`.
 #[derive(Deserialize)]
@@ -48,11 +36,10 @@ pub(super) struct TokenQuery {
 /// password; a token that cannot be used gets a form for a new link instead.
 pub(super) async fn reset_page(
     State(state): State<AppState>,
-    ip: ClientIp,
-    accept_language: AcceptLanguage,
+    requester: Requester,
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Response {
-    let language = Language::of_tag(&accept_language.0);
+    let language = Language::of_tag(&requester.accept_language.0);
     let token = query
         .ok()
         .and_then(|Query(query)| query.token)
@@ -61,7 +48,7 @@ pub(super) async fn reset_page(
     let Some(token) = token else {
         return failure(language, &ApiError::TokenUnknown);
     };
-    match flows::check_token(&state.upstreams, &token, &caller(ip, accept_language)).await {
+    match flows::check_token(&state.upstreams, &token, &requester).await {
         Ok(bounds) => render(
             StatusCode::OK,
             language,
@@ -87,12 +74,11 @@ pub(super) struct ResetForm {
 /// the form again with the reason, and the token stays usable.
 pub(super) async fn reset_submit(
     State(state): State<AppState>,
-    ip: ClientIp,
-    accept_language: AcceptLanguage,
+    requester: Requester,
     headers: HeaderMap,
     form: Result<Form<ResetForm>, FormRejection>,
 ) -> Response {
-    let language = Language::of_tag(&accept_language.0);
+    let language = Language::of_tag(&requester.accept_language.0);
     let t = language.texts();
     if cross_site(&headers) {
         tracing::warn!(form = "reset", "cross-site form post refused");
@@ -102,14 +88,13 @@ pub(super) async fn reset_submit(
     let Ok(Form(form)) = form else {
         return failure(language, &ApiError::TokenUnknown);
     };
-    let caller = caller(ip, accept_language);
     let outcome = match flows::confirmed(form.password, &form.confirm_password) {
         Ok(password) => {
             flows::complete_reset(
                 &state.upstreams,
                 &form.token,
                 NewPassword::Chosen(password),
-                &caller,
+                &requester,
             )
             .await
         }
@@ -119,7 +104,7 @@ pub(super) async fn reset_submit(
         Ok(_) => render(StatusCode::OK, language, Page::Done),
         Err(ApiError::PasswordRefused(problems)) => {
             // The form again, with the policy's bounds as the token service states them now.
-            let bounds = flows::check_token(&state.upstreams, &form.token, &caller)
+            let bounds = flows::check_token(&state.upstreams, &form.token, &requester)
                 .await
                 .ok()
                 .flatten();
@@ -161,12 +146,11 @@ pub(super) struct ForgotForm {
 /// `POST /forgot`: the same answer, taking as long, whether or not an account has the address.
 pub(super) async fn forgot_submit(
     State(state): State<AppState>,
-    ip: ClientIp,
-    accept_language: AcceptLanguage,
+    requester: Requester,
     headers: HeaderMap,
     form: Result<Form<ForgotForm>, FormRejection>,
 ) -> Response {
-    let language = Language::of_tag(&accept_language.0);
+    let language = Language::of_tag(&requester.accept_language.0);
     let t = language.texts();
     let refused = |status, error| render(status, language, Page::Forgot { error: Some(error) });
     if cross_site(&headers) {
@@ -178,12 +162,7 @@ pub(super) async fn forgot_submit(
     };
     let outcome = flows::taking_at_least(
         state.forgot_min_duration,
-        flows::start_reset(
-            &state.upstreams,
-            &state.reset_url,
-            &form.email,
-            &caller(ip, accept_language),
-        ),
+        flows::start_reset(&state.upstreams, &state.reset_url, &form.email, &requester),
     )
     .await;
     match outcome {

@@ -5,16 +5,15 @@
 mod error;
 mod extract;
 
-use axum::{Router, extract::State, http::StatusCode, routing::post};
+use axum::{Extension, Router, extract::State, http::StatusCode, routing::post};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
     AppState,
-    client_ip::ClientIp,
-    flows::{self, Caller, NewPassword},
-    locale::AcceptLanguage,
+    flows::{self, NewPassword},
+    requester::{Requester, Surface},
 };
 pub(crate) use error::{
     BadRequestStatus, InvalidFormFields, InvalidRequestBody, InvalidRequestBodyDescription,
@@ -23,14 +22,13 @@ pub(crate) use error::{
 };
 use extract::{PersonaJson, PersonaToken};
 
-const SURFACE: &str = "persona";
-
 /// The persona routes, relative to `/v1`.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/account/password/forgot", post(forgot))
         .route("/account/password/check-token", post(check_token))
         .route("/account/password/reset", post(reset))
+        .layer(Extension(Surface::Persona))
 }
 
 /// `ForgotPasswordData`: where to send the reset link.
@@ -57,15 +55,6 @@ pub(crate) struct UpdatePasswordData {
     confirm_password: Option<SecretString>,
 }
 
-fn caller(ClientIp(ip): ClientIp, AcceptLanguage(accept_language): AcceptLanguage) -> Caller {
-    Caller {
-        ip,
-        surface: SURFACE,
-        api_key_name: None,
-        accept_language,
-    }
-}
-
 /// Request password reset link
 ///
 /// This is the starting point of the forgotten password recovery process. It sends a password
@@ -84,15 +73,13 @@ fn caller(ClientIp(ip): ClientIp, AcceptLanguage(accept_language): AcceptLanguag
 )]
 pub(crate) async fn forgot(
     State(state): State<AppState>,
-    client_ip: ClientIp,
-    accept_language: AcceptLanguage,
+    requester: Requester,
     PersonaJson(body): PersonaJson<ForgotPasswordData>,
 ) -> Result<StatusCode, PersonaError> {
-    let language = accept_language.language();
-    let caller = caller(client_ip, accept_language);
+    let language = requester.accept_language.language();
     flows::taking_at_least(
         state.forgot_min_duration,
-        flows::start_reset(&state.upstreams, &state.reset_url, &body.email, &caller),
+        flows::start_reset(&state.upstreams, &state.reset_url, &body.email, &requester),
     )
     .await
     .map_err(|error| PersonaError::new(error, language))?;
@@ -117,18 +104,13 @@ pub(crate) async fn forgot(
 )]
 pub(crate) async fn check_token(
     State(state): State<AppState>,
-    client_ip: ClientIp,
-    accept_language: AcceptLanguage,
+    requester: Requester,
     PersonaToken(token): PersonaToken,
 ) -> Result<StatusCode, PersonaError> {
-    let language = accept_language.language();
-    flows::check_token(
-        &state.upstreams,
-        &token,
-        &caller(client_ip, accept_language),
-    )
-    .await
-    .map_err(|error| PersonaError::new(error, language))?;
+    let language = requester.accept_language.language();
+    flows::check_token(&state.upstreams, &token, &requester)
+        .await
+        .map_err(|error| PersonaError::new(error, language))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -152,26 +134,24 @@ pub(crate) async fn check_token(
 )]
 pub(crate) async fn reset(
     State(state): State<AppState>,
-    client_ip: ClientIp,
-    accept_language: AcceptLanguage,
+    requester: Requester,
     PersonaJson(body): PersonaJson<UpdatePasswordData>,
 ) -> Result<StatusCode, PersonaError> {
-    let language = accept_language.language();
-    let caller = caller(client_ip, accept_language);
+    let language = requester.accept_language.language();
     let outcome = match (body.password, body.confirm_password) {
         (Some(password), Some(confirmation)) => match flows::confirmed(password, &confirmation) {
             Ok(password) => flows::complete_reset(
                 &state.upstreams,
                 &body.token,
                 NewPassword::Chosen(password),
-                &caller,
+                &requester,
             )
             .await
             .map(drop),
             Err(mismatch) => Err(mismatch),
         },
         // persona: without the new password, a mere token check.
-        _ => flows::check_token(&state.upstreams, &body.token, &caller)
+        _ => flows::check_token(&state.upstreams, &body.token, &requester)
             .await
             .map(drop),
     };
