@@ -87,42 +87,46 @@ pub(crate) async fn check_token(
     Ok(checked.password_policy.map(PasswordBounds::from))
 }
 
-/// The new password, when its confirmation is the same password; checked before any call so
-/// a typo never reaches the token.
-pub(crate) fn confirmed(
-    password: SecretString,
-    confirmation: &SecretString,
-) -> Result<SecretString, ApiError> {
-    if password.expose_secret() == confirmation.expose_secret() {
-        Ok(password)
-    } else {
-        Err(ApiError::PasswordRefused(vec![PasswordProblem::Mismatch]))
-    }
-}
-
-/// The new password of a completed reset.
-#[derive(Debug)]
-pub(crate) enum NewPassword {
-    /// The user chose it.
-    Chosen(SecretString),
-    /// The token service generates a strong one and returns it.
-    Generated,
-}
-
-/// Spends the token and sets the new password. Returns the generated password when one was
-/// asked for. The "password changed" notice follows from the token service's
-/// `password_changed` event (the mail service reads it), so it is sent once per reset whoever
-/// redeemed the token and whatever failed after the password was set.
-pub(crate) async fn complete_reset(
+/// Sets the password the user chose, once its confirmation is the same password: a typo is
+/// refused before any call, so it never reaches the token.
+pub(crate) async fn reset_to_chosen(
     upstreams: &Upstreams,
     token: &SecretString,
-    password: NewPassword,
+    password: SecretString,
+    confirmation: &SecretString,
     requester: &Requester,
-) -> Result<Option<SecretString>, ApiError> {
-    let password = match password {
-        NewPassword::Chosen(password) => Password::NewPassword(password.expose_secret().to_owned()),
-        NewPassword::Generated => Password::Generate(true),
-    };
+) -> Result<(), ApiError> {
+    if password.expose_secret() != confirmation.expose_secret() {
+        return Err(ApiError::PasswordRefused(vec![PasswordProblem::Mismatch]));
+    }
+    let password = Password::NewPassword(password.expose_secret().to_owned());
+    redeem(upstreams, token, password, requester)
+        .await
+        .map(drop)
+}
+
+/// Sets a strong password the token service generates, and returns it.
+pub(crate) async fn reset_to_generated(
+    upstreams: &Upstreams,
+    token: &SecretString,
+    requester: &Requester,
+) -> Result<SecretString, ApiError> {
+    let redeemed = redeem(upstreams, token, Password::Generate(true), requester).await?;
+    // Asked to generate one, the service must have: an empty one is its fault.
+    (!redeemed.generated_password.is_empty())
+        .then(|| SecretString::from(redeemed.generated_password))
+        .ok_or(ApiError::Internal)
+}
+
+/// Spends the token and sets `password`. The "password changed" notice follows from the token
+/// service's `password_changed` event (the mail service reads it), so it is sent once per reset
+/// whoever redeemed the token and whatever failed after the password was set.
+async fn redeem(
+    upstreams: &Upstreams,
+    token: &SecretString,
+    password: Password,
+    requester: &Requester,
+) -> Result<token::RedeemResponse, ApiError> {
     let redeemed = upstreams
         .tokens
         .clone()
@@ -138,9 +142,7 @@ pub(crate) async fn complete_reset(
         surface = requester.surface.name(),
         "password reset completed"
     );
-    let generated = (!redeemed.generated_password.is_empty())
-        .then(|| SecretString::from(redeemed.generated_password));
-    Ok(generated)
+    Ok(redeemed)
 }
 
 /// The mail's idempotency key for a token: a digest, so the key itself reveals nothing.

@@ -16,8 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    ApiError, AppState,
-    flows::{self, NewPassword},
+    ApiError, AppState, flows,
     requester::{Requester, Surface},
 };
 pub(crate) use error::{MetalError, MetalErrorBody};
@@ -129,10 +128,7 @@ pub(crate) async fn reset_password(
         .ok_or(MetalError::Unauthorized(
             "the reset token is required in X-Auth-Token",
         ))?;
-    let generated =
-        flows::complete_reset(&state.upstreams, &token, NewPassword::Generated, &requester)
-            .await?
-            .ok_or(ApiError::Internal)?;
+    let generated = flows::reset_to_generated(&state.upstreams, &token, &requester).await?;
     let body = NewPasswordBody {
         new_password: generated.expose_secret().to_owned(),
     };

@@ -19,10 +19,7 @@ use super::{
     texts::Language,
 };
 use crate::{
-    ApiError, AppState,
-    flows::{self, NewPassword},
-    locale::AcceptLanguage,
-    policy::PasswordProblem,
+    ApiError, AppState, flows, locale::AcceptLanguage, policy::PasswordProblem,
     requester::Requester,
 };
 
@@ -88,20 +85,16 @@ pub(super) async fn reset_submit(
     let Ok(Form(form)) = form else {
         return failure(language, &ApiError::TokenUnknown);
     };
-    let outcome = match flows::confirmed(form.password, &form.confirm_password) {
-        Ok(password) => {
-            flows::complete_reset(
-                &state.upstreams,
-                &form.token,
-                NewPassword::Chosen(password),
-                &requester,
-            )
-            .await
-        }
-        Err(mismatch) => Err(mismatch),
-    };
+    let outcome = flows::reset_to_chosen(
+        &state.upstreams,
+        &form.token,
+        form.password,
+        &form.confirm_password,
+        &requester,
+    )
+    .await;
     match outcome {
-        Ok(_) => render(StatusCode::OK, language, Page::Done),
+        Ok(()) => render(StatusCode::OK, language, Page::Done),
         Err(ApiError::PasswordRefused(problems)) => {
             // The form again, with the policy's bounds as the token service states them now.
             let bounds = flows::check_token(&state.upstreams, &form.token, &requester)

@@ -11,8 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
-    AppState,
-    flows::{self, NewPassword},
+    AppState, flows,
     requester::{Requester, Surface},
 };
 pub(crate) use error::{
@@ -139,17 +138,16 @@ pub(crate) async fn reset(
 ) -> Result<StatusCode, PersonaError> {
     let language = requester.accept_language.language();
     let outcome = match (body.password, body.confirm_password) {
-        (Some(password), Some(confirmation)) => match flows::confirmed(password, &confirmation) {
-            Ok(password) => flows::complete_reset(
+        (Some(password), Some(confirmation)) => {
+            flows::reset_to_chosen(
                 &state.upstreams,
                 &body.token,
-                NewPassword::Chosen(password),
+                password,
+                &confirmation,
                 &requester,
             )
             .await
-            .map(drop),
-            Err(mismatch) => Err(mismatch),
-        },
+        }
         // persona: without the new password, a mere token check.
         _ => flows::check_token(&state.upstreams, &body.token, &requester)
             .await
