@@ -11,12 +11,16 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    ApiError, AppState, flows,
+    ApiError, AppState,
+    api_keys::ApiKeys,
+    flows::Resets,
     requester::{Requester, Surface},
 };
 pub(crate) use error::{MetalError, MetalErrorBody};
@@ -74,13 +78,14 @@ fn auth_token(headers: &HeaderMap) -> Option<&[u8]> {
     )
 )]
 pub(crate) async fn create_password_reset_token(
-    State(state): State<AppState>,
+    State(resets): State<Resets>,
+    State(api_keys): State<Arc<ApiKeys>>,
     requester: Requester,
     headers: HeaderMap,
     query: Result<Query<CreateTokenQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, MetalError> {
     let key_name = auth_token(&headers)
-        .and_then(|presented| state.api_keys.authenticate(presented))
+        .and_then(|presented| api_keys.authenticate(presented))
         .ok_or(MetalError::Unauthorized(
             "a valid API key is required in X-Auth-Token",
         ))?
@@ -93,11 +98,7 @@ pub(crate) async fn create_password_reset_token(
             ApiError::InvalidRequest("the email query parameter is required".to_owned())
         })?;
     let requester = requester.authorised_by(key_name);
-    flows::taking_at_least(
-        state.forgot_min_duration,
-        flows::start_reset(&state.upstreams, &state.reset_url, &email, &requester),
-    )
-    .await?;
+    resets.start(&email, &requester).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -118,7 +119,7 @@ pub(crate) async fn create_password_reset_token(
     )
 )]
 pub(crate) async fn reset_password(
-    State(state): State<AppState>,
+    State(resets): State<Resets>,
     requester: Requester,
     headers: HeaderMap,
 ) -> Result<Response, MetalError> {
@@ -128,7 +129,7 @@ pub(crate) async fn reset_password(
         .ok_or(MetalError::Unauthorized(
             "the reset token is required in X-Auth-Token",
         ))?;
-    let generated = flows::reset_to_generated(&state.upstreams, &token, &requester).await?;
+    let generated = resets.reset_to_generated(&token, &requester).await?;
     let body = NewPasswordBody {
         new_password: generated.expose_secret().to_owned(),
     };

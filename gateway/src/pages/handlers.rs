@@ -19,8 +19,7 @@ use super::{
     texts::Language,
 };
 use crate::{
-    ApiError, AppState, flows, locale::AcceptLanguage, policy::PasswordProblem,
-    requester::Requester,
+    ApiError, flows::Resets, locale::AcceptLanguage, policy::PasswordProblem, requester::Requester,
 };
 
 /// `?token=`: a secret, so no `Debug`.
@@ -32,7 +31,7 @@ pub(super) struct TokenQuery {
 /// `GET /reset?token=`: checks the token (without spending it), then asks for the new
 /// password; a token that cannot be used gets a form for a new link instead.
 pub(super) async fn reset_page(
-    State(state): State<AppState>,
+    State(resets): State<Resets>,
     requester: Requester,
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Response {
@@ -45,7 +44,7 @@ pub(super) async fn reset_page(
     let Some(token) = token else {
         return failure(language, &ApiError::TokenUnknown);
     };
-    match flows::check_token(&state.upstreams, &token, &requester).await {
+    match resets.check_token(&token, &requester).await {
         Ok(bounds) => render(
             StatusCode::OK,
             language,
@@ -70,7 +69,7 @@ pub(super) struct ResetForm {
 /// `POST /reset`: the new password, twice. A mismatch or a password the policy refuses shows
 /// the form again with the reason, and the token stays usable.
 pub(super) async fn reset_submit(
-    State(state): State<AppState>,
+    State(resets): State<Resets>,
     requester: Requester,
     headers: HeaderMap,
     form: Result<Form<ResetForm>, FormRejection>,
@@ -85,19 +84,20 @@ pub(super) async fn reset_submit(
     let Ok(Form(form)) = form else {
         return failure(language, &ApiError::TokenUnknown);
     };
-    let outcome = flows::reset_to_chosen(
-        &state.upstreams,
-        &form.token,
-        form.password,
-        &form.confirm_password,
-        &requester,
-    )
-    .await;
+    let outcome = resets
+        .reset_to_chosen(
+            &form.token,
+            form.password,
+            &form.confirm_password,
+            &requester,
+        )
+        .await;
     match outcome {
         Ok(()) => render(StatusCode::OK, language, Page::Done),
         Err(ApiError::PasswordRefused(problems)) => {
             // The form again, with the policy's bounds as the token service states them now.
-            let bounds = flows::check_token(&state.upstreams, &form.token, &requester)
+            let bounds = resets
+                .check_token(&form.token, &requester)
                 .await
                 .ok()
                 .flatten();
@@ -138,7 +138,7 @@ pub(super) struct ForgotForm {
 
 /// `POST /forgot`: the same answer, taking as long, whether or not an account has the address.
 pub(super) async fn forgot_submit(
-    State(state): State<AppState>,
+    State(resets): State<Resets>,
     requester: Requester,
     headers: HeaderMap,
     form: Result<Form<ForgotForm>, FormRejection>,
@@ -153,11 +153,7 @@ pub(super) async fn forgot_submit(
     let Ok(Form(form)) = form else {
         return refused(StatusCode::BAD_REQUEST, t.invalid_email);
     };
-    let outcome = flows::taking_at_least(
-        state.forgot_min_duration,
-        flows::start_reset(&state.upstreams, &state.reset_url, &form.email, &requester),
-    )
-    .await;
+    let outcome = resets.start(&form.email, &requester).await;
     match outcome {
         Ok(()) => render(StatusCode::OK, language, Page::ForgotSent),
         Err(ApiError::InvalidEmail | ApiError::InvalidRequest(_)) => {

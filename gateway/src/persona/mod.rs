@@ -11,7 +11,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
-    AppState, flows,
+    AppState,
+    flows::Resets,
     requester::{Requester, Surface},
 };
 pub(crate) use error::{
@@ -71,17 +72,15 @@ pub(crate) struct UpdatePasswordData {
     )
 )]
 pub(crate) async fn forgot(
-    State(state): State<AppState>,
+    State(resets): State<Resets>,
     requester: Requester,
     PersonaJson(body): PersonaJson<ForgotPasswordData>,
 ) -> Result<StatusCode, PersonaError> {
     let language = requester.accept_language.language();
-    flows::taking_at_least(
-        state.forgot_min_duration,
-        flows::start_reset(&state.upstreams, &state.reset_url, &body.email, &requester),
-    )
-    .await
-    .map_err(|error| PersonaError::new(error, language))?;
+    resets
+        .start(&body.email, &requester)
+        .await
+        .map_err(|error| PersonaError::new(error, language))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -102,12 +101,13 @@ pub(crate) async fn forgot(
     )
 )]
 pub(crate) async fn check_token(
-    State(state): State<AppState>,
+    State(resets): State<Resets>,
     requester: Requester,
     PersonaToken(token): PersonaToken,
 ) -> Result<StatusCode, PersonaError> {
     let language = requester.accept_language.language();
-    flows::check_token(&state.upstreams, &token, &requester)
+    resets
+        .check_token(&token, &requester)
         .await
         .map_err(|error| PersonaError::new(error, language))?;
     Ok(StatusCode::NO_CONTENT)
@@ -132,26 +132,19 @@ pub(crate) async fn check_token(
     )
 )]
 pub(crate) async fn reset(
-    State(state): State<AppState>,
+    State(resets): State<Resets>,
     requester: Requester,
     PersonaJson(body): PersonaJson<UpdatePasswordData>,
 ) -> Result<StatusCode, PersonaError> {
     let language = requester.accept_language.language();
     let outcome = match (body.password, body.confirm_password) {
         (Some(password), Some(confirmation)) => {
-            flows::reset_to_chosen(
-                &state.upstreams,
-                &body.token,
-                password,
-                &confirmation,
-                &requester,
-            )
-            .await
+            resets
+                .reset_to_chosen(&body.token, password, &confirmation, &requester)
+                .await
         }
         // persona: without the new password, a mere token check.
-        _ => flows::check_token(&state.upstreams, &body.token, &requester)
-            .await
-            .map(drop),
+        _ => resets.check_token(&body.token, &requester).await.map(drop),
     };
     outcome.map_err(|error| PersonaError::new(error, language))?;
     Ok(StatusCode::NO_CONTENT)
