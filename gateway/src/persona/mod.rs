@@ -3,6 +3,7 @@
 //! generated from it: 204, or 400 / 415 in persona's shape (`error.rs`).
 
 mod error;
+mod error_body;
 mod extract;
 
 use axum::{Extension, Router, extract::State, http::StatusCode, routing::post};
@@ -15,10 +16,11 @@ use crate::{
     flows::Resets,
     requester::{Requester, Surface},
 };
-pub(crate) use error::{
+pub(crate) use error::PersonaError;
+pub(crate) use error_body::{
     BadRequestStatus, InvalidFormFields, InvalidRequestBody, InvalidRequestBodyDescription,
-    PersonaBadRequest, PersonaError, PersonaErrorBody, PersonaErrorDetail,
-    PersonaUnsupportedMediaType, UnsupportedMediaTypeDetail, UnsupportedMediaTypeStatus,
+    PersonaBadRequest, PersonaErrorBody, PersonaErrorDetail, PersonaUnsupportedMediaType,
+    UnsupportedMediaTypeDetail, UnsupportedMediaTypeStatus,
 };
 use extract::{PersonaJson, PersonaToken};
 
