@@ -3,7 +3,7 @@
 //! generated from it: 204, or 400 / 415 in persona's shape (`error.rs`).
 
 mod error;
-mod error_body;
+pub(crate) mod error_body;
 mod extract;
 
 use axum::{Extension, Router, extract::State, http::StatusCode, routing::post};
@@ -17,11 +17,7 @@ use crate::{
     requester::{Requester, Surface},
 };
 pub(crate) use error::PersonaError;
-pub(crate) use error_body::{
-    BadRequestStatus, InvalidFormFields, InvalidRequestBody, InvalidRequestBodyDescription,
-    PersonaBadRequest, PersonaErrorBody, PersonaErrorDetail, PersonaUnsupportedMediaType,
-    UnsupportedMediaTypeDetail, UnsupportedMediaTypeStatus,
-};
+use error_body::PersonaBadRequest;
 use extract::{PersonaJson, PersonaToken};
 
 /// The persona routes, relative to `/v1`.
