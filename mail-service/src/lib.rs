@@ -42,6 +42,6 @@ mod worker;
 
 pub use config::Config;
 pub use error::Error;
-pub use passreset_telemetry::grpc::ServeError;
+pub use passreset_service_runtime::grpc::ServeError;
 pub use queue::Queue;
 pub use startup::{Application, StartupError};

@@ -6,10 +6,12 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use passreset_grpc_security::{Authorize, ClientTls, Policy, ServerTls};
 use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
-use passreset_telemetry::{
+use passreset_service_runtime::{
     Shutdown,
     grpc::{GrpcInFlight, ServeError},
-    metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+};
+use passreset_telemetry::metrics::{
+    DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry,
 };
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tokio_stream::wrappers::TcpListenerStream;
@@ -217,7 +219,7 @@ impl Application {
         tokio::spawn({
             let stop = shutdown.wait();
             async move {
-                passreset_telemetry::healthcheck::keep_reporting(
+                passreset_service_runtime::healthcheck::keep_reporting(
                     health,
                     &[<MailServiceServer<MailApi> as tonic::server::NamedService>::NAME],
                     || async {
@@ -236,7 +238,7 @@ impl Application {
         });
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
         let (reflection_v1, reflection_v1alpha) =
-            passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
+            passreset_service_runtime::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
         tracing::info!(addr = %self.local_addr, tls = self.tls.is_some(), workers = self.workers, "mail-service listening");
         let router = tonic::transport::Server::builder()
             .layer(passreset_telemetry::propagation::GrpcServerTracing)

@@ -131,7 +131,7 @@ pub struct Config {
     pub metrics_addr: SocketAddr,
 
     /// How long a reset token stays usable, e.g. `30m`, `1h`.
-    #[arg(long, env = "TOKEN_TTL", default_value = "30m", value_parser = passreset_telemetry::parse_duration)]
+    #[arg(long, env = "TOKEN_TTL", default_value = "30m", value_parser = passreset_service_runtime::parse_duration)]
     pub token_ttl: Duration,
 
     /// Key for HMAC-SHA256 token digests; unset, digests are plain SHA-256. With a key, a copy
@@ -197,7 +197,7 @@ pub struct Config {
 
     /// Longest a caller waits for a hashing slot before it answers RESOURCE_EXHAUSTED, e.g.
     /// `2s`, `500ms`.
-    #[arg(long, env = "TOKEN_HASH_WAIT", default_value = "2s", value_parser = passreset_telemetry::parse_duration)]
+    #[arg(long, env = "TOKEN_HASH_WAIT", default_value = "2s", value_parser = passreset_service_runtime::parse_duration)]
     pub hash_wait: Duration,
 
     /// gRPC calls served at once; more are answered RESOURCE_EXHAUSTED at once (health
@@ -358,7 +358,7 @@ fn parse_hash_queue(value: &str) -> Result<usize, String> {
 }
 
 fn parse_directory_timeout(value: &str) -> Result<Duration, String> {
-    let timeout = passreset_telemetry::parse_duration(value)?;
+    let timeout = passreset_service_runtime::parse_duration(value)?;
     if timeout.is_zero() || timeout > Duration::from_secs(60) {
         return Err("must be more than 0 and at most 60s".to_owned());
     }

@@ -6,10 +6,12 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use passreset_proto::token::v1::{
     account_directory_server::AccountDirectoryServer, token_service_server::TokenServiceServer,
 };
-use passreset_telemetry::{
+use passreset_service_runtime::{
     Shutdown,
     grpc::{GrpcInFlight, ServeError},
-    metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+};
+use passreset_telemetry::metrics::{
+    DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry,
 };
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -222,7 +224,7 @@ impl Application {
         tokio::spawn({
             let stop = shutdown.wait();
             async move {
-                passreset_telemetry::healthcheck::keep_reporting(
+                passreset_service_runtime::healthcheck::keep_reporting(
                     health,
                     &[
                         <TokenServiceServer<TokenApi> as tonic::server::NamedService>::NAME,
@@ -235,7 +237,7 @@ impl Application {
             }
         });
         let (reflection_v1, reflection_v1alpha) =
-            passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
+            passreset_service_runtime::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
         tracing::info!(addr = %self.local_addr, tls = self.tls.is_some(), metrics = %self.metrics.local_addr(), "token-service listening");
         let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
         tokio::spawn(sweep_until(self.resets.clone(), shutdown.wait()));
