@@ -1,7 +1,7 @@
 //! The durable mail queue: what `Enqueue` writes and what the workers consume.
 //!
 //! - `store.rs`: the contract every queue keeps ([`QueueStore`], [`Consumer`]) and its types;
-//! - `redis.rs`: the production queue on Redis Streams with a consumer group;
+//! - `redis/`: the production queue on Redis Streams with a consumer group, its scripts in `.lua`;
 //! - `memory.rs`: the same contract in process memory, for `stack` without Redis;
 //! - `contract_tests.rs`: the tests both must pass.
 //!
