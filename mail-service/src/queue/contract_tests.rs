@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use super::{
     memory::MemoryQueue,
     redis::RedisQueue,
-    store::{NewMail, QueueError, QueueStore, Revival, State, unix_millis},
+    store::{MailState, NewMail, QueueError, QueueStore, Revival, unix_millis},
 };
 use crate::mail::{Content, MessageId, QueuedMail, Secret};
 
@@ -39,7 +39,7 @@ pub(super) fn plain(mail: QueuedMail) -> NewMail {
     }
 }
 
-async fn state_of(queue: &dyn QueueStore, id: &MessageId) -> State {
+async fn state_of(queue: &dyn QueueStore, id: &MessageId) -> MailState {
     queue.status(id).await.unwrap().unwrap().state
 }
 
@@ -47,14 +47,14 @@ async fn a_queued_mail_is_handed_out_once_and_then_sent(queue: Arc<dyn QueueStor
     let mail = reset_mail("https://reset.example/?token=t1");
     let id = queue.enqueue(plain(mail.clone())).await.unwrap();
     assert_eq!(id, mail.id);
-    assert_eq!(state_of(queue.as_ref(), &id).await, State::Queued);
+    assert_eq!(state_of(queue.as_ref(), &id).await, MailState::Queued);
 
     let mut first = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
     let mut second = queue.consumer("w2", CLAIM_IDLE).await.unwrap();
     let delivery = first.next(WAIT).await.unwrap().unwrap();
     assert_eq!(delivery.mail, mail);
     assert_eq!(delivery.attempt, 1);
-    assert_eq!(state_of(queue.as_ref(), &id).await, State::Sending);
+    assert_eq!(state_of(queue.as_ref(), &id).await, MailState::Sending);
     assert!(
         second
             .next(Duration::from_millis(200))
@@ -65,7 +65,7 @@ async fn a_queued_mail_is_handed_out_once_and_then_sent(queue: Arc<dyn QueueStor
 
     queue.delivered(&delivery).await.unwrap();
     let status = queue.status(&id).await.unwrap().unwrap();
-    assert_eq!((status.state, status.attempts), (State::Sent, 1));
+    assert_eq!((status.state, status.attempts), (MailState::Sent, 1));
     assert!(
         first
             .next(Duration::from_millis(200))
@@ -167,7 +167,7 @@ async fn a_retry_waits_until_due_then_comes_back_with_the_next_attempt(queue: Ar
         .await
         .unwrap();
     let status = queue.status(&id).await.unwrap().unwrap();
-    assert_eq!(status.state, State::Retrying);
+    assert_eq!(status.state, MailState::Retrying);
     assert_eq!(status.next_attempt_at_ms, Some(due));
     assert_eq!(status.last_error, "smtp: 451 try later");
 
@@ -218,7 +218,7 @@ async fn a_dead_mail_keeps_its_reason_and_is_never_handed_out_again(queue: Arc<d
         .await
         .unwrap();
     let status = queue.status(&id).await.unwrap().unwrap();
-    assert_eq!(status.state, State::Dead);
+    assert_eq!(status.state, MailState::Dead);
     assert_eq!(status.last_error, "smtp: 550 5.1.1");
     queue.release_due_retries().await.unwrap();
     assert!(
@@ -248,7 +248,7 @@ async fn mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time(
     assert_eq!(taken.mail.id, id);
     assert_eq!(taken.attempt, held.attempt + 1);
     queue.delivered(&taken).await.unwrap();
-    assert_eq!(state_of(queue.as_ref(), &id).await, State::Sent);
+    assert_eq!(state_of(queue.as_ref(), &id).await, MailState::Sent);
 }
 
 async fn depth_counts_waiting_and_retrying_mail_until_it_is_settled(queue: Arc<dyn QueueStore>) {
@@ -397,7 +397,7 @@ async fn a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot(queue: Arc<dy
         Revival::Unknown
     );
     assert_eq!(queue.revive(&notice).await.unwrap(), Revival::Requeued);
-    assert_eq!(state_of(queue.as_ref(), &notice).await, State::Queued);
+    assert_eq!(state_of(queue.as_ref(), &notice).await, MailState::Queued);
     let again = consumer.next(WAIT).await.unwrap().unwrap();
     assert_eq!(again.mail.id, notice);
     assert_eq!(queue.dead_letters(10).await.unwrap().len(), 1);
@@ -440,7 +440,7 @@ async fn the_dead_letter_list_and_a_revival_reach_across_pages(queue: Arc<dyn Qu
     assert_eq!(ids_of(queue.dead_letters(150).await.unwrap()), ids[100..]);
     // The oldest is on the last page a newest-first search reads.
     assert_eq!(queue.revive(&ids[0]).await.unwrap(), Revival::Requeued);
-    assert_eq!(state_of(queue.as_ref(), &ids[0]).await, State::Queued);
+    assert_eq!(state_of(queue.as_ref(), &ids[0]).await, MailState::Queued);
     assert_eq!(ids_of(queue.dead_letters(1000).await.unwrap()), ids[1..]);
 }
 

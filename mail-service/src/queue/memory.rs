@@ -13,8 +13,8 @@ use tokio::sync::Notify;
 use super::{
     STATUS_RETENTION,
     store::{
-        Consumer, DeadLetter, Delivery, NewMail, QueueError, QueueStore, Revival, State, Status,
-        entry_millis, retry_copy, unix_millis,
+        Consumer, DeadLetter, Delivery, MailState, MailStatus, NewMail, QueueError, QueueStore,
+        Revival, entry_millis, retry_copy, unix_millis,
     },
 };
 use crate::mail::{MessageId, QueuedMail};
@@ -52,7 +52,7 @@ struct Entry {
 #[derive(Debug)]
 struct Record {
     mail: Option<QueuedMail>,
-    status: Status,
+    status: MailStatus,
 }
 
 impl Inner {
@@ -66,7 +66,7 @@ impl Inner {
     fn forget_old(&mut self, now: u64) {
         let retention = u64::try_from(STATUS_RETENTION.as_millis()).unwrap_or(u64::MAX);
         self.records.retain(|_, record| {
-            let settled = matches!(record.status.state, State::Sent | State::Dead);
+            let settled = matches!(record.status.state, MailState::Sent | MailState::Dead);
             !settled || record.status.updated_at_ms.saturating_add(retention) > now
         });
         self.idempotency.retain(|_, (_, until)| *until > now);
@@ -84,7 +84,7 @@ impl MemoryQueue {
     fn settle(
         &self,
         delivery: &Delivery,
-        state: State,
+        state: MailState,
         due_ms: Option<u64>,
         error: &str,
         dead_max: u64,
@@ -100,17 +100,17 @@ impl MemoryQueue {
             if !error.is_empty() {
                 record.status.last_error = error.to_owned();
             }
-            if matches!(state, State::Sent | State::Dead) {
+            if matches!(state, MailState::Sent | MailState::Dead) {
                 record.mail = None;
             }
         }
         match state {
-            State::Retrying => {
+            MailState::Retrying => {
                 inner.next_sequence += 1;
                 let sequence = inner.next_sequence;
                 inner.retries.insert((due_ms.unwrap_or(now), sequence), id);
             }
-            State::Dead => {
+            MailState::Dead => {
                 let copy = retry_copy(&delivery.mail).map(|_| delivery.mail.clone());
                 let letter = DeadLetter {
                     id,
@@ -162,8 +162,8 @@ impl QueueStore for MemoryQueue {
             id.clone(),
             Record {
                 mail: Some(new.mail),
-                status: Status {
-                    state: State::Queued,
+                status: MailStatus {
+                    state: MailState::Queued,
                     attempts: 0,
                     next_attempt_at_ms: None,
                     last_error: String::new(),
@@ -209,7 +209,7 @@ impl QueueStore for MemoryQueue {
     }
 
     async fn delivered(&self, delivery: &Delivery) -> Result<(), QueueError> {
-        self.settle(delivery, State::Sent, None, "", 0);
+        self.settle(delivery, MailState::Sent, None, "", 0);
         Ok(())
     }
 
@@ -219,12 +219,12 @@ impl QueueStore for MemoryQueue {
         due_ms: u64,
         error: &str,
     ) -> Result<(), QueueError> {
-        self.settle(delivery, State::Retrying, Some(due_ms), error, 0);
+        self.settle(delivery, MailState::Retrying, Some(due_ms), error, 0);
         Ok(())
     }
 
     async fn dead(&self, delivery: &Delivery, reason: &str, keep: u64) -> Result<(), QueueError> {
-        self.settle(delivery, State::Dead, None, reason, keep);
+        self.settle(delivery, MailState::Dead, None, reason, keep);
         Ok(())
     }
 
@@ -251,8 +251,8 @@ impl QueueStore for MemoryQueue {
             id.clone(),
             Record {
                 mail: Some(mail),
-                status: Status {
-                    state: State::Queued,
+                status: MailStatus {
+                    state: MailState::Queued,
                     attempts: 0,
                     next_attempt_at_ms: None,
                     last_error: String::new(),
@@ -286,7 +286,7 @@ impl QueueStore for MemoryQueue {
         true
     }
 
-    async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError> {
+    async fn status(&self, id: &MessageId) -> Result<Option<MailStatus>, QueueError> {
         let mut inner = self.lock();
         inner.forget_old(unix_millis());
         Ok(inner.records.get(id).map(|record| record.status.clone()))
@@ -323,7 +323,7 @@ impl MemoryConsumer {
                 continue;
             };
             record.status.attempts += 1;
-            record.status.state = State::Sending;
+            record.status.state = MailState::Sending;
             record.status.next_attempt_at_ms = None;
             record.status.updated_at_ms = now;
             let attempt = record.status.attempts;

@@ -18,8 +18,8 @@ use crate::{
     queue::{
         STATUS_RETENTION,
         store::{
-            Consumer, DeadLetter, Delivery, NewMail, QueueError, QueueStore, Revival, State,
-            Status, entry_millis, retry_copy, unix_millis,
+            Consumer, DeadLetter, Delivery, MailState, MailStatus, NewMail, QueueError, QueueStore,
+            Revival, entry_millis, retry_copy, unix_millis,
         },
     },
 };
@@ -171,7 +171,7 @@ impl RedisQueue {
     }
 
     /// The status of `id`, without the deadline.
-    async fn read_status(&self, id: &MessageId) -> Result<Option<Status>, QueueError> {
+    async fn read_status(&self, id: &MessageId) -> Result<Option<MailStatus>, QueueError> {
         let (state, attempts, next, error, updated): StatusFields = redis::cmd("HMGET")
             .arg(self.keys.record(id))
             .arg(&[
@@ -186,9 +186,9 @@ impl RedisQueue {
         let Some(state) = state else {
             return Ok(None);
         };
-        let state = State::parse(&state)
+        let state = MailState::parse(&state)
             .ok_or_else(|| QueueError::Corrupt(format!("unknown mail state {state:?}")))?;
-        Ok(Some(Status {
+        Ok(Some(MailStatus {
             state,
             attempts: attempts.unwrap_or_default(),
             next_attempt_at_ms: next,
@@ -294,7 +294,7 @@ impl QueueStore for RedisQueue {
         passreset_redis::answers(&self.connection).await
     }
 
-    async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError> {
+    async fn status(&self, id: &MessageId) -> Result<Option<MailStatus>, QueueError> {
         within_deadline(self.read_status(id)).await
     }
 }
