@@ -14,6 +14,7 @@ use super::{
 };
 use crate::{
     StartupError,
+    consumer_group::{GroupStart, create_group},
     mail::MessageId,
     queue::{
         STATUS_RETENTION,
@@ -90,18 +91,14 @@ impl RedisQueue {
     /// Creates the stream and its consumer group if they are missing (first start, or a Redis
     /// that lost its data). Reads from the start, so mail queued before is not skipped.
     pub(super) async fn create_group(&self) -> Result<(), QueueError> {
-        let created = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(self.keys.queue())
-            .arg(GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async::<()>(&mut self.connection.clone())
-            .await;
-        match created {
-            Err(error) if error.code() == Some("BUSYGROUP") => Ok(()),
-            other => Ok(other?),
-        }
+        create_group(
+            &mut self.connection.clone(),
+            &self.keys.queue(),
+            GROUP,
+            GroupStart::FirstEntry,
+        )
+        .await?;
+        Ok(())
     }
 
     async fn settle(
