@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use super::{
     memory::MemoryQueue,
     redis::RedisQueue,
-    store::{MailState, NewMail, QueueError, QueueStore, Revival, unix_millis},
+    store::{Consumer, MailState, NewMail, QueueError, QueueStore, Revival, unix_millis},
 };
 use crate::mail::{Content, MessageId, QueuedMail, Secret};
 
@@ -14,6 +14,8 @@ const WAIT: Duration = Duration::from_secs(2);
 const CLAIM_IDLE: Duration = Duration::from_secs(30);
 /// A dead-letter cap no test reaches unless it means to.
 const KEEP: u64 = 100_000;
+/// Long enough for a mail that would be handed out to arrive.
+const SHORT: Duration = Duration::from_millis(200);
 
 pub(super) fn reset_mail(link: &str) -> QueuedMail {
     QueuedMail {
@@ -39,6 +41,33 @@ pub(super) fn plain(mail: QueuedMail) -> NewMail {
     }
 }
 
+/// A password-changed notice: unlike a reset mail, it keeps a copy to send again once dead.
+fn notice(changed_at_unix: i64) -> QueuedMail {
+    QueuedMail {
+        content: Content::PasswordChanged { changed_at_unix },
+        ..reset_mail("https://unused.example/")
+    }
+}
+
+/// Queues a reset mail holding `link`; its id.
+async fn queued_reset(queue: &dyn QueueStore, link: &str) -> MessageId {
+    queue.enqueue(plain(reset_mail(link))).await.unwrap()
+}
+
+/// Whether `consumer` is handed nothing within `wait`.
+async fn nothing_within(consumer: &mut dyn Consumer, wait: Duration) -> bool {
+    consumer.next(wait).await.unwrap().is_none()
+}
+
+/// Takes the next mail and dead-letters it as refused, the stream keeping about `keep`.
+async fn dead_letter_next(queue: &dyn QueueStore, consumer: &mut dyn Consumer, keep: u64) {
+    let delivery = consumer.next(WAIT).await.unwrap().unwrap();
+    queue
+        .dead(&delivery, "smtp: 550 5.1.1", keep)
+        .await
+        .unwrap();
+}
+
 async fn state_of(queue: &dyn QueueStore, id: &MessageId) -> MailState {
     queue.status(id).await.unwrap().unwrap().state
 }
@@ -55,24 +84,12 @@ async fn a_queued_mail_is_handed_out_once_and_then_sent(queue: Arc<dyn QueueStor
     assert_eq!(delivery.mail, mail);
     assert_eq!(delivery.attempt, 1);
     assert_eq!(state_of(queue.as_ref(), &id).await, MailState::Sending);
-    assert!(
-        second
-            .next(Duration::from_millis(200))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(nothing_within(second.as_mut(), SHORT).await);
 
     queue.delivered(&delivery).await.unwrap();
     let status = queue.status(&id).await.unwrap().unwrap();
     assert_eq!((status.state, status.attempts), (MailState::Sent, 1));
-    assert!(
-        first
-            .next(Duration::from_millis(200))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(nothing_within(first.as_mut(), SHORT).await);
 }
 
 async fn mails_come_out_in_the_order_they_went_in(queue: Arc<dyn QueueStore>) {
@@ -118,13 +135,7 @@ async fn the_same_idempotency_key_queues_one_mail(queue: Arc<dyn QueueStore>) {
     let delivery = consumer.next(WAIT).await.unwrap().unwrap();
     assert_eq!(delivery.mail.id, first.id);
     queue.delivered(&delivery).await.unwrap();
-    assert!(
-        consumer
-            .next(Duration::from_millis(200))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(nothing_within(consumer.as_mut(), SHORT).await);
 }
 
 async fn a_suppressed_mail_leaves_nothing_behind_and_is_never_handed_out(
@@ -146,13 +157,7 @@ async fn a_suppressed_mail_leaves_nothing_behind_and_is_never_handed_out(
     assert!(queue.status(&id).await.unwrap().is_none());
     assert_eq!(queue.depth().await.unwrap(), 0);
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
-    assert!(
-        consumer
-            .next(Duration::from_millis(200))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(nothing_within(consumer.as_mut(), SHORT).await);
 }
 
 async fn a_retry_waits_until_due_then_comes_back_with_the_next_attempt(queue: Arc<dyn QueueStore>) {
@@ -172,13 +177,7 @@ async fn a_retry_waits_until_due_then_comes_back_with_the_next_attempt(queue: Ar
     assert_eq!(status.last_error, "smtp: 451 try later");
 
     assert_eq!(queue.release_due_retries().await.unwrap(), 0, "not due yet");
-    assert!(
-        consumer
-            .next(Duration::from_millis(100))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(nothing_within(consumer.as_mut(), Duration::from_millis(100)).await);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(queue.release_due_retries().await.unwrap(), 1);
     let again = consumer.next(WAIT).await.unwrap().unwrap();
@@ -186,14 +185,8 @@ async fn a_retry_waits_until_due_then_comes_back_with_the_next_attempt(queue: Ar
 }
 
 async fn a_retrying_mail_does_not_hold_up_the_ones_behind_it(queue: Arc<dyn QueueStore>) {
-    let stuck = queue
-        .enqueue(plain(reset_mail("https://reset.example/?token=1")))
-        .await
-        .unwrap();
-    let behind = queue
-        .enqueue(plain(reset_mail("https://reset.example/?token=2")))
-        .await
-        .unwrap();
+    let stuck = queued_reset(queue.as_ref(), "https://reset.example/?token=1").await;
+    let behind = queued_reset(queue.as_ref(), "https://reset.example/?token=2").await;
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
     let first = consumer.next(WAIT).await.unwrap().unwrap();
     assert_eq!(first.mail.id, stuck);
@@ -207,37 +200,21 @@ async fn a_retrying_mail_does_not_hold_up_the_ones_behind_it(queue: Arc<dyn Queu
 }
 
 async fn a_dead_mail_keeps_its_reason_and_is_never_handed_out_again(queue: Arc<dyn QueueStore>) {
-    let id = queue
-        .enqueue(plain(reset_mail("https://reset.example/?token=d")))
-        .await
-        .unwrap();
+    let id = queued_reset(queue.as_ref(), "https://reset.example/?token=d").await;
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
-    let delivery = consumer.next(WAIT).await.unwrap().unwrap();
-    queue
-        .dead(&delivery, "smtp: 550 5.1.1", KEEP)
-        .await
-        .unwrap();
+    dead_letter_next(queue.as_ref(), consumer.as_mut(), KEEP).await;
     let status = queue.status(&id).await.unwrap().unwrap();
     assert_eq!(status.state, MailState::Dead);
     assert_eq!(status.last_error, "smtp: 550 5.1.1");
     queue.release_due_retries().await.unwrap();
-    assert!(
-        consumer
-            .next(Duration::from_millis(200))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(nothing_within(consumer.as_mut(), SHORT).await);
 }
 
 async fn mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time(
     queue: Arc<dyn QueueStore>,
 ) {
     let claim_idle = Duration::from_millis(300);
-    let id = queue
-        .enqueue(plain(reset_mail("https://reset.example/?token=c")))
-        .await
-        .unwrap();
+    let id = queued_reset(queue.as_ref(), "https://reset.example/?token=c").await;
     let mut crashed = queue.consumer("w1", claim_idle).await.unwrap();
     let held = crashed.next(WAIT).await.unwrap().unwrap();
     drop(crashed);
@@ -254,12 +231,11 @@ async fn mail_held_by_a_vanished_consumer_is_taken_over_after_the_claim_time(
 async fn depth_counts_waiting_and_retrying_mail_until_it_is_settled(queue: Arc<dyn QueueStore>) {
     assert_eq!(queue.depth().await.unwrap(), 0);
     for n in 0..3 {
-        queue
-            .enqueue(plain(reset_mail(&format!(
-                "https://reset.example/?token=q{n}"
-            ))))
-            .await
-            .unwrap();
+        queued_reset(
+            queue.as_ref(),
+            &format!("https://reset.example/?token=q{n}"),
+        )
+        .await;
     }
     assert_eq!(queue.depth().await.unwrap(), 3);
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
@@ -280,12 +256,11 @@ async fn the_oldest_queued_time_is_the_first_mail_still_waiting_or_being_sent(
     assert_eq!(queue.oldest_queued_at().await.unwrap(), None);
     let before = unix_millis();
     for n in 0..2 {
-        queue
-            .enqueue(plain(reset_mail(&format!(
-                "https://reset.example/?token=o{n}"
-            ))))
-            .await
-            .unwrap();
+        queued_reset(
+            queue.as_ref(),
+            &format!("https://reset.example/?token=o{n}"),
+        )
+        .await;
     }
     let oldest = queue.oldest_queued_at().await.unwrap().unwrap();
     assert!(oldest >= before && oldest <= unix_millis());
@@ -359,22 +334,11 @@ async fn a_full_queue_refuses_new_mail_but_not_a_repeat_or_a_suppressed_one(
 }
 
 async fn a_dead_notice_can_be_revived_but_a_dead_reset_mail_cannot(queue: Arc<dyn QueueStore>) {
-    let reset = queue
-        .enqueue(plain(reset_mail("https://reset.example/?token=gone")))
-        .await
-        .unwrap();
-    let mut notice = reset_mail("https://unused.example/");
-    notice.content = Content::PasswordChanged {
-        changed_at_unix: 1_700_000_000,
-    };
-    let notice = queue.enqueue(plain(notice)).await.unwrap();
+    let reset = queued_reset(queue.as_ref(), "https://reset.example/?token=gone").await;
+    let notice = queue.enqueue(plain(notice(1_700_000_000))).await.unwrap();
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
     for _ in 0..2 {
-        let delivery = consumer.next(WAIT).await.unwrap().unwrap();
-        queue
-            .dead(&delivery, "smtp: 550 5.1.1", KEEP)
-            .await
-            .unwrap();
+        dead_letter_next(queue.as_ref(), consumer.as_mut(), KEEP).await;
     }
 
     let letters = queue.dead_letters(10).await.unwrap();
@@ -419,16 +383,8 @@ async fn dead_notices(queue: &dyn QueueStore, count: u32, keep: u64) -> Vec<Mess
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
     let mut ids = Vec::new();
     for n in 0..count {
-        let mut notice = reset_mail("https://unused.example/");
-        notice.content = Content::PasswordChanged {
-            changed_at_unix: i64::from(n),
-        };
-        ids.push(queue.enqueue(plain(notice)).await.unwrap());
-        let delivery = consumer.next(WAIT).await.unwrap().unwrap();
-        queue
-            .dead(&delivery, "smtp: 550 5.1.1", keep)
-            .await
-            .unwrap();
+        ids.push(queue.enqueue(plain(notice(i64::from(n)))).await.unwrap());
+        dead_letter_next(queue, consumer.as_mut(), keep).await;
     }
     ids
 }
