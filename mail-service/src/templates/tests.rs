@@ -24,6 +24,17 @@ fn reset_mail() -> QueuedMail {
     }
 }
 
+/// A templates directory holding `files`: (path under it, text).
+fn templates_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
 fn formatted(message: &Message) -> String {
     String::from_utf8(message.formatted()).unwrap()
 }
@@ -102,13 +113,7 @@ fn swedish_and_finnish_readers_get_their_language() {
 
 #[test]
 fn a_templates_dir_overrides_one_template_and_keeps_the_rest() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("sv")).unwrap();
-    std::fs::write(
-        dir.path().join("sv/password_reset.subject"),
-        "Acme: nytt lösenord",
-    )
-    .unwrap();
+    let dir = templates_dir(&[("sv/password_reset.subject", "Acme: nytt lösenord")]);
     let templates = Templates::load(Some(dir.path())).unwrap();
     let swedish = QueuedMail {
         locale: "sv".to_owned(),
@@ -128,13 +133,7 @@ fn a_templates_dir_overrides_one_template_and_keeps_the_rest() {
 
 #[test]
 fn a_broken_template_stops_the_start_naming_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("fi")).unwrap();
-    std::fs::write(
-        dir.path().join("fi/password_changed.txt"),
-        "{{ no_such_value }}",
-    )
-    .unwrap();
+    let dir = templates_dir(&[("fi/password_changed.txt", "{{ no_such_value }}")]);
     let error = Templates::load(Some(dir.path())).unwrap_err().to_string();
     assert!(error.contains("MAIL_TEMPLATES_DIR"), "{error}");
     assert!(error.contains("fi/password_changed.txt"), "{error}");
@@ -157,10 +156,7 @@ fn a_templates_dir_that_is_missing_or_holds_a_stray_template_stops_the_start() {
         "de/password_reset.txt",
         "password_reset.html",
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(stray);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, "Hello").unwrap();
+        let dir = templates_dir(&[(stray, "Hello")]);
         let error = Templates::load(Some(dir.path())).unwrap_err().to_string();
         assert!(error.contains("MAIL_TEMPLATES_DIR"), "{error}");
         assert!(error.contains(stray), "{stray}: {error}");
@@ -169,12 +165,11 @@ fn a_templates_dir_that_is_missing_or_holds_a_stray_template_stops_the_start() {
 
 #[test]
 fn other_files_and_hidden_entries_of_a_templates_dir_are_left_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("README.md"), "our templates").unwrap();
-    std::fs::create_dir_all(dir.path().join("..data/sv")).unwrap();
-    std::fs::write(dir.path().join("..data/sv/whatever.txt"), "x").unwrap();
-    std::fs::create_dir_all(dir.path().join("fi")).unwrap();
-    std::fs::write(dir.path().join("fi/.password_reset.txt.swp"), "x").unwrap();
+    let dir = templates_dir(&[
+        ("README.md", "our templates"),
+        ("..data/sv/whatever.txt", "x"),
+        ("fi/.password_reset.txt.swp", "x"),
+    ]);
     Templates::load(Some(dir.path())).unwrap();
 }
 
