@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use super::{
     memory::MemoryQueue,
     redis::RedisQueue,
-    store::{Consumer, MailState, NewMail, QueueError, QueueStore, Revival, unix_millis},
+    store::{Consumer, Delivery, MailState, NewMail, QueueError, QueueStore, Revival, unix_millis},
 };
 use crate::mail::{Content, MessageId, QueuedMail, Secret};
 
@@ -66,6 +66,16 @@ async fn dead_letter_next(queue: &dyn QueueStore, consumer: &mut dyn Consumer, k
         .dead(&delivery, "smtp: 550 5.1.1", keep)
         .await
         .unwrap();
+}
+
+/// Takes the next mail and has it wait a minute for its retry; the mail taken.
+async fn park_next(queue: &dyn QueueStore, consumer: &mut dyn Consumer) -> Delivery {
+    let delivery = consumer.next(WAIT).await.unwrap().unwrap();
+    queue
+        .retry_at(&delivery, unix_millis() + 60_000, "smtp: 451")
+        .await
+        .unwrap();
+    delivery
 }
 
 async fn state_of(queue: &dyn QueueStore, id: &MessageId) -> MailState {
@@ -188,12 +198,8 @@ async fn a_retrying_mail_does_not_hold_up_the_ones_behind_it(queue: Arc<dyn Queu
     let stuck = queued_reset(queue.as_ref(), "https://reset.example/?token=1").await;
     let behind = queued_reset(queue.as_ref(), "https://reset.example/?token=2").await;
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
-    let first = consumer.next(WAIT).await.unwrap().unwrap();
-    assert_eq!(first.mail.id, stuck);
-    queue
-        .retry_at(&first, unix_millis() + 60_000, "smtp: timeout")
-        .await
-        .unwrap();
+    let parked = park_next(queue.as_ref(), consumer.as_mut()).await;
+    assert_eq!(parked.mail.id, stuck);
     queue.release_due_retries().await.unwrap();
     let next = consumer.next(WAIT).await.unwrap().unwrap();
     assert_eq!(next.mail.id, behind);
@@ -241,11 +247,7 @@ async fn depth_counts_waiting_and_retrying_mail_until_it_is_settled(queue: Arc<d
     let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
     let first = consumer.next(WAIT).await.unwrap().unwrap();
     queue.delivered(&first).await.unwrap();
-    let second = consumer.next(WAIT).await.unwrap().unwrap();
-    queue
-        .retry_at(&second, unix_millis() + 60_000, "smtp: 451")
-        .await
-        .unwrap();
+    park_next(queue.as_ref(), consumer.as_mut()).await;
     assert_eq!(queue.depth().await.unwrap(), 2, "one queued, one retrying");
     assert!(queue.answers().await);
 }
@@ -272,11 +274,7 @@ async fn the_oldest_queued_time_is_the_first_mail_still_waiting_or_being_sent(
         "a mail being sent still counts"
     );
     queue.delivered(&first).await.unwrap();
-    let second = consumer.next(WAIT).await.unwrap().unwrap();
-    queue
-        .retry_at(&second, unix_millis() + 60_000, "smtp: 451")
-        .await
-        .unwrap();
+    park_next(queue.as_ref(), consumer.as_mut()).await;
     assert_eq!(
         queue.oldest_queued_at().await.unwrap(),
         None,
