@@ -2,7 +2,7 @@
 //!
 //! - `store.rs`: the contract every queue keeps ([`QueueStore`], [`Consumer`]) and its types;
 //! - `redis/`: the production queue on Redis Streams with a consumer group, its scripts in `.lua`;
-//! - `memory.rs`: the same contract in process memory, for `stack` without Redis;
+//! - `memory/`: the same contract in process memory, for `stack` without Redis;
 //! - `contract_tests.rs`: the tests both must pass.
 //!
 //! A mail's life: `enqueue` (queued) -> a consumer takes it (sending) -> delivered (sent, its

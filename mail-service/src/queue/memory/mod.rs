@@ -1,5 +1,8 @@
 //! The queue in process memory: the same contract as Redis, for `stack` when no Redis can be
-//! had. Nothing survives the process, and nothing is shared between processes.
+//! had. Nothing survives the process, and nothing is shared between processes. Its consumers
+//! are in `consumer.rs`.
+
+mod consumer;
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -10,6 +13,7 @@ use std::{
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
+use self::consumer::MemoryConsumer;
 use super::{
     STATUS_RETENTION,
     store::{
@@ -182,14 +186,11 @@ impl QueueStore for MemoryQueue {
         name: &str,
         claim_idle: Duration,
     ) -> Result<Box<dyn Consumer>, QueueError> {
-        Ok(Box::new(MemoryConsumer {
-            queue: MemoryQueue {
-                state: self.state.clone(),
-                arrived: self.arrived.clone(),
-            },
-            name: name.to_owned(),
-            claim_idle_ms: u64::try_from(claim_idle.as_millis()).unwrap_or(u64::MAX),
-        }))
+        let queue = MemoryQueue {
+            state: self.state.clone(),
+            arrived: self.arrived.clone(),
+        };
+        Ok(Box::new(MemoryConsumer::new(queue, name, claim_idle)))
     }
 
     async fn release_due_retries(&self) -> Result<usize, QueueError> {
@@ -290,68 +291,5 @@ impl QueueStore for MemoryQueue {
         let mut inner = self.lock();
         inner.forget_old(unix_millis());
         Ok(inner.records.get(id).map(|record| record.status.clone()))
-    }
-}
-
-/// One worker's consumer.
-#[derive(Debug)]
-struct MemoryConsumer {
-    queue: MemoryQueue,
-    name: String,
-    claim_idle_ms: u64,
-}
-
-impl MemoryConsumer {
-    /// Takes an abandoned or a new entry, marks its mail as sending and hands it over.
-    fn take(&self) -> Option<Delivery> {
-        let now = unix_millis();
-        let mut inner = self.queue.lock();
-        loop {
-            let abandoned = inner
-                .pending
-                .iter()
-                .find(|(_, (_, _, since))| since.saturating_add(self.claim_idle_ms) <= now)
-                .map(|(entry_id, _)| entry_id.clone());
-            let entry = match abandoned.and_then(|entry_id| inner.pending.remove(&entry_id)) {
-                Some((entry, _, _)) => entry,
-                None => inner.queue.pop_front()?,
-            };
-            let Some(record) = inner.records.get_mut(&entry.id) else {
-                continue;
-            };
-            let Some(mail) = record.mail.clone() else {
-                continue;
-            };
-            record.status.attempts += 1;
-            record.status.state = MailState::Sending;
-            record.status.next_attempt_at_ms = None;
-            record.status.updated_at_ms = now;
-            let attempt = record.status.attempts;
-            inner.pending.insert(
-                entry.entry_id.clone(),
-                (entry.clone(), self.name.clone(), now),
-            );
-            return Some(Delivery {
-                entry_id: entry.entry_id,
-                mail,
-                attempt,
-            });
-        }
-    }
-}
-
-#[async_trait]
-impl Consumer for MemoryConsumer {
-    async fn next(&mut self, wait: Duration) -> Result<Option<Delivery>, QueueError> {
-        // Register for a wake-up before looking, so an enqueue in between is not missed.
-        let arrived = self.queue.arrived.clone();
-        let notified = arrived.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if let Some(delivery) = self.take() {
-            return Ok(Some(delivery));
-        }
-        let _ = tokio::time::timeout(wait, notified).await;
-        Ok(self.take())
     }
 }
