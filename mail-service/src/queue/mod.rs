@@ -3,7 +3,7 @@
 //! - `store.rs`: the contract every queue keeps ([`QueueStore`], [`Consumer`]) and its types;
 //! - `redis/`: the production queue on Redis Streams with a consumer group, its scripts in `.lua`;
 //! - `memory/`: the same contract in process memory, for `stack` without Redis;
-//! - `contract_tests.rs`: the tests both must pass.
+//! - `contract_tests/`: the tests both must pass (on one Redis, a Redis Cluster and memory).
 //!
 //! A mail's life: `enqueue` (queued) -> a consumer takes it (sending) -> delivered (sent, its
 //! content deleted) | retry later (retrying, back in the queue when due) | dead (dead-letter

@@ -132,7 +132,7 @@ pub(crate) fn retry_copy(mail: &QueuedMail) -> Option<String> {
     }
 }
 
-/// A durable queue of mails. Every implementation passes `contract_tests.rs`.
+/// A durable queue of mails. Every implementation passes `contract_tests/`.
 #[async_trait]
 pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
     /// Stores the mail durably (if suppressed, nothing) and returns its id; for a repeated

@@ -1,5 +1,5 @@
 //! The Redis queue's own tests; the contract it shares with the memory queue is in
-//! `contract_tests.rs`.
+//! `contract_tests/`.
 
 use std::time::Duration;
 
