@@ -2,7 +2,7 @@
 //! says both upstreams answer their gRPC health check with SERVING (readiness), so a load
 //! balancer sends no traffic to a gateway whose requests would only fail.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{Json, extract::State, http::StatusCode};
 use serde::Serialize;
@@ -11,7 +11,7 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::AppState;
+use crate::Upstreams;
 
 /// How long a readiness probe waits for each upstream.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -36,10 +36,12 @@ pub(crate) struct Readiness {
 }
 
 /// `GET /readyz`: 200 while both upstreams are SERVING, else 503.
-pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+pub(crate) async fn readyz(
+    State(upstreams): State<Arc<Upstreams>>,
+) -> (StatusCode, Json<Readiness>) {
     let (tokens, mail) = tokio::join!(
-        probe(state.upstreams.health_of_tokens.clone(), TOKEN_SERVICE),
-        probe(state.upstreams.health_of_mail.clone(), MAIL_SERVICE),
+        probe(upstreams.health_of_tokens.clone(), TOKEN_SERVICE),
+        probe(upstreams.health_of_mail.clone(), MAIL_SERVICE),
     );
     let ready = tokens == "serving" && mail == "serving";
     let code = if ready {

@@ -6,11 +6,13 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use passreset_grpc_security::{ClientTls, ServerTls};
 use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
-use passreset_telemetry::{
+use passreset_service_runtime::{
     Shutdown,
     grpc::{GrpcInFlight, ServeError},
     grpc_server::{BindError, GrpcServer, GrpcServices},
-    metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+};
+use passreset_telemetry::metrics::{
+    DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry,
 };
 use tokio::{sync::watch, task::JoinSet};
 
@@ -118,7 +120,8 @@ impl Application {
         let templates = Arc::new(Templates::load(config.templates_dir.as_deref())?);
         let transport = Transport::new(&config.transport, u32::from(config.workers)).await?;
         let (listener, local_addr) =
-            passreset_telemetry::grpc_server::bind(config.grpc_addr, "MAIL_GRPC_ADDR").await?;
+            passreset_service_runtime::grpc_server::bind(config.grpc_addr, "MAIL_GRPC_ADDR")
+                .await?;
         let queue = queue.store().clone();
         let mut registry = Registry::default();
         let grpc_metrics =

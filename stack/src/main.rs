@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
     // Listening for Ctrl-C and SIGTERM before anything is started: a signal that came before
     // the handlers would kill the process outright, leaving a private redis-server running
     // (and holding the stack's stderr open). Polled once here so the handlers are installed.
-    let mut shutdown = std::pin::pin!(passreset_telemetry::shutdown_signal());
+    let mut shutdown = std::pin::pin!(passreset_service_runtime::shutdown_signal());
     let signalled =
         std::future::poll_fn(|context| Poll::Ready(shutdown.as_mut().poll(context).is_ready()))
             .await;

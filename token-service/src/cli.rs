@@ -127,7 +127,7 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
 
 /// Asks the service whether it serves, over TLS when it serves TLS (its own TLS settings).
 async fn healthcheck(config: &Config) -> ExitCode {
-    use passreset_telemetry::healthcheck;
+    use passreset_service_runtime::healthcheck;
     const SERVICE: &str = passreset_proto::token::v1::token_service_server::SERVICE_NAME;
     match config.grpc_tls() {
         Err(error) => {

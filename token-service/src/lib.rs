@@ -48,7 +48,7 @@ pub use config::Config;
 pub use directory::{setting::DirectorySetting, sql::HashFormat};
 pub use error::Error;
 pub use limits::RateSetting;
+pub use passreset_service_runtime::grpc::ServeError;
 pub use passreset_telemetry::LogFormat;
-pub use passreset_telemetry::grpc::ServeError;
 pub use startup::{Application, StartupError};
 pub use stores::Stores;

@@ -7,11 +7,13 @@ use passreset_grpc_security::ServerTls;
 use passreset_proto::token::v1::{
     account_directory_server::AccountDirectoryServer, token_service_server::TokenServiceServer,
 };
-use passreset_telemetry::{
+use passreset_service_runtime::{
     Shutdown,
     grpc::{GrpcInFlight, ServeError},
     grpc_server::{BindError, GrpcServer, GrpcServices},
-    metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+};
+use passreset_telemetry::metrics::{
+    DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry,
 };
 
 use crate::{
@@ -97,7 +99,8 @@ impl Application {
         )?;
         let tls = config.grpc_tls()?.map(ServerTls::load).transpose()?;
         let (listener, local_addr) =
-            passreset_telemetry::grpc_server::bind(config.grpc_addr, "TOKEN_GRPC_ADDR").await?;
+            passreset_service_runtime::grpc_server::bind(config.grpc_addr, "TOKEN_GRPC_ADDR")
+                .await?;
         let mut registry = Registry::default();
         let grpc_metrics =
             GrpcServerMetrics::register(&mut registry, passreset_proto::FILE_DESCRIPTOR_SET)?;

@@ -88,7 +88,7 @@ pub struct Config {
     pub metrics_addr: SocketAddr,
 
     /// How long a reset token stays usable, e.g. `30m`, `1h`.
-    #[arg(long, env = "TOKEN_TTL", default_value = "30m", value_parser = passreset_telemetry::parse_duration)]
+    #[arg(long, env = "TOKEN_TTL", default_value = "30m", value_parser = passreset_service_runtime::parse_duration)]
     pub token_ttl: Duration,
 
     /// Key for HMAC-SHA256 token digests; unset, digests are plain SHA-256. With a key, a copy
@@ -154,7 +154,7 @@ pub struct Config {
 
     /// Longest a caller waits for a hashing slot before it answers RESOURCE_EXHAUSTED, e.g.
     /// `2s`, `500ms`.
-    #[arg(long, env = "TOKEN_HASH_WAIT", default_value = "2s", value_parser = passreset_telemetry::parse_duration)]
+    #[arg(long, env = "TOKEN_HASH_WAIT", default_value = "2s", value_parser = passreset_service_runtime::parse_duration)]
     pub hash_wait: Duration,
 
     /// gRPC calls served at once; more are answered RESOURCE_EXHAUSTED at once (health

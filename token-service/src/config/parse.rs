@@ -25,7 +25,7 @@ pub(super) fn parse_hash_queue(value: &str) -> Result<usize, String> {
 }
 
 pub(super) fn parse_directory_timeout(value: &str) -> Result<Duration, String> {
-    let timeout = passreset_telemetry::parse_duration(value)?;
+    let timeout = passreset_service_runtime::parse_duration(value)?;
     if timeout.is_zero() || timeout > Duration::from_secs(60) {
         return Err("must be more than 0 and at most 60s".to_owned());
     }

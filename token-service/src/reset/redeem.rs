@@ -55,8 +55,18 @@ impl Resets {
             PasswordToSet::Chosen(password) => (password, false),
             PasswordToSet::Generate => (password::generate()?, true),
         };
-        self.policy
-            .check(&password, &email)
+        // A reset the full hashing queue would refuse is refused before it is scored.
+        if !self.hashing.has_room() {
+            return Err(Error::Busy);
+        }
+        // Judged on a scoring thread: zxcvbn costs milliseconds of CPU, and a burst of resets
+        // scoring on the request threads would delay every token check queued behind them.
+        // Without a hashing permit, so concurrent attempts on one token still reach the claim
+        // (token_in_use) rather than a full queue.
+        let (policy, judged) = (self.policy, password.clone());
+        self.hashing
+            .score(move || policy.check(&judged, &email))
+            .await?
             .map_err(Error::weak_new_password)?;
 
         // From the claim on, run to the end even if the caller hangs up: a half-done

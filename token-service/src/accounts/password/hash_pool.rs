@@ -15,7 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
     argon2id::{HashedPassword, hash_now, verify_now},
-    hash_threads::HashThreads,
+    hash_threads::{HASHING_NICE, HashThreads},
 };
 use crate::Error;
 
@@ -37,6 +37,10 @@ pub(crate) struct HashPool {
     metrics: HashMetrics,
     /// Where the work runs.
     threads: HashThreads,
+    /// Where the policy's scoring runs: threads apart from the hashes, so a judgement never
+    /// queues behind argon2, and as far below the request threads as hashing is, so a burst
+    /// of judgements does not hold up token checks.
+    scoring: HashThreads,
 }
 
 /// What a [`HashPool`] counts, for operators (and for tests that must see no hash ran).
@@ -91,8 +95,20 @@ impl HashPool {
             queue: limits.queue,
             wait: limits.wait,
             metrics,
-            threads: HashThreads::start(concurrency)?,
+            threads: HashThreads::start("argon2", concurrency, HASHING_NICE)?,
+            scoring: HashThreads::start(
+                "scoring",
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+                HASHING_NICE,
+            )?,
         })
+    }
+
+    /// Whether a hash asked for now would be let in (run or wait) rather than refused: lets a
+    /// caller with CPU work to do before its hash (the policy's scoring) refuse early instead of
+    /// spending it on a request the full queue would turn away anyway.
+    pub(crate) fn has_room(&self) -> bool {
+        self.permits.available_permits() > 0 || self.waiting.load(Ordering::SeqCst) < self.queue
     }
 
     /// A permit now, or after waiting in the bounded queue; [`Error::Busy`] otherwise.
@@ -130,6 +146,17 @@ impl HashPool {
                 work()
             })
             .await
+    }
+
+    /// Runs `work` on a scoring thread, without a permit: for CPU work that is short and small
+    /// (the policy's scoring), which must not be refused for a full hashing queue, yet should
+    /// not run on the request threads. The service's in-flight request limit bounds how much
+    /// of it can wait.
+    pub(crate) async fn score<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        self.scoring.run(work).await
     }
 
     /// Hashes `password` with a fresh salt.
@@ -184,5 +211,31 @@ mod tests {
         assert!(!pool.verify(None, SecretString::from("")).await.unwrap());
         assert_eq!(pool.metrics.started.get(), 4);
         assert_eq!(pool.metrics.in_flight.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_has_no_room_until_its_hash_is_done() {
+        let pool = HashPool::new(
+            HashLimits {
+                concurrency: 1,
+                queue: 0,
+                wait: Duration::from_secs(5),
+            },
+            HashMetrics::default(),
+        )
+        .unwrap();
+        assert!(pool.has_room());
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let running = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(move || released.recv().is_ok()).await }
+        });
+        while pool.permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!pool.has_room(), "one running, none may wait");
+        release.send(()).unwrap();
+        assert!(running.await.unwrap().unwrap());
+        assert!(pool.has_room());
     }
 }

@@ -11,12 +11,12 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{server::NamedService, service::Routes};
 
+use passreset_telemetry::{metrics::GrpcServerMetrics, propagation::GrpcServerTracing};
+
 use crate::{
     Shutdown,
     grpc::{GrpcInFlight, ServeError, reflection},
     healthcheck::keep_reporting,
-    metrics::GrpcServerMetrics,
-    propagation::GrpcServerTracing,
 };
 
 /// The gRPC address could not be bound.
