@@ -297,6 +297,10 @@ impl Resets {
             NewPassword::Chosen(password) => (password, false),
             NewPassword::Generate => (password::generate()?, true),
         };
+        // A reset the full hashing queue would refuse is refused before it is scored.
+        if !self.hashing.has_room() {
+            return Err(Error::Busy);
+        }
         // Judged on a scoring thread: zxcvbn costs milliseconds of CPU, and a burst of resets
         // scoring on the request threads would delay every token check queued behind them.
         // Without a hashing permit, so concurrent attempts on one token still reach the claim

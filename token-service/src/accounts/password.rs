@@ -176,10 +176,9 @@ pub(crate) struct HashPool {
     metrics: HashMetrics,
     /// Where the work runs.
     threads: HashThreads,
-    /// Where the policy's scoring runs: threads of normal priority apart from the request
-    /// threads, so a burst of judgements shares the cores with token checks instead of
-    /// holding up the tasks queued behind it; apart from the hashes, so a judgement never
-    /// queues behind argon2, and not lowered, so a busy machine cannot starve a reset of it.
+    /// Where the policy's scoring runs: threads apart from the hashes, so a judgement never
+    /// queues behind argon2, and as far below the request threads as hashing is, so a burst
+    /// of judgements does not hold up token checks.
     scoring: HashThreads,
 }
 
@@ -239,9 +238,16 @@ impl HashPool {
             scoring: HashThreads::start(
                 "scoring",
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
-                0,
+                HASHING_NICE,
             )?,
         })
+    }
+
+    /// Whether a hash asked for now would be let in (run or wait) rather than refused: lets a
+    /// caller with CPU work to do before its hash (the policy's scoring) refuse early instead of
+    /// spending it on a request the full queue would turn away anyway.
+    pub(crate) fn has_room(&self) -> bool {
+        self.permits.available_permits() > 0 || self.waiting.load(Ordering::SeqCst) < self.queue
     }
 
     /// A permit now, or after waiting in the bounded queue; [`Error::Busy`] otherwise.
@@ -348,6 +354,32 @@ mod tests {
     fn passwords_are_hashed_in_nfkc_form() {
         // Eleven characters after normalisation: "ﬁ" (one ligature) becomes "fi" (two).
         assert_eq!(normalize("ﬁ"), "fi");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_has_no_room_until_its_hash_is_done() {
+        let pool = HashPool::new(
+            HashLimits {
+                concurrency: 1,
+                queue: 0,
+                wait: Duration::from_secs(5),
+            },
+            HashMetrics::default(),
+        )
+        .unwrap();
+        assert!(pool.has_room());
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let running = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(move || released.recv().is_ok()).await }
+        });
+        while pool.permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!pool.has_room(), "one running, none may wait");
+        release.send(()).unwrap();
+        assert!(running.await.unwrap().unwrap());
+        assert!(pool.has_room());
     }
 
     #[tokio::test]
