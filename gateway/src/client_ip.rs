@@ -11,15 +11,14 @@
 use std::{
     net::{IpAddr, Ipv6Addr, SocketAddr},
     str::FromStr,
+    sync::Arc,
 };
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts},
+    extract::{ConnectInfo, FromRef, FromRequestParts},
     http::{HeaderMap, request::Parts},
 };
 use ipnet::IpNet;
-
-use crate::AppState;
 
 const FORWARDED_FOR: &str = "x-forwarded-for";
 
@@ -100,19 +99,21 @@ fn canonical(address: IpAddr) -> IpAddr {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientIp(pub IpAddr);
 
-impl FromRequestParts<AppState> for ClientIp {
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    Arc<TrustedProxies>: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         // Served without connect info (a router driven by `oneshot` in a test): no peer.
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip());
-        Ok(Self(state.trusted_proxies.client_ip(peer, &parts.headers)))
+        let trusted_proxies = Arc::<TrustedProxies>::from_ref(state);
+        Ok(Self(trusted_proxies.client_ip(peer, &parts.headers)))
     }
 }
 

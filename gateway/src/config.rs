@@ -5,7 +5,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use passreset_grpc_security::{
     ClientSecret, ClientTlsSettings, SecretParser, TlsError, TlsVariables,
 };
-use passreset_telemetry::{LogFormat, parse_duration};
+use passreset_service_runtime::parse_duration;
+use passreset_telemetry::LogFormat;
 use tokio::sync::Semaphore;
 
 use crate::{api_keys::ApiKeys, client_ip::TrustedProxies};

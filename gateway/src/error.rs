@@ -89,15 +89,20 @@ impl ApiError {
         }
     }
 
-    /// `response` with the `Retry-After` header (whole seconds, at least one) this error asks
-    /// for: the one place every surface sets it.
-    pub(crate) fn set_retry_after(&self, response: &mut axum::response::Response) {
+    /// `answer` as the response to this error, with the `Retry-After` header (whole seconds,
+    /// at least one) the error asks for: every surface answers its errors through here.
+    pub(crate) fn respond(
+        &self,
+        answer: impl axum::response::IntoResponse,
+    ) -> axum::response::Response {
+        let mut response = answer.into_response();
         if let Some(retry_after) = self.retry_after() {
             response.headers_mut().insert(
                 http::header::RETRY_AFTER,
                 http::HeaderValue::from(retry_after.as_secs().max(1)),
             );
         }
+        response
     }
 }
 

@@ -2,7 +2,7 @@
 //! says both upstreams answer their gRPC health check with SERVING (readiness), so a load
 //! balancer sends no traffic to a gateway whose requests would only fail.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{Json, extract::State, http::StatusCode};
 use serde::Serialize;
@@ -11,13 +11,13 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::AppState;
+use crate::Upstreams;
 
 /// How long a readiness probe waits for each upstream.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-/// The gRPC services whose health decides readiness.
-pub(crate) const TOKEN_SERVICE: &str = "passreset.token.v1.TokenService";
-pub(crate) const MAIL_SERVICE: &str = "passreset.mail.v1.MailService";
+/// The gRPC services whose health decides readiness, by the names their servers register.
+const TOKEN_SERVICE: &str = passreset_proto::token::v1::token_service_server::SERVICE_NAME;
+const MAIL_SERVICE: &str = passreset_proto::mail::v1::mail_service_server::SERVICE_NAME;
 
 /// `GET /healthz`: 200 while the process serves requests.
 pub(crate) async fn healthz() -> StatusCode {
@@ -36,10 +36,12 @@ pub(crate) struct Readiness {
 }
 
 /// `GET /readyz`: 200 while both upstreams are SERVING, else 503.
-pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+pub(crate) async fn readyz(
+    State(upstreams): State<Arc<Upstreams>>,
+) -> (StatusCode, Json<Readiness>) {
     let (tokens, mail) = tokio::join!(
-        probe(state.upstreams.health_of_tokens.clone(), TOKEN_SERVICE),
-        probe(state.upstreams.health_of_mail.clone(), MAIL_SERVICE),
+        probe(upstreams.health_of_tokens.clone(), TOKEN_SERVICE),
+        probe(upstreams.health_of_mail.clone(), MAIL_SERVICE),
     );
     let ready = tokens == "serving" && mail == "serving";
     let code = if ready {

@@ -12,9 +12,10 @@ use gateway::{Application, Cli, Command, Config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli: Cli = passreset_telemetry::settings::parse_or_exit();
+    let cli: Cli = passreset_service_runtime::settings::parse_or_exit();
     if let Some(Command::Healthcheck) = cli.command {
-        return passreset_telemetry::healthcheck::http(cli.config.http_addr, "/healthz").await;
+        return passreset_service_runtime::healthcheck::http(cli.config.http_addr, "/healthz")
+            .await;
     }
     match serve(cli.config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -31,7 +32,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let application = Application::build(config).await?;
     tracing::info!(addr = %application.local_addr(), "gateway listening");
     application
-        .run_until_stopped(passreset_telemetry::shutdown_signal())
+        .run_until_stopped(passreset_service_runtime::shutdown_signal())
         .await?;
     Ok(())
 }

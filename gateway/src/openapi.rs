@@ -32,16 +32,16 @@ pub(crate) struct ApiDoc;
 #[openapi(
     paths(persona::forgot, persona::check_token, persona::reset),
     components(schemas(
-        persona::PersonaBadRequest,
-        persona::BadRequestStatus,
-        persona::InvalidRequestBody,
-        persona::InvalidRequestBodyDescription,
-        persona::InvalidFormFields,
-        persona::PersonaUnsupportedMediaType,
-        persona::UnsupportedMediaTypeStatus,
-        persona::UnsupportedMediaTypeDetail,
-        persona::PersonaErrorBody,
-        persona::PersonaErrorDetail,
+        persona::error_body::PersonaBadRequest,
+        persona::error_body::BadRequestStatus,
+        persona::error_body::InvalidRequestBody,
+        persona::error_body::InvalidRequestBodyDescription,
+        persona::error_body::InvalidFormFields,
+        persona::error_body::PersonaUnsupportedMediaType,
+        persona::error_body::UnsupportedMediaTypeStatus,
+        persona::error_body::UnsupportedMediaTypeDetail,
+        persona::error_body::PersonaErrorBody,
+        persona::error_body::PersonaErrorDetail,
     ))
 )]
 struct PersonaApi;

@@ -13,7 +13,7 @@ use tower::{
     timeout::error::Elapsed,
 };
 
-use crate::{ApiError, AppState, locale::AcceptLanguage};
+use crate::{ApiError, locale::AcceptLanguage};
 
 /// How soon a shed client should try again.
 const SHED_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -38,8 +38,9 @@ impl InFlight {
 
     /// `routes` under the limit; a shed or timed-out request is answered by `render` (the
     /// surface's own error shape, in the reader's language where it has one).
-    pub(crate) fn limit<R>(&self, routes: Router<AppState>, render: R) -> Router<AppState>
+    pub(crate) fn limit<S, R>(&self, routes: Router<S>, render: R) -> Router<S>
     where
+        S: Clone + Send + Sync + 'static,
         R: Fn(ApiError, AcceptLanguage) -> Response + Clone + Send + Sync + 'static,
     {
         let answer = move |language: AcceptLanguage, error: BoxError| {

@@ -10,42 +10,19 @@ use axum::{
     routing::get,
 };
 use passreset_grpc_security::ClientTls;
-use passreset_telemetry::{
-    Shutdown,
-    metrics::{HttpMetrics, MetricsBindError, MetricsEndpoint, Registry},
-};
+use passreset_service_runtime::Shutdown;
+use passreset_telemetry::metrics::{HttpMetrics, MetricsBindError, MetricsEndpoint, Registry};
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use crate::{
-    ApiError, Config, InFlight, TrustedProxies, Upstreams, api_keys::ApiKeys,
-    clients::InvalidUpstream, config::ResetUrl, health, locale::AcceptLanguage, metal,
-    metal::MetalError, openapi, pages, persona, persona::PersonaError,
+    ApiError, AppState, Config, InFlight, Upstreams, clients::InvalidUpstream, flows::Resets,
+    health, locale::AcceptLanguage, metal, metal::MetalError, openapi, pages, persona,
+    persona::PersonaError,
 };
 
 /// Request bodies larger than this are refused with 413; the largest valid body is far smaller.
 const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// What every handler shares: cheap to clone.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The gRPC clients, behind an `Arc`: axum clones the state for every request, and each
-    /// client clone is a channel handle and a secret (an allocation); a flow clones only the
-    /// client it calls.
-    pub upstreams: Arc<Upstreams>,
-    /// Where reset links point.
-    pub reset_url: Arc<ResetUrl>,
-    /// The keys that may start resets on the Metal surface.
-    pub api_keys: Arc<ApiKeys>,
-    /// The proxies whose `X-Forwarded-For` names the client.
-    pub trusted_proxies: Arc<TrustedProxies>,
-    /// Request counts and latencies, by route and status.
-    pub http_metrics: HttpMetrics,
-    /// The least time a reset request takes to answer (`GATEWAY_FORGOT_MIN_DURATION`).
-    pub forgot_min_duration: std::time::Duration,
-    /// The bound on requests in flight (`GATEWAY_MAX_IN_FLIGHT`) and their timeout.
-    pub in_flight: InFlight,
-}
 
 /// Every route of the gateway, ready to serve (or to `oneshot` in a test).
 pub fn router(state: AppState) -> Router {
@@ -156,12 +133,14 @@ impl Application {
             MetricsEndpoint::bind(config.metrics_addr, registry, "GATEWAY_METRICS_ADDR").await?;
         let in_flight = InFlight::new(config.max_in_flight, config.request_timeout());
         let state = AppState {
-            upstreams: Arc::new(upstreams),
-            reset_url: Arc::new(config.reset_url),
+            resets: Resets {
+                upstreams: Arc::new(upstreams),
+                reset_url: Arc::new(config.reset_url),
+                forgot_min_duration: config.forgot_min_duration,
+            },
             api_keys: Arc::new(config.api_keys),
             trusted_proxies: Arc::new(config.trusted_proxies),
             http_metrics,
-            forgot_min_duration: config.forgot_min_duration,
             in_flight,
         };
         Ok(Self {

@@ -59,8 +59,8 @@ pub enum DeadCommand {
 /// Runs `command` and says how it went as the exit code.
 /// Asks the service whether it serves, over TLS when it serves TLS (its own TLS settings).
 async fn healthcheck(config: &Config) -> ExitCode {
-    use passreset_telemetry::healthcheck;
-    const SERVICE: &str = "passreset.mail.v1.MailService";
+    use passreset_service_runtime::healthcheck;
+    const SERVICE: &str = passreset_proto::mail::v1::mail_service_server::SERVICE_NAME;
     match config.grpc_tls() {
         Err(error) => {
             eprintln!("unhealthy: {error}");

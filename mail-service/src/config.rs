@@ -132,7 +132,7 @@ pub struct Config {
 
     /// How long a mail may sit unacknowledged with a worker (say, one that crashed) before
     /// another worker takes it over, e.g. `30s`.
-    #[arg(long, env = "MAIL_CLAIM_IDLE", default_value = "30s", value_parser = passreset_telemetry::parse_duration)]
+    #[arg(long, env = "MAIL_CLAIM_IDLE", default_value = "30s", value_parser = passreset_service_runtime::parse_duration)]
     pub claim_idle: Duration,
 
     /// A directory laid out like the built-in templates (`<language>/<kind>.{subject,txt,html}`,
@@ -150,7 +150,7 @@ pub struct Config {
     pub max_attempts: u32,
 
     /// The wait before the first retry; each next one doubles it (capped at 15m), with jitter.
-    #[arg(long, env = "MAIL_RETRY_BASE", default_value = "30s", value_parser = passreset_telemetry::parse_duration)]
+    #[arg(long, env = "MAIL_RETRY_BASE", default_value = "30s", value_parser = passreset_service_runtime::parse_duration)]
     pub retry_base: Duration,
 
     /// Entries the dead-letter stream keeps at most (approximately: Redis trims whole nodes);

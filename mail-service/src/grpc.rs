@@ -13,7 +13,7 @@ use crate::{
     Error,
     mail::{Content, MessageId, QueuedMail, Secret},
     metrics::MailMetrics,
-    queue::{NewMail, QueueStore, State, suppressed_status, unix_millis},
+    queue::{MailState, NewMail, QueueStore, suppressed_status, unix_millis},
 };
 
 /// The longest idempotency key accepted (it is hashed, so only to bound the work).
@@ -91,12 +91,12 @@ impl MailService for MailApi {
         }
         .ok_or(Error::NotFound)?;
         let state = match status.state {
-            State::Queued => message_status::State::Queued,
-            State::Sending => message_status::State::Sending,
-            State::Retrying => message_status::State::Retrying,
-            State::Sent => message_status::State::Sent,
-            State::Dead => message_status::State::Dead,
-            State::Suppressed => message_status::State::Suppressed,
+            MailState::Queued => message_status::State::Queued,
+            MailState::Sending => message_status::State::Sending,
+            MailState::Retrying => message_status::State::Retrying,
+            MailState::Sent => message_status::State::Sent,
+            MailState::Dead => message_status::State::Dead,
+            MailState::Suppressed => message_status::State::Suppressed,
         };
         let seconds = |ms: u64| i64::try_from(ms / 1000).unwrap_or(i64::MAX);
         Ok(Response::new(MessageStatus {

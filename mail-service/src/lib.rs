@@ -16,6 +16,7 @@
 //!   pool does not set it) and reused; TLS from the first byte over them;
 //! - `mail.rs`: a queued mail and its id;
 //! - `revoke.rs`: revoking the token of a reset mail that died;
+//! - `consumer_group.rs`: creating the consumer groups the queue and the notices read in;
 //! - `notices.rs`: the `password_changed` notices, read from the token service's events;
 //! - `metrics.rs`: what the dispatcher counts for `/metrics`;
 //! - [`error`]: the one error type and its mapping to `tonic::Status`.
@@ -26,6 +27,7 @@
 pub mod access;
 pub mod cli;
 pub mod config;
+mod consumer_group;
 pub mod error;
 mod grpc;
 mod mail;
@@ -42,6 +44,6 @@ mod worker;
 
 pub use config::Config;
 pub use error::Error;
-pub use passreset_telemetry::grpc::ServeError;
+pub use passreset_service_runtime::grpc::ServeError;
 pub use queue::Queue;
 pub use startup::{Application, StartupError};

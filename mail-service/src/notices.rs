@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::{
+    consumer_group::{GroupStart, create_group},
     grpc::{locale, recipient},
     mail::{Content, MessageId, QueuedMail},
     metrics::MailMetrics,
@@ -88,18 +89,8 @@ impl Notices {
     /// Creates the group if missing, reading only events written from now on: the notices of
     /// earlier resets were queued by whoever handled them then.
     async fn create_group_on(&self, connection: &mut RedisConnection) -> Result<(), QueueError> {
-        let created = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(&self.events_key)
-            .arg(GROUP)
-            .arg("$")
-            .arg("MKSTREAM")
-            .query_async::<()>(connection)
-            .await;
-        match created {
-            Err(error) if error.code() == Some("BUSYGROUP") => Ok(()),
-            other => Ok(other?),
-        }
+        create_group(connection, &self.events_key, GROUP, GroupStart::NewEntries).await?;
+        Ok(())
     }
 
     /// Handles the events another consumer left unacknowledged too long, then waits for new

@@ -4,15 +4,17 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use passreset_grpc_security::{Authorize, ClientTls, Policy, ServerTls};
+use passreset_grpc_security::{ClientTls, ServerTls};
 use passreset_proto::mail::v1::mail_service_server::MailServiceServer;
-use passreset_telemetry::{
+use passreset_service_runtime::{
     Shutdown,
     grpc::{GrpcInFlight, ServeError},
-    metrics::{DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry},
+    grpc_server::{BindError, GrpcServer, GrpcServices},
 };
-use tokio::{net::TcpListener, sync::watch, task::JoinSet};
-use tokio_stream::wrappers::TcpListenerStream;
+use passreset_telemetry::metrics::{
+    DescriptorError, GrpcServerMetrics, MetricsBindError, MetricsEndpoint, Registry,
+};
+use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
     Config, Queue, access,
@@ -56,34 +58,23 @@ pub enum StartupError {
     /// No callers on a non-loopback address.
     #[error(transparent)]
     Anonymous(#[from] passreset_grpc_security::AnonymousRefused),
-    /// The gRPC address cannot be bound.
-    #[error("MAIL_GRPC_ADDR: cannot listen on {addr}: {reason}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// Why the bind failed.
-        reason: std::io::Error,
-    },
+    /// The gRPC address (`MAIL_GRPC_ADDR`) cannot be bound.
+    #[error(transparent)]
+    Bind(#[from] BindError),
 }
 
 /// The mail service, bound and ready to serve.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
+    /// The listener and what every call passes through.
+    grpc: GrpcServer,
     local_addr: SocketAddr,
     api: MailApi,
     dispatch: Dispatch,
     workers: u16,
     metrics: MetricsEndpoint,
-    grpc_metrics: GrpcServerMetrics,
     /// The notice consumer of the token service's events (on Redis only).
     notices: Option<Notices>,
-    /// The bound on calls in flight (`*_MAX_IN_FLIGHT`).
-    in_flight: GrpcInFlight,
-    /// Who may call what.
-    access: Policy,
-    /// `None`: plaintext gRPC.
-    tls: Option<ServerTls>,
 }
 
 impl Application {
@@ -128,14 +119,9 @@ impl Application {
         let token_service_tls = ClientTls::load(&config.token_service_tls()?)?;
         let templates = Arc::new(Templates::load(config.templates_dir.as_deref())?);
         let transport = Transport::new(&config.transport, u32::from(config.workers)).await?;
-        let bind_error = |reason| StartupError::Bind {
-            addr: config.grpc_addr,
-            reason,
-        };
-        let listener = TcpListener::bind(config.grpc_addr)
-            .await
-            .map_err(bind_error)?;
-        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let (listener, local_addr) =
+            passreset_service_runtime::grpc_server::bind(config.grpc_addr, "MAIL_GRPC_ADDR")
+                .await?;
         let queue = queue.store().clone();
         let mut registry = Registry::default();
         let grpc_metrics =
@@ -144,7 +130,13 @@ impl Application {
         let metrics =
             MetricsEndpoint::bind(config.metrics_addr, registry, "MAIL_METRICS_ADDR").await?;
         Ok(Application {
-            listener,
+            grpc: GrpcServer {
+                listener,
+                tls,
+                access,
+                metrics: grpc_metrics,
+                in_flight: GrpcInFlight::new(config.max_in_flight as usize),
+            },
             local_addr,
             api: MailApi::new(
                 queue.clone(),
@@ -170,11 +162,7 @@ impl Application {
             },
             workers: config.workers,
             metrics,
-            grpc_metrics,
             notices: None,
-            in_flight: GrpcInFlight::new(config.max_in_flight as usize),
-            access,
-            tls,
         })
     }
 
@@ -207,62 +195,35 @@ impl Application {
             workers.spawn(notices.run(format!("{}-notices", &process[..12]), stop.clone()));
         }
 
-        // Serving from the start (startup checked the queue), then as often as it answers;
-        // the same loop keeps the queue's depth and oldest-mail gauges current.
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_serving::<MailServiceServer<MailApi>>().await;
+        // Health follows the queue; the same probe keeps the queue's depth and oldest-mail
+        // gauges current.
         let queue = self.dispatch.queue.clone();
         let depth = self.dispatch.metrics.queue_depth.clone();
         let oldest_age = self.dispatch.metrics.oldest_queued_age.clone();
-        tokio::spawn({
-            let stop = shutdown.wait();
+        let probe = move || {
+            let (queue, depth, oldest_age) = (queue.clone(), depth.clone(), oldest_age.clone());
             async move {
-                passreset_telemetry::healthcheck::keep_reporting(
-                    health,
-                    &[<MailServiceServer<MailApi> as tonic::server::NamedService>::NAME],
-                    || async {
-                        if let Ok(waiting) = queue.depth().await {
-                            depth.set(i64::try_from(waiting).unwrap_or(i64::MAX));
-                        }
-                        if let Ok(oldest) = queue.oldest_queued_at().await {
-                            oldest_age.set(age_seconds(oldest, unix_millis()));
-                        }
-                        queue.answers().await
-                    },
-                    stop,
-                )
-                .await;
-            }
-        });
-        let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
-        let (reflection_v1, reflection_v1alpha) =
-            passreset_telemetry::grpc::reflection(passreset_proto::FILE_DESCRIPTOR_SET)?;
-        tracing::info!(addr = %self.local_addr, tls = self.tls.is_some(), workers = self.workers, "mail-service listening");
-        let router = tonic::transport::Server::builder()
-            .layer(passreset_telemetry::propagation::GrpcServerTracing)
-            .layer(self.grpc_metrics)
-            .layer(self.in_flight)
-            // Inside the metrics layer, so refusals are counted.
-            .layer(Authorize::new(self.access))
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(MailServiceServer::new(self.api));
-        let served = match self.tls {
-            None => {
-                router
-                    .serve_with_incoming_shutdown(
-                        TcpListenerStream::new(self.listener),
-                        shutdown.wait(),
-                    )
-                    .await
-            }
-            Some(tls) => {
-                router
-                    .serve_with_incoming_shutdown(tls.incoming(self.listener), shutdown.wait())
-                    .await
+                if let Ok(waiting) = queue.depth().await {
+                    depth.set(i64::try_from(waiting).unwrap_or(i64::MAX));
+                }
+                if let Ok(oldest) = queue.oldest_queued_at().await {
+                    oldest_age.set(age_seconds(oldest, unix_millis()));
+                }
+                queue.answers().await
             }
         };
+        let metrics = tokio::spawn(self.metrics.serve(shutdown.wait()));
+        tracing::info!(addr = %self.local_addr, tls = self.grpc.tls.is_some(), workers = self.workers, "mail-service listening");
+        let services = GrpcServices::default().add_service(MailServiceServer::new(self.api));
+        let served = self
+            .grpc
+            .serve(
+                services,
+                passreset_proto::FILE_DESCRIPTOR_SET,
+                probe,
+                &shutdown,
+            )
+            .await;
 
         let _ = stop_workers.send(true);
         while workers.join_next().await.is_some() {}
@@ -270,7 +231,7 @@ impl Application {
             tracing::warn!(%error, "the metrics endpoint failed");
         }
         tracing::info!("mail-service stopped");
-        Ok(served?)
+        served
     }
 }
 

@@ -132,24 +132,22 @@ impl Dispatch {
             }
             Err(SendError::Transient(error)) => {
                 let reason = format!("gave up after {} attempts: {error}", delivery.attempt);
-                patiently(self.settle_patience(), || {
-                    self.queue.dead(&delivery, &reason, self.dead_max)
-                })
-                .await?;
-                self.metrics.dead.inc();
-                self.revoker.revoke_for(&delivery.mail).await;
-                tracing::error!(%reason, "mail dead-lettered");
+                self.give_up(&delivery, &reason).await?;
             }
-            Err(SendError::Permanent(reason)) => {
-                patiently(self.settle_patience(), || {
-                    self.queue.dead(&delivery, &reason, self.dead_max)
-                })
-                .await?;
-                self.metrics.dead.inc();
-                self.revoker.revoke_for(&delivery.mail).await;
-                tracing::error!(%reason, "mail dead-lettered");
-            }
+            Err(SendError::Permanent(reason)) => self.give_up(&delivery, &reason).await?,
         }
+        Ok(())
+    }
+
+    /// Moves the mail to the dead-letter stream and revokes the token its link carried.
+    async fn give_up(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
+        patiently(self.settle_patience(), || {
+            self.queue.dead(delivery, reason, self.dead_max)
+        })
+        .await?;
+        self.metrics.dead.inc();
+        self.revoker.revoke_for(&delivery.mail).await;
+        tracing::error!(%reason, "mail dead-lettered");
         Ok(())
     }
 

@@ -18,10 +18,13 @@
 #[path = "../tests/e2e/helpers.rs"]
 mod helpers;
 
-use std::time::{Duration, Instant};
+#[path = "common/forgot_timing.rs"]
+mod forgot_timing;
 
+use std::time::Duration;
+
+use forgot_timing::Medians;
 use json_directory::{JsonDirectory, UsersFile};
-use reqwest::StatusCode;
 
 /// Requests per group, after the warm-up.
 const SAMPLES: usize = 200;
@@ -34,24 +37,17 @@ async fn main() {
             ("default floor (GATEWAY_FORGOT_MIN_DURATION=100ms)", "100ms"),
             ("floor off (0s): the raw work", "0s"),
         ] {
-            let (known, unknown) = measure(latency, floor).await;
-            let difference = (known.as_secs_f64() - unknown.as_secs_f64()).abs()
-                / known.as_secs_f64().min(unknown.as_secs_f64())
-                * 100.0;
-            println!(
+            measure(latency, floor).await.print(&format!(
                 "directory answering in {} ms, {label}, median of {SAMPLES} requests each:",
                 latency.as_millis()
-            );
-            println!("  known address    {:>8.3} ms", known.as_secs_f64() * 1e3);
-            println!("  unknown address  {:>8.3} ms", unknown.as_secs_f64() * 1e3);
-            println!("  difference       {difference:>8.2} %");
+            ));
         }
     }
 }
 
 /// Medians of the known and the unknown address's forgot latency over a directory answering
 /// after `latency`, with the gateway's `floor`.
-async fn measure(latency: Duration, floor: &str) -> (Duration, Duration) {
+async fn measure(latency: Duration, floor: &str) -> Medians {
     let accounts = SAMPLES + WARM_UP;
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("users.json");
@@ -80,31 +76,7 @@ async fn measure(latency: Duration, floor: &str) -> (Duration, Duration) {
         &["--forgot-min-duration", floor],
     )
     .await;
-    let mut known = Vec::with_capacity(SAMPLES);
-    let mut unknown = Vec::with_capacity(SAMPLES);
-    for n in 0..accounts {
-        // Alternate, so drift (caches, Redis, the other core) hits both groups alike.
-        let pair = [
-            (format!("known-{n}@example.com"), true),
-            (format!("nobody-{n}@example.com"), false),
-        ];
-        let order = if n % 2 == 0 { [0, 1] } else { [1, 0] };
-        for index in order {
-            let (address, is_known) = &pair[index];
-            let started = Instant::now();
-            let response = app.forgot(address).await;
-            let elapsed = started.elapsed();
-            assert_eq!(response.status(), StatusCode::NO_CONTENT);
-            if n >= WARM_UP {
-                if *is_known { &mut known } else { &mut unknown }.push(elapsed);
-            }
-        }
-    }
+    let medians = forgot_timing::alternate_forgot(&app, WARM_UP, SAMPLES).await;
     app.stop().await;
-    (median(&mut known), median(&mut unknown))
-}
-
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort_unstable();
-    samples[samples.len() / 2]
+    medians
 }

@@ -17,9 +17,10 @@
 #[path = "../tests/e2e/helpers.rs"]
 mod helpers;
 
-use std::time::{Duration, Instant};
+#[path = "common/forgot_timing.rs"]
+mod forgot_timing;
 
-use reqwest::StatusCode;
+use forgot_timing::Medians;
 
 /// Requests per group, after the warm-up.
 const SAMPLES: usize = 400;
@@ -37,56 +38,25 @@ async fn main() {
             "0s",
         ),
     ] {
-        let (known, unknown) = measure(floor).await;
-        let difference = (known.as_secs_f64() - unknown.as_secs_f64()).abs()
-            / known.as_secs_f64().min(unknown.as_secs_f64())
-            * 100.0;
-        println!("forgot latency {label}, median of {SAMPLES} requests each:");
-        println!("  known address    {:>8.3} ms", known.as_secs_f64() * 1e3);
-        println!("  unknown address  {:>8.3} ms", unknown.as_secs_f64() * 1e3);
-        println!("  difference       {difference:>8.2} %");
+        measure(floor).await.print(&format!(
+            "forgot latency {label}, median of {SAMPLES} requests each:"
+        ));
     }
 }
 
 /// Medians of the known and the unknown address's forgot latency with the gateway's `floor`.
-async fn measure(floor: &str) -> (Duration, Duration) {
+async fn measure(floor: &str) -> Medians {
     let app = helpers::spawn_app_configured(
         passreset_testkit::test_redis().await,
         &["--limit-per-address", "off", "--limit-per-ip", "off"],
         &["--forgot-min-duration", floor],
     )
     .await;
-    let accounts = SAMPLES + WARM_UP;
-    for n in 0..accounts {
+    for n in 0..SAMPLES + WARM_UP {
         app.create_account(&format!("known-{n}@example.com"), "the old password 1")
             .await;
     }
-
-    let mut known = Vec::with_capacity(SAMPLES);
-    let mut unknown = Vec::with_capacity(SAMPLES);
-    for n in 0..accounts {
-        // Alternate, so drift (caches, Redis, the other core) hits both groups alike.
-        let pair = [
-            (format!("known-{n}@example.com"), true),
-            (format!("nobody-{n}@example.com"), false),
-        ];
-        let order = if n % 2 == 0 { [0, 1] } else { [1, 0] };
-        for index in order {
-            let (address, is_known) = &pair[index];
-            let started = Instant::now();
-            let response = app.forgot(address).await;
-            let elapsed = started.elapsed();
-            assert_eq!(response.status(), StatusCode::NO_CONTENT);
-            if n >= WARM_UP {
-                if *is_known { &mut known } else { &mut unknown }.push(elapsed);
-            }
-        }
-    }
+    let medians = forgot_timing::alternate_forgot(&app, WARM_UP, SAMPLES).await;
     app.stop().await;
-    (median(&mut known), median(&mut unknown))
-}
-
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort_unstable();
-    samples[samples.len() / 2]
+    medians
 }

@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
     // Listening for Ctrl-C and SIGTERM before anything is started: a signal that came before
     // the handlers would kill the process outright, leaving a private redis-server running
     // (and holding the stack's stderr open). Polled once here so the handlers are installed.
-    let mut shutdown = std::pin::pin!(passreset_telemetry::shutdown_signal());
+    let mut shutdown = std::pin::pin!(passreset_service_runtime::shutdown_signal());
     let signalled =
         std::future::poll_fn(|context| Poll::Ready(shutdown.as_mut().poll(context).is_ready()))
             .await;
@@ -84,9 +84,9 @@ async fn main() -> anyhow::Result<()> {
     let tokens = match storage.redis() {
         Some(_) => token_service::Application::build(token_config).await,
         None => {
-            token_service::Application::build_with_storage(
+            token_service::Application::build_with_stores(
                 token_config,
-                token_service::Storage::in_memory(),
+                token_service::Stores::in_memory(),
             )
             .await
         }

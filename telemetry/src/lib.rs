@@ -1,22 +1,13 @@
-//! What every passreset binary sets up the same way:
+//! What every passreset binary reports, the same way: its logs, its traces and its metrics.
+//! (How a binary starts, stops and checks its health is `passreset-service-runtime`.)
 //!
 //! - [`init`]: logs to stdout (`text` for people, `json` for machines) filtered by `RUST_LOG`,
 //!   and, only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans exported over OTLP;
-//! - [`shutdown_signal`]: the future that ends a server on Ctrl-C or SIGTERM;
-//! - [`parse_duration`]: `30m`-style durations for clap;
 //! - [`metrics`]: Prometheus metrics per service, served on a port of their own;
-//! - [`grpc`]: reflection and the serve error both gRPC services share;
-//! - [`healthcheck`]: the `healthcheck` subcommand's probes, for container health checks;
-//! - [`propagation`]: W3C trace context through gRPC calls and the mail queue;
-//! - [`settings`]: parsing settings so a bad value is one line naming its variable.
+//! - [`propagation`]: W3C trace context through gRPC calls and the mail queue.
 
-pub mod grpc;
-pub mod healthcheck;
 pub mod metrics;
 pub mod propagation;
-pub mod settings;
-
-use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
@@ -127,87 +118,4 @@ fn tracer_provider(service_name: &'static str) -> Result<SdkTracerProvider, Tele
         .build();
     opentelemetry::global::set_tracer_provider(provider.clone());
     Ok(provider)
-}
-
-/// Resolves on Ctrl-C or, on Unix, SIGTERM: what a terminal or a container runtime sends.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for sigterm");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutdown signal received");
-}
-
-/// One shutdown signal shared by the several servers of a service (its API, its metrics, its
-/// workers): each [`Shutdown::wait`] resolves once the signal has.
-#[derive(Debug, Clone)]
-pub struct Shutdown(tokio::sync::watch::Receiver<bool>);
-
-impl Shutdown {
-    /// Watches `signal` (e.g. [`shutdown_signal`], or a test's own trigger).
-    pub fn new(signal: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            signal.await;
-            let _ = stop.send(true);
-        });
-        Self(stopped)
-    }
-
-    /// Resolves once the signal has (also if it can no longer come).
-    pub fn wait(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut stopped = self.0.clone();
-        async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }
-    }
-}
-
-/// Parses `30m`, `1h 30m`, `45s` for clap's `value_parser`.
-pub fn parse_duration(value: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(value.trim()).map_err(|error| error.to_string())?;
-    if duration.is_zero() {
-        return Err("must be longer than zero".to_owned());
-    }
-    Ok(duration)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_in_human_units() {
-        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
-        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration(" 45s "), Ok(Duration::from_secs(45)));
-    }
-
-    #[test]
-    fn zero_and_garbage_durations_are_refused() {
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("").is_err());
-    }
 }

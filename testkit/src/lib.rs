@@ -27,7 +27,6 @@ mod redis_cluster;
 mod redis_process;
 mod redis_server;
 mod smtp;
-mod test_tls;
 mod tls;
 
 pub use binaries::workspace_binary;
@@ -36,8 +35,7 @@ pub use redis_cluster::RedisCluster;
 pub use redis_process::RedisProcess;
 pub use redis_server::{TestRedis, test_redis};
 pub use smtp::{ReceivedMail, SmtpSink};
-pub use test_tls::TestTls;
-pub use tls::{IssuedCert, TestCa};
+pub use tls::{IssuedCert, TestCa, TestTls};
 
 /// Runs each contract case (an `async fn(store)` in the calling module) against every
 /// implementation of a store: `mod on_redis` with `redis(test_redis().await)`, `mod on_cluster`

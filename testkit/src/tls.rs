@@ -1,5 +1,6 @@
 //! [`TestCa`]: a certificate authority made in the test, and the certificates it issues, written
-//! as PEM files the services are configured with.
+//! as PEM files the services are configured with; [`TestTls`]: one such CA with a server and a
+//! client certificate already written to a temporary directory (what a TLS Redis needs).
 
 use std::path::{Path, PathBuf};
 
@@ -51,9 +52,15 @@ impl TestCa {
     /// A certificate for `127.0.0.1` and `localhost`, valid both to serve and to present as a
     /// client (a passreset service uses one certificate for both), with a fresh key.
     pub fn issue(&self, name: &str) -> IssuedCert {
-        let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-                .expect("leaf params");
+        self.issue_for(name, &["127.0.0.1", "localhost"])
+    }
+
+    /// As [`Self::issue`], for the host names (or addresses) `hosts`. `name` is its subject:
+    /// one equal to its issuer's looks self-signed to OpenSSL (redis-server), which then
+    /// refuses it as from an unknown CA.
+    pub fn issue_for(&self, name: &str, hosts: &[&str]) -> IssuedCert {
+        let hosts: Vec<String> = hosts.iter().map(|host| (*host).to_owned()).collect();
+        let mut params = CertificateParams::new(hosts).expect("leaf params");
         params.distinguished_name.push(DnType::CommonName, name);
         params.extended_key_usages = vec![
             ExtendedKeyUsagePurpose::ServerAuth,
@@ -84,6 +91,57 @@ impl IssuedCert {
             write(dir, &format!("{stem}.crt"), &self.cert_pem),
             write(dir, &format!("{stem}.key"), &self.key_pem),
         )
+    }
+}
+
+/// A test CA and a server and a client certificate it signed, on disk in a temporary directory
+/// removed when dropped.
+#[derive(Debug)]
+pub struct TestTls {
+    dir: tempfile::TempDir,
+}
+
+impl TestTls {
+    /// A fresh CA, server certificate (`127.0.0.1`, `localhost`) and client certificate.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let ca = TestCa::new("passreset test ca");
+        ca.write(dir.path(), "ca.pem");
+        ca.issue("passreset test server")
+            .write(dir.path(), "server");
+        ca.issue_for("passreset test client", &["client.test"])
+            .write(dir.path(), "client");
+        Self { dir }
+    }
+
+    /// The CA certificate (what `REDIS_TLS_CA` names).
+    pub fn ca(&self) -> PathBuf {
+        self.path("ca.pem")
+    }
+
+    /// The server certificate and its key.
+    pub fn server(&self) -> (PathBuf, PathBuf) {
+        (self.path("server.crt"), self.path("server.key"))
+    }
+
+    /// The client certificate and its key (what `REDIS_TLS_CERT` and `REDIS_TLS_KEY` name).
+    pub fn client(&self) -> (PathBuf, PathBuf) {
+        (self.path("client.crt"), self.path("client.key"))
+    }
+
+    /// The directory holding every file.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Default for TestTls {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use secrecy::SecretString;
 
 use crate::{
-    Config, Storage,
+    Config, Stores,
     accounts::{
         Directory, NormalizedEmail,
         password::{HashMetrics, HashPool},
@@ -127,8 +127,8 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
 
 /// Asks the service whether it serves, over TLS when it serves TLS (its own TLS settings).
 async fn healthcheck(config: &Config) -> ExitCode {
-    use passreset_telemetry::healthcheck;
-    const SERVICE: &str = "passreset.token.v1.TokenService";
+    use passreset_service_runtime::healthcheck;
+    const SERVICE: &str = passreset_proto::token::v1::token_service_server::SERVICE_NAME;
     match config.grpc_tls() {
         Err(error) => {
             eprintln!("unhealthy: {error}");
@@ -151,10 +151,10 @@ async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<Ex
             config.directory
         );
     }
-    let storage = Storage::connect_redis(&config.redis, &config.redis_key_prefix).await?;
+    let stores = Stores::connect_redis(&config.redis, &config.redis_key_prefix).await?;
     // The same policy as the service's: an account added here meets what a reset would.
     let directory = Directory::new(
-        storage.account_store(),
+        stores.account_store(),
         HashPool::new(config.hash_limits(), HashMetrics::default())
             .context("starting the password hashing threads")?,
         config.password_policy(),

@@ -6,9 +6,9 @@
 //! - [`config`]: settings (flags with environment fallbacks);
 //! - [`startup`]: [`Application`] (`build`, `local_addr`, `run_until_stopped`), what `main`,
 //!   `stack` and the tests start;
-//! - [`storage`]: [`Storage`], Redis or (for `stack` only) memory;
+//! - [`stores`]: [`Stores`], Redis or (for `stack` only) memory;
 //! - `grpc/`: `TokenService` and `AccountDirectory`, translating and auditing;
-//! - `reset.rs`: the issue / check / redeem flows;
+//! - `reset/`: the issue / check / redeem flows, and the settling of interrupted ones;
 //! - `verify.rs`: `VerifyPassword` under its own rate limits;
 //! - `tokens/`: token shape and digest (`codec`), the store contract and its Redis and memory
 //!   implementations;
@@ -39,7 +39,7 @@ mod limits;
 mod metrics;
 mod reset;
 pub mod startup;
-pub mod storage;
+pub mod stores;
 mod tokens;
 mod verify;
 
@@ -48,7 +48,7 @@ pub use config::Config;
 pub use directory::{setting::DirectorySetting, sql::HashFormat};
 pub use error::Error;
 pub use limits::RateSetting;
+pub use passreset_service_runtime::grpc::ServeError;
 pub use passreset_telemetry::LogFormat;
-pub use passreset_telemetry::grpc::ServeError;
 pub use startup::{Application, StartupError};
-pub use storage::Storage;
+pub use stores::Stores;

@@ -11,7 +11,7 @@ use token_service::{Application, Config, cli::Cli};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli: Cli = passreset_telemetry::settings::parse_or_exit();
+    let cli: Cli = passreset_service_runtime::settings::parse_or_exit();
     if let Some(command) = cli.command {
         return token_service::cli::run(command, &cli.config).await;
     }
@@ -29,7 +29,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let _telemetry = passreset_telemetry::init("token-service", config.log_format)?;
     let application = Application::build(config).await?;
     application
-        .run_until_stopped(passreset_telemetry::shutdown_signal())
+        .run_until_stopped(passreset_service_runtime::shutdown_signal())
         .await?;
     Ok(())
 }

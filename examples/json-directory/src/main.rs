@@ -56,12 +56,12 @@ fn humantime_duration(value: &str) -> Result<Duration, String> {
     if value.trim() == "0s" {
         return Ok(Duration::ZERO);
     }
-    passreset_telemetry::parse_duration(value)
+    passreset_service_runtime::parse_duration(value)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli: Cli = passreset_telemetry::settings::parse_or_exit();
+    let cli: Cli = passreset_service_runtime::settings::parse_or_exit();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -90,7 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("JSON_DIRECTORY_ADDR: cannot listen on {addr}"))?;
             eprintln!("json-directory: serving {} on {addr}", cli.file.display());
             JsonDirectory::new(cli.file, latency)
-                .serve(listener, passreset_telemetry::shutdown_signal())
+                .serve(listener, passreset_service_runtime::shutdown_signal())
                 .await?;
             Ok(())
         }

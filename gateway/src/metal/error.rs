@@ -55,11 +55,11 @@ impl IntoResponse for MetalError {
             Self::Api(error) => (status_of(error), error.to_string(), vec![error.to_string()]),
         };
         let body = MetalErrorBody { error, errors };
-        let mut response = (status, Json(body)).into_response();
-        if let Self::Api(error) = &self {
-            error.set_retry_after(&mut response);
+        let response = (status, Json(body)).into_response();
+        match &self {
+            Self::Api(error) => error.respond(response),
+            Self::Unauthorized(_) => response,
         }
-        response
     }
 }
 

@@ -5,33 +5,36 @@
 mod error;
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::post,
 };
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     ApiError, AppState,
-    client_ip::ClientIp,
-    flows::{self, Caller, NewPassword},
-    locale::AcceptLanguage,
+    api_keys::ApiKeys,
+    flows::Resets,
+    requester::{Requester, Surface},
 };
 pub(crate) use error::{MetalError, MetalErrorBody};
 
-const SURFACE: &str = "metal";
 const AUTH_HEADER: &str = "x-auth-token";
 
 /// The Metal routes, relative to `/metal/v1`.
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/reset-password",
-        post(create_password_reset_token).delete(reset_password),
-    )
+    Router::new()
+        .route(
+            "/reset-password",
+            post(create_password_reset_token).delete(reset_password),
+        )
+        .layer(Extension(Surface::Metal))
 }
 
 /// The query of `POST /reset-password`.
@@ -75,14 +78,14 @@ fn auth_token(headers: &HeaderMap) -> Option<&[u8]> {
     )
 )]
 pub(crate) async fn create_password_reset_token(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    AcceptLanguage(accept_language): AcceptLanguage,
+    State(resets): State<Resets>,
+    State(api_keys): State<Arc<ApiKeys>>,
+    requester: Requester,
     headers: HeaderMap,
     query: Result<Query<CreateTokenQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, MetalError> {
     let key_name = auth_token(&headers)
-        .and_then(|presented| state.api_keys.authenticate(presented))
+        .and_then(|presented| api_keys.authenticate(presented))
         .ok_or(MetalError::Unauthorized(
             "a valid API key is required in X-Auth-Token",
         ))?
@@ -94,17 +97,8 @@ pub(crate) async fn create_password_reset_token(
         .ok_or_else(|| {
             ApiError::InvalidRequest("the email query parameter is required".to_owned())
         })?;
-    let caller = Caller {
-        ip,
-        surface: SURFACE,
-        api_key_name: Some(key_name),
-        accept_language,
-    };
-    flows::taking_at_least(
-        state.forgot_min_duration,
-        flows::start_reset(&state.upstreams, &state.reset_url, &email, &caller),
-    )
-    .await?;
+    let requester = requester.authorised_by(key_name);
+    resets.start(&email, &requester).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -125,9 +119,8 @@ pub(crate) async fn create_password_reset_token(
     )
 )]
 pub(crate) async fn reset_password(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    AcceptLanguage(accept_language): AcceptLanguage,
+    State(resets): State<Resets>,
+    requester: Requester,
     headers: HeaderMap,
 ) -> Result<Response, MetalError> {
     let token = auth_token(&headers)
@@ -136,16 +129,7 @@ pub(crate) async fn reset_password(
         .ok_or(MetalError::Unauthorized(
             "the reset token is required in X-Auth-Token",
         ))?;
-    let caller = Caller {
-        ip,
-        surface: SURFACE,
-        api_key_name: None,
-        accept_language,
-    };
-    let generated =
-        flows::complete_reset(&state.upstreams, &token, NewPassword::Generated, &caller)
-            .await?
-            .ok_or(ApiError::Internal)?;
+    let generated = resets.reset_to_generated(&token, &requester).await?;
     let body = NewPasswordBody {
         new_password: generated.expose_secret().to_owned(),
     };

@@ -19,24 +19,8 @@ use super::{
     texts::Language,
 };
 use crate::{
-    ApiError, AppState,
-    client_ip::ClientIp,
-    flows::{self, Caller, NewPassword},
-    locale::AcceptLanguage,
-    policy::PasswordProblem,
+    ApiError, flows::Resets, locale::AcceptLanguage, policy::PasswordProblem, requester::Requester,
 };
-
-/// The `surface` of the page's calls in audit events and metrics.
-const SURFACE: &str = "page";
-
-fn caller(ClientIp(ip): ClientIp, AcceptLanguage(accept_language): AcceptLanguage) -> Caller {
-    Caller {
-        ip,
-        surface: SURFACE,
-        api_key_name: None,
-        accept_language,
-    }
-}
 
 /// `?token=`: a secret, so no `Debug`.
 #[derive(Deserialize)]
@@ -47,12 +31,11 @@ pub(super) struct TokenQuery {
 /// `GET /reset?token=`: checks the token (without spending it), then asks for the new
 /// password; a token that cannot be used gets a form for a new link instead.
 pub(super) async fn reset_page(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    accept_language: AcceptLanguage,
+    State(resets): State<Resets>,
+    requester: Requester,
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Response {
-    let language = Language::of_tag(&accept_language.0);
+    let language = Language::of_tag(&requester.accept_language.0);
     let token = query
         .ok()
         .and_then(|Query(query)| query.token)
@@ -61,7 +44,7 @@ pub(super) async fn reset_page(
     let Some(token) = token else {
         return failure(language, &ApiError::TokenUnknown);
     };
-    match flows::check_token(&state.upstreams, &token, &caller(ip, accept_language)).await {
+    match resets.check_token(&token, &requester).await {
         Ok(bounds) => render(
             StatusCode::OK,
             language,
@@ -86,13 +69,12 @@ pub(super) struct ResetForm {
 /// `POST /reset`: the new password, twice. A mismatch or a password the policy refuses shows
 /// the form again with the reason, and the token stays usable.
 pub(super) async fn reset_submit(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    accept_language: AcceptLanguage,
+    State(resets): State<Resets>,
+    requester: Requester,
     headers: HeaderMap,
     form: Result<Form<ResetForm>, FormRejection>,
 ) -> Response {
-    let language = Language::of_tag(&accept_language.0);
+    let language = Language::of_tag(&requester.accept_language.0);
     let t = language.texts();
     if cross_site(&headers) {
         tracing::warn!(form = "reset", "cross-site form post refused");
@@ -102,24 +84,20 @@ pub(super) async fn reset_submit(
     let Ok(Form(form)) = form else {
         return failure(language, &ApiError::TokenUnknown);
     };
-    let caller = caller(ip, accept_language);
-    let outcome = match flows::confirmed(form.password, &form.confirm_password) {
-        Ok(password) => {
-            flows::complete_reset(
-                &state.upstreams,
-                &form.token,
-                NewPassword::Chosen(password),
-                &caller,
-            )
-            .await
-        }
-        Err(mismatch) => Err(mismatch),
-    };
+    let outcome = resets
+        .reset_to_chosen(
+            &form.token,
+            form.password,
+            &form.confirm_password,
+            &requester,
+        )
+        .await;
     match outcome {
-        Ok(_) => render(StatusCode::OK, language, Page::Done),
+        Ok(()) => render(StatusCode::OK, language, Page::Done),
         Err(ApiError::PasswordRefused(problems)) => {
             // The form again, with the policy's bounds as the token service states them now.
-            let bounds = flows::check_token(&state.upstreams, &form.token, &caller)
+            let bounds = resets
+                .check_token(&form.token, &requester)
                 .await
                 .ok()
                 .flatten();
@@ -160,13 +138,12 @@ pub(super) struct ForgotForm {
 
 /// `POST /forgot`: the same answer, taking as long, whether or not an account has the address.
 pub(super) async fn forgot_submit(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    accept_language: AcceptLanguage,
+    State(resets): State<Resets>,
+    requester: Requester,
     headers: HeaderMap,
     form: Result<Form<ForgotForm>, FormRejection>,
 ) -> Response {
-    let language = Language::of_tag(&accept_language.0);
+    let language = Language::of_tag(&requester.accept_language.0);
     let t = language.texts();
     let refused = |status, error| render(status, language, Page::Forgot { error: Some(error) });
     if cross_site(&headers) {
@@ -176,16 +153,7 @@ pub(super) async fn forgot_submit(
     let Ok(Form(form)) = form else {
         return refused(StatusCode::BAD_REQUEST, t.invalid_email);
     };
-    let outcome = flows::taking_at_least(
-        state.forgot_min_duration,
-        flows::start_reset(
-            &state.upstreams,
-            &state.reset_url,
-            &form.email,
-            &caller(ip, accept_language),
-        ),
-    )
-    .await;
+    let outcome = resets.start(&form.email, &requester).await;
     match outcome {
         Ok(()) => render(StatusCode::OK, language, Page::ForgotSent),
         Err(ApiError::InvalidEmail | ApiError::InvalidRequest(_)) => {

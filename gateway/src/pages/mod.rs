@@ -23,14 +23,14 @@ mod texts;
 mod tests;
 
 use axum::{
-    Router,
+    Extension, Router,
     http::{HeaderValue, header},
     response::IntoResponse,
     routing::get,
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::{ApiError, AppState, InFlight, locale::AcceptLanguage};
+use crate::{ApiError, AppState, InFlight, locale::AcceptLanguage, requester::Surface};
 
 /// This origin only: no third-party request can ever see the token, no inline code runs, the
 /// forms post nowhere else, and no other site may frame the page.
@@ -51,7 +51,8 @@ pub(crate) fn routes(in_flight: &InFlight) -> Router<AppState> {
             get(handlers::forgot_page).post(handlers::forgot_submit),
         )
         .route("/assets/reset.css", get(stylesheet))
-        .route("/assets/reset.js", get(script));
+        .route("/assets/reset.js", get(script))
+        .layer(Extension(Surface::Page));
     in_flight
         .limit(pages, |error: ApiError, language: AcceptLanguage| {
             render::failure(texts::Language::of_tag(&language.0), &error)

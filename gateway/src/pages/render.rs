@@ -93,42 +93,20 @@ pub(super) fn render(status: StatusCode, language: Language, page: Page<'_>) -> 
 /// used offers a new one.
 pub(super) fn failure(language: Language, error: &ApiError) -> Response {
     let t = language.texts();
-    let token_problem =
-        |problem| render(StatusCode::FORBIDDEN, language, Page::TokenProblem(problem));
-    match error {
-        ApiError::TokenUnknown => token_problem(t.token_invalid),
-        ApiError::TokenExpired => token_problem(t.token_expired),
-        ApiError::TokenSpent => token_problem(t.token_used),
-        ApiError::RateLimited { .. } => with_retry_after(
-            render(
-                StatusCode::TOO_MANY_REQUESTS,
-                language,
-                Page::Problem(t.rate_limited),
-            ),
-            error,
+    let (status, page) = match error {
+        ApiError::TokenUnknown => (StatusCode::FORBIDDEN, Page::TokenProblem(t.token_invalid)),
+        ApiError::TokenExpired => (StatusCode::FORBIDDEN, Page::TokenProblem(t.token_expired)),
+        ApiError::TokenSpent => (StatusCode::FORBIDDEN, Page::TokenProblem(t.token_used)),
+        ApiError::RateLimited { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, Page::Problem(t.rate_limited))
+        }
+        ApiError::TokenInUse => (StatusCode::CONFLICT, Page::Problem(t.token_in_use)),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Page::Problem(t.unavailable),
         ),
-        ApiError::TokenInUse => with_retry_after(
-            render(
-                StatusCode::CONFLICT,
-                language,
-                Page::Problem(t.token_in_use),
-            ),
-            error,
-        ),
-        _ => with_retry_after(
-            render(
-                StatusCode::SERVICE_UNAVAILABLE,
-                language,
-                Page::Problem(t.unavailable),
-            ),
-            error,
-        ),
-    }
-}
-
-fn with_retry_after(mut response: Response, error: &ApiError) -> Response {
-    error.set_retry_after(&mut response);
-    response
+    };
+    error.respond(render(status, language, page))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use passreset_telemetry::metrics::{HttpMetrics, Registry};
 use tower::ServiceExt as _;
 
 use super::{CONTENT_SECURITY_POLICY, texts::Language};
-use crate::{AppState, ResetUrl, Upstreams, router};
+use crate::{AppState, ResetUrl, Resets, Upstreams, router};
 
 /// A router whose upstreams refuse every connection, so any flow fails fast as unavailable.
 fn app() -> axum::Router {
@@ -26,12 +26,16 @@ fn app() -> axum::Router {
     )
     .unwrap();
     router(AppState {
-        upstreams: Arc::new(upstreams),
-        reset_url: Arc::new(ResetUrl::parse("http://localhost:8080/reset?token={token}").unwrap()),
+        resets: Resets {
+            upstreams: Arc::new(upstreams),
+            reset_url: Arc::new(
+                ResetUrl::parse("http://localhost:8080/reset?token={token}").unwrap(),
+            ),
+            forgot_min_duration: Duration::ZERO,
+        },
         api_keys: Arc::default(),
         trusted_proxies: Arc::default(),
         http_metrics: HttpMetrics::register(&mut Registry::default()),
-        forgot_min_duration: Duration::ZERO,
         in_flight: crate::InFlight::new(1024, Duration::from_secs(10)),
     })
 }

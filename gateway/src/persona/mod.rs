@@ -3,27 +3,22 @@
 //! generated from it: 204, or 400 / 415 in persona's shape (`error.rs`).
 
 mod error;
+pub(crate) mod error_body;
 mod extract;
 
-use axum::{Router, extract::State, http::StatusCode, routing::post};
+use axum::{Extension, Router, extract::State, http::StatusCode, routing::post};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
     AppState,
-    client_ip::ClientIp,
-    flows::{self, Caller, NewPassword},
-    locale::AcceptLanguage,
+    flows::Resets,
+    requester::{Requester, Surface},
 };
-pub(crate) use error::{
-    BadRequestStatus, InvalidFormFields, InvalidRequestBody, InvalidRequestBodyDescription,
-    PersonaBadRequest, PersonaError, PersonaErrorBody, PersonaErrorDetail,
-    PersonaUnsupportedMediaType, UnsupportedMediaTypeDetail, UnsupportedMediaTypeStatus,
-};
+pub(crate) use error::PersonaError;
+use error_body::PersonaBadRequest;
 use extract::{PersonaJson, PersonaToken};
-
-const SURFACE: &str = "persona";
 
 /// The persona routes, relative to `/v1`.
 pub(crate) fn routes() -> Router<AppState> {
@@ -31,6 +26,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/account/password/forgot", post(forgot))
         .route("/account/password/check-token", post(check_token))
         .route("/account/password/reset", post(reset))
+        .layer(Extension(Surface::Persona))
 }
 
 /// `ForgotPasswordData`: where to send the reset link.
@@ -57,15 +53,6 @@ pub(crate) struct UpdatePasswordData {
     confirm_password: Option<SecretString>,
 }
 
-fn caller(ClientIp(ip): ClientIp, AcceptLanguage(accept_language): AcceptLanguage) -> Caller {
-    Caller {
-        ip,
-        surface: SURFACE,
-        api_key_name: None,
-        accept_language,
-    }
-}
-
 /// Request password reset link
 ///
 /// This is the starting point of the forgotten password recovery process. It sends a password
@@ -83,19 +70,15 @@ fn caller(ClientIp(ip): ClientIp, AcceptLanguage(accept_language): AcceptLanguag
     )
 )]
 pub(crate) async fn forgot(
-    State(state): State<AppState>,
-    client_ip: ClientIp,
-    accept_language: AcceptLanguage,
+    State(resets): State<Resets>,
+    requester: Requester,
     PersonaJson(body): PersonaJson<ForgotPasswordData>,
 ) -> Result<StatusCode, PersonaError> {
-    let language = accept_language.language();
-    let caller = caller(client_ip, accept_language);
-    flows::taking_at_least(
-        state.forgot_min_duration,
-        flows::start_reset(&state.upstreams, &state.reset_url, &body.email, &caller),
-    )
-    .await
-    .map_err(|error| PersonaError::new(error, language))?;
+    let language = requester.accept_language.language();
+    resets
+        .start(&body.email, &requester)
+        .await
+        .map_err(|error| PersonaError::new(error, language))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -116,19 +99,15 @@ pub(crate) async fn forgot(
     )
 )]
 pub(crate) async fn check_token(
-    State(state): State<AppState>,
-    client_ip: ClientIp,
-    accept_language: AcceptLanguage,
+    State(resets): State<Resets>,
+    requester: Requester,
     PersonaToken(token): PersonaToken,
 ) -> Result<StatusCode, PersonaError> {
-    let language = accept_language.language();
-    flows::check_token(
-        &state.upstreams,
-        &token,
-        &caller(client_ip, accept_language),
-    )
-    .await
-    .map_err(|error| PersonaError::new(error, language))?;
+    let language = requester.accept_language.language();
+    resets
+        .check_token(&token, &requester)
+        .await
+        .map_err(|error| PersonaError::new(error, language))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -151,29 +130,19 @@ pub(crate) async fn check_token(
     )
 )]
 pub(crate) async fn reset(
-    State(state): State<AppState>,
-    client_ip: ClientIp,
-    accept_language: AcceptLanguage,
+    State(resets): State<Resets>,
+    requester: Requester,
     PersonaJson(body): PersonaJson<UpdatePasswordData>,
 ) -> Result<StatusCode, PersonaError> {
-    let language = accept_language.language();
-    let caller = caller(client_ip, accept_language);
+    let language = requester.accept_language.language();
     let outcome = match (body.password, body.confirm_password) {
-        (Some(password), Some(confirmation)) => match flows::confirmed(password, &confirmation) {
-            Ok(password) => flows::complete_reset(
-                &state.upstreams,
-                &body.token,
-                NewPassword::Chosen(password),
-                &caller,
-            )
-            .await
-            .map(drop),
-            Err(mismatch) => Err(mismatch),
-        },
+        (Some(password), Some(confirmation)) => {
+            resets
+                .reset_to_chosen(&body.token, password, &confirmation, &requester)
+                .await
+        }
         // persona: without the new password, a mere token check.
-        _ => flows::check_token(&state.upstreams, &body.token, &caller)
-            .await
-            .map(drop),
+        _ => resets.check_token(&body.token, &requester).await.map(drop),
     };
     outcome.map_err(|error| PersonaError::new(error, language))?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,9 +1,9 @@
 //! The durable mail queue: what `Enqueue` writes and what the workers consume.
 //!
 //! - `store.rs`: the contract every queue keeps ([`QueueStore`], [`Consumer`]) and its types;
-//! - `redis.rs`: the production queue on Redis Streams with a consumer group;
-//! - `memory.rs`: the same contract in process memory, for `stack` without Redis;
-//! - `contract_tests.rs`: the tests both must pass.
+//! - `redis/`: the production queue on Redis Streams with a consumer group, its scripts in `.lua`;
+//! - `memory/`: the same contract in process memory, for `stack` without Redis;
+//! - `contract_tests/`: the tests both must pass (on one Redis, a Redis Cluster and memory).
 //!
 //! A mail's life: `enqueue` (queued) -> a consumer takes it (sending) -> delivered (sent, its
 //! content deleted) | retry later (retrying, back in the queue when due) | dead (dead-letter
@@ -19,7 +19,7 @@ mod store;
 use std::{sync::Arc, time::Duration};
 
 pub(crate) use self::store::{Consumer, NewMail, QueueStore, unix_millis};
-pub use self::store::{DeadLetter, Delivery, QueueError, Revival, State, Status};
+pub use self::store::{DeadLetter, Delivery, MailState, MailStatus, QueueError, Revival};
 use self::{memory::MemoryQueue, redis::RedisQueue};
 use crate::{StartupError, mail::MessageId};
 
@@ -31,12 +31,12 @@ const CLOCK_SKEW: Duration = Duration::from_secs(60);
 
 /// The status of a mail suppressed at `at_ms`, from its id alone (nothing is stored for it):
 /// SUPPRESSED for as long as a settled mail's status is kept, then forgotten like one.
-pub(crate) fn suppressed_status(at_ms: u64, now_ms: u64) -> Option<Status> {
+pub(crate) fn suppressed_status(at_ms: u64, now_ms: u64) -> Option<MailStatus> {
     let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
     let known = at_ms <= now_ms.saturating_add(millis(CLOCK_SKEW))
         && now_ms < at_ms.saturating_add(millis(STATUS_RETENTION));
-    known.then_some(Status {
-        state: State::Suppressed,
+    known.then_some(MailStatus {
+        state: MailState::Suppressed,
         attempts: 0,
         next_attempt_at_ms: None,
         last_error: String::new(),
@@ -96,7 +96,7 @@ mod tests {
         let status = suppressed_status(at, at + 1000).unwrap();
         assert_eq!(
             (status.state, status.updated_at_ms),
-            (State::Suppressed, at)
+            (MailState::Suppressed, at)
         );
         assert!(suppressed_status(at, at + day - 1).is_some());
         assert!(suppressed_status(at, at + day).is_none());

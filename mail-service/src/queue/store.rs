@@ -53,7 +53,7 @@ pub struct Delivery {
 
 /// Where a mail is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub enum MailState {
     /// Waiting for a worker.
     Queued,
     /// A worker is sending it.
@@ -68,7 +68,7 @@ pub enum State {
     Suppressed,
 }
 
-impl State {
+impl MailState {
     pub(crate) fn parse(value: &str) -> Option<Self> {
         Some(match value {
             "queued" => Self::Queued,
@@ -84,9 +84,9 @@ impl State {
 
 /// A mail's status, without recipient or content.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
+pub struct MailStatus {
     /// Where it is.
-    pub state: State,
+    pub state: MailState,
     /// Delivery attempts so far.
     pub attempts: u32,
     /// When the next attempt is due (retrying), in ms since the Unix epoch.
@@ -132,7 +132,7 @@ pub(crate) fn retry_copy(mail: &QueuedMail) -> Option<String> {
     }
 }
 
-/// A durable queue of mails. Every implementation passes `contract_tests.rs`.
+/// A durable queue of mails. Every implementation passes `contract_tests/`.
 #[async_trait]
 pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
     /// Stores the mail durably (if suppressed, nothing) and returns its id; for a repeated
@@ -166,7 +166,7 @@ pub(crate) trait QueueStore: Send + Sync + std::fmt::Debug {
     async fn dead(&self, delivery: &Delivery, reason: &str, keep: u64) -> Result<(), QueueError>;
 
     /// Where the mail is, if the queue still knows it.
-    async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError>;
+    async fn status(&self, id: &MessageId) -> Result<Option<MailStatus>, QueueError>;
 
     /// The newest `limit` entries of the dead-letter stream, oldest of them first.
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError>;

@@ -102,7 +102,7 @@ async fn with_a_small_dead_max_the_stream_stays_near_it_and_dead_list_shows_the_
     );
 
     let kept: u64 = redis::cmd("XLEN")
-        .arg(format!("{0}{{{0}mail}}:dead", redis.prefix))
+        .arg(format!("{}{{mail}}:dead", redis.prefix))
         .query_async(&mut redis.connection().await)
         .await
         .unwrap();

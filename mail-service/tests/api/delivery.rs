@@ -32,14 +32,7 @@ async fn thirty_mails_queued_while_smtp_is_down_all_arrive_once_it_is_up() {
         &["--workers", "4"],
     )
     .await;
-    let mut ids = Vec::new();
-    for n in 0..30 {
-        ids.push(
-            app.enqueue(changed_mail(&format!("user{n}@example.com")))
-                .await
-                .unwrap(),
-        );
-    }
+    let ids = app.enqueue_notices(30).await;
     // Nothing listens yet: every first attempt fails and is parked for a retry.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let sink = SmtpSink::start_from(reserved.listen(128).unwrap()).await;
@@ -48,13 +41,7 @@ async fn thirty_mails_queued_while_smtp_is_down_all_arrive_once_it_is_up() {
     let copies = copies_by_message_id(&sink);
     assert_eq!(copies.len(), 30);
     assert!(copies.values().all(|count| *count == 1), "{copies:?}");
-    for id in &ids {
-        assert_eq!(
-            app.status_once(id, State::Sent).await.state(),
-            State::Sent,
-            "{id}"
-        );
-    }
+    assert_eq!(app.not_yet(&ids, State::Sent).await, Vec::<String>::new());
     app.stop().await;
 }
 
@@ -63,14 +50,7 @@ async fn transactions_answered_451_are_retried_and_every_mail_arrives_once() {
     let sink = SmtpSink::start().await;
     sink.fail_next_transactions(5);
     let app = spawn_app(test_redis().await, &sink.url(), &["--workers", "2"]).await;
-    let mut ids = Vec::new();
-    for n in 0..10 {
-        ids.push(
-            app.enqueue(changed_mail(&format!("user{n}@example.com")))
-                .await
-                .unwrap(),
-        );
-    }
+    let ids = app.enqueue_notices(10).await;
     sink.wait_for_messages(10, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let copies = copies_by_message_id(&sink);
@@ -151,11 +131,7 @@ async fn a_full_queue_answers_resource_exhausted() {
         &["--queue-max", "3"],
     )
     .await;
-    for n in 0..3 {
-        app.enqueue(changed_mail(&format!("user{n}@example.com")))
-            .await
-            .unwrap();
-    }
+    app.enqueue_notices(3).await;
     let refused = app.enqueue(changed_mail("one-too-many@example.com")).await;
     assert_eq!(refused.unwrap_err().code(), Code::ResourceExhausted);
     app.stop().await;

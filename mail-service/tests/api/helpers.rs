@@ -146,6 +146,32 @@ impl TestApp {
         status
     }
 
+    /// Queues a password-changed notice to each of `user0@example.com` .. `user<count-1>@`;
+    /// their ids, in that order.
+    pub async fn enqueue_notices(&self, count: u32) -> Vec<String> {
+        let mut ids = Vec::new();
+        for n in 0..count {
+            let to = format!("user{n}@example.com");
+            ids.push(
+                self.enqueue(changed_mail(&to))
+                    .await
+                    .expect("notice queued"),
+            );
+        }
+        ids
+    }
+
+    /// Those of `ids` whose mail has not reached `state` (each polled as by `status_once`).
+    pub async fn not_yet(&self, ids: &[String], state: State) -> Vec<String> {
+        let mut behind = Vec::new();
+        for id in ids {
+            if self.status_once(id, state).await.state() != state {
+                behind.push(id.clone());
+            }
+        }
+        behind
+    }
+
     pub async fn stop(self) {
         let _ = self.stop.send(());
         self.server.await.expect("mail-service stopped cleanly");

@@ -25,6 +25,16 @@ async fn enqueue_once_back(app: &TestApp, to: &str) {
     accepted.expect("redis takes mail again");
 }
 
+/// The code `Enqueue` refuses a notice to `to` with; it must answer within 15 s, never hang.
+async fn refusal(app: &TestApp, to: &str) -> Code {
+    let answer = tokio::time::timeout(Duration::from_secs(15), app.enqueue(changed_mail(to)))
+        .await
+        .expect("enqueue answers, never hangs");
+    answer
+        .expect_err("enqueue refuses while redis is away")
+        .code()
+}
+
 #[tokio::test]
 async fn with_redis_down_enqueue_fails_as_unavailable_and_recovers_when_it_is_back() {
     let mut redis = RedisProcess::start().await;
@@ -36,13 +46,7 @@ async fn with_redis_down_enqueue_fails_as_unavailable_and_recovers_when_it_is_ba
     wait_for_mail_to(&sink, "before@example.com", WAIT).await;
 
     redis.stop().await;
-    let refused = tokio::time::timeout(
-        Duration::from_secs(15),
-        app.enqueue(changed_mail("during@example.com")),
-    )
-    .await
-    .expect("enqueue answers, never hangs");
-    assert_eq!(refused.unwrap_err().code(), Code::Unavailable);
+    assert_eq!(refusal(&app, "during@example.com").await, Code::Unavailable);
 
     // Back, and empty: the worker reconnects and recreates the consumer group.
     redis.restart().await;
@@ -111,13 +115,7 @@ async fn with_redis_frozen_enqueue_answers_unavailable_and_mail_flows_once_it_th
     wait_for_mail_to(&sink, "before@example.com", WAIT).await;
 
     redis.signal("STOP").await;
-    let refused = tokio::time::timeout(
-        Duration::from_secs(15),
-        app.enqueue(changed_mail("during@example.com")),
-    )
-    .await
-    .expect("enqueue answers while redis hangs");
-    assert_eq!(refused.unwrap_err().code(), Code::Unavailable);
+    assert_eq!(refusal(&app, "during@example.com").await, Code::Unavailable);
 
     redis.signal("CONT").await;
     enqueue_once_back(&app, "after@example.com").await;

@@ -95,27 +95,8 @@ async fn a_metal_reset_sets_a_generated_password_in_the_platforms_directory() {
     let platform = Platform::start(Duration::ZERO).await;
     let app = spawn_app_over(&platform).await;
 
-    let created = app
-        .http
-        .post(format!("{}/metal/v1/reset-password", app.base_url))
-        .query(&[("email", EMAIL)])
-        .header("X-Auth-Token", &app.api_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let token = token_in(&app.mail_number(1).await);
-    let reset = app
-        .http
-        .delete(format!("{}/metal/v1/reset-password", app.base_url))
-        .header("X-Auth-Token", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reset.status(), StatusCode::CREATED);
-    let body = json_of(reset).await;
-    let new_password = body["new_password"].as_str().expect("a new_password");
-    assert!(platform.password_is(EMAIL, new_password));
+    let new_password = app.metal_generated_password(EMAIL, 1).await;
+    assert!(platform.password_is(EMAIL, &new_password));
     app.stop().await;
 }
 

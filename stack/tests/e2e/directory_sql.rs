@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use sqlx::{Connection as _, Executor as _, Row as _};
 
 use crate::{
-    helpers::{TestApp, json_of, spawn_app_with, token_in},
+    helpers::{TestApp, spawn_app_with, token_in},
     python::{Venv, run_client},
 };
 
@@ -241,29 +241,10 @@ async fn metal_flow(server: Server, hash: &str) {
     let database = Database::create(server).await;
     let app = spawn_app_over(&database, hash).await;
 
-    let created = app
-        .http
-        .post(format!("{}/metal/v1/reset-password", app.base_url))
-        .query(&[("email", EMAIL)])
-        .header("X-Auth-Token", &app.api_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let token = token_in(&app.mail_number(1).await);
-    let reset = app
-        .http
-        .delete(format!("{}/metal/v1/reset-password", app.base_url))
-        .header("X-Auth-Token", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reset.status(), StatusCode::CREATED);
-    let body = json_of(reset).await;
-    let new_password = body["new_password"].as_str().expect("a new_password");
+    let new_password = app.metal_generated_password(EMAIL, 1).await;
     let stored = database.hash_of(EMAIL).await;
     assert!(
-        platform_accepts(hash, &stored, new_password).await,
+        platform_accepts(hash, &stored, &new_password).await,
         "{stored}"
     );
     app.stop().await;

@@ -8,7 +8,7 @@ use passreset_proto::token::v1::{
     UpsertAccountRequest, VerifyPasswordRequest, account_directory_client::AccountDirectoryClient,
 };
 use passreset_testkit::{ReceivedMail, SmtpSink, TestRedis, test_redis};
-use reqwest::{Response, header::CONTENT_TYPE};
+use reqwest::{Response, StatusCode, header::CONTENT_TYPE};
 use tokio::{sync::watch, task::JoinSet};
 use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
@@ -385,6 +385,42 @@ impl TestApp {
         .to_string();
         self.post("/v1/account/password/reset", PERSONA_CONTENT_TYPE, body)
             .await
+    }
+
+    /// Metal `POST /metal/v1/reset-password?email=` with the stack's API key.
+    pub async fn metal_request(&self, email: &str) -> Response {
+        self.http
+            .post(format!("{}/metal/v1/reset-password", self.base_url))
+            .query(&[("email", email)])
+            .header("X-Auth-Token", &self.api_key)
+            .send()
+            .await
+            .expect("gateway answers")
+    }
+
+    /// Metal `DELETE /metal/v1/reset-password` with the reset token in `X-Auth-Token`.
+    pub async fn metal_reset(&self, token: &str) -> Response {
+        self.http
+            .delete(format!("{}/metal/v1/reset-password", self.base_url))
+            .header("X-Auth-Token", token)
+            .send()
+            .await
+            .expect("gateway answers")
+    }
+
+    /// The whole Metal flow for `email`, whose mail is the `mail`-th: the request, the token
+    /// from its mail, the reset; returns the generated password.
+    pub async fn metal_generated_password(&self, email: &str, mail: usize) -> String {
+        let created = self.metal_request(email).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let token = token_in(&self.mail_number(mail).await);
+        let reset = self.metal_reset(&token).await;
+        assert_eq!(reset.status(), StatusCode::CREATED);
+        let body = json_of(reset).await;
+        body["new_password"]
+            .as_str()
+            .expect("a new_password")
+            .to_owned()
     }
 
     /// Waits for the `count`-th mail and returns it.

@@ -159,7 +159,7 @@ async fn pages_speak_swedish_and_finnish_and_refuse_cross_site_posts() {
 }
 
 /// The page says the token service's every verdict in the reader's language: this pins the
-/// shapes `gateway/src/pages/policy.rs` recognises to the words the real policy uses.
+/// shapes `gateway/src/policy/` recognises to the words the real policy uses.
 #[tokio::test]
 async fn every_policy_verdict_is_shown_in_swedish_and_finnish_and_the_token_stays_usable() {
     let app = spawn_app().await;

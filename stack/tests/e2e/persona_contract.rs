@@ -2,10 +2,14 @@
 //! generated models pin as enums, the reasons beside them, `invalid_form_fields` in each
 //! language, the token-only reset and the JavaScript client's bare check-token body.
 
+use passreset_testkit::test_redis;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PERSONA_CONTENT_TYPE, TestApp, json_of, spawn_app, spawn_app_with, token_in};
+use crate::helpers::{
+    PERSONA_CONTENT_TYPE, TestApp, json_of, spawn_app, spawn_app_configured, spawn_app_with,
+    token_in,
+};
 
 const EMAIL: &str = "grace@example.com";
 const OLD_PASSWORD: &str = "the old password 1";
@@ -291,18 +295,23 @@ async fn the_reset_page_takes_its_length_hint_from_the_token_services_policy() {
 #[tokio::test]
 async fn a_double_submit_is_told_the_reset_is_in_progress_not_that_the_token_is_used() {
     // One hashing slot, kept busy by password checks: the first reset holds its claim while it
-    // waits for the slot, and the second submit meets it.
-    let app = spawn_app_with(&[
-        "--hash-concurrency",
-        "1",
-        "--hash-queue",
-        "64",
-        "--hash-wait",
-        "30s",
-        // Forty checks of one address are a guesser's pace: let them all through to the hashing.
-        "--limit-verify-per-address",
-        "off",
-    ])
+    // waits for the slot, and the second submit meets it. Forty hashes on a loaded machine can
+    // outlast the gateway's default 5 s upstream timeout: the first reset is given a minute.
+    let app = spawn_app_configured(
+        test_redis().await,
+        &[
+            "--hash-concurrency",
+            "1",
+            "--hash-queue",
+            "64",
+            "--hash-wait",
+            "60s",
+            // Forty checks of one address are a guesser's pace: let them all through.
+            "--limit-verify-per-address",
+            "off",
+        ],
+        &["--upstream-timeout", "60s"],
+    )
     .await;
     let token = token_for(&app).await;
     let mut busy = tokio::task::JoinSet::new();

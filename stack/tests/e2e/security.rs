@@ -52,14 +52,7 @@ async fn control_characters_in_an_address_are_refused_and_no_mail_is_sent() {
         let body = json_of(response).await;
         assert_eq!(body["http_code"], 400, "{body}");
 
-        let metal = app
-            .http
-            .post(format!("{}/metal/v1/reset-password", app.base_url))
-            .query(&[("email", address)])
-            .header("X-Auth-Token", &app.api_key)
-            .send()
-            .await
-            .unwrap();
+        let metal = app.metal_request(address).await;
         assert_eq!(
             metal.status(),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -169,14 +162,7 @@ async fn the_429_sequence_is_identical_for_a_known_and_an_unknown_address() {
     assert_eq!(body["http_code"], 429, "{body}");
 
     // The Metal surface answers a limited request in its own shape.
-    let metal = app
-        .http
-        .post(format!("{}/metal/v1/reset-password", app.base_url))
-        .query(&[("email", EMAIL)])
-        .header("X-Auth-Token", &app.api_key)
-        .send()
-        .await
-        .unwrap();
+    let metal = app.metal_request(EMAIL).await;
     let (status, retry_after, body) = observed(metal).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(retry_after.is_some());

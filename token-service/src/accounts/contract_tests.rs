@@ -1,6 +1,6 @@
 //! The account store contract, written once and run against Redis (a real server, this test's
 //! own key prefix) and against the in-memory store. Hashes here are placeholders: hashing is
-//! the directory's job, tested in `password.rs`.
+//! the directory's job, tested in `password/`.
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -9,7 +9,7 @@ use super::{
     password::HashedPassword,
     store::{AccountRecord, AccountStore},
 };
-use crate::{Error, Storage, clock::UnixMillis};
+use crate::{Error, Stores, clock::UnixMillis};
 
 fn email(text: &str) -> NormalizedEmail {
     NormalizedEmail::parse(text).unwrap()
@@ -239,14 +239,14 @@ async fn a_cursor_the_store_never_gave_is_refused(store: Arc<dyn AccountStore>) 
 }
 
 async fn redis_store(redis: passreset_testkit::TestRedis) -> Arc<dyn AccountStore> {
-    Storage::connect_redis(&redis.settings(), &redis.prefix)
+    Stores::connect_redis(&redis.settings(), &redis.prefix)
         .await
         .unwrap()
         .account_store()
 }
 
 fn memory_store() -> Arc<dyn AccountStore> {
-    Storage::in_memory().account_store()
+    Stores::in_memory().account_store()
 }
 
 passreset_testkit::store_contract!(
@@ -269,7 +269,7 @@ passreset_testkit::store_contract!(
 #[tokio::test]
 async fn redis_account_keys_carry_the_prefix_and_hash_tags() {
     let redis = passreset_testkit::test_redis().await;
-    let store = Storage::connect_redis(&redis.settings(), &redis.prefix)
+    let store = Stores::connect_redis(&redis.settings(), &redis.prefix)
         .await
         .unwrap()
         .account_store();

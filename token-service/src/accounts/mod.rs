@@ -3,7 +3,6 @@
 //! operations the gRPC service, the reset flow and the CLI share.
 
 pub(crate) mod email;
-pub(crate) mod hash_threads;
 pub(crate) mod memory;
 pub(crate) mod password;
 pub(crate) mod policy;

@@ -1,9 +1,9 @@
 //! Where the accounts live (`TOKEN_DIRECTORY`): the built-in directory (`accounts/`), or one
 //! the platform owns behind the [`ExternalDirectory`] contract (`grpc.rs`, its gRPC service;
-//! `sql/`, its users table). [`Users`] is what
-//! the reset flow and the gRPC services ask; `guard.rs` keeps an external reset to one
-//! password.
+//! `sql/`, its users table). [`Users`] is what the reset flow and the gRPC services ask, opened
+//! by `connect.rs`; `guard.rs` keeps an external reset to one password.
 
+mod connect;
 pub(crate) mod external;
 pub(crate) mod grpc;
 pub(crate) mod guard;

@@ -10,7 +10,7 @@ use passreset_proto::token::v1::{
 use secrecy::SecretString;
 use tonic::{Request, Response, Status};
 
-use super::{Caller, caller_name};
+use super::{AuditedCall, caller_name};
 use crate::{
     Error,
     accounts::{AccountRecord, NormalizedEmail},
@@ -60,7 +60,7 @@ impl AccountDirectory for AccountsApi {
         &self,
         request: Request<UpsertAccountRequest>,
     ) -> Result<Response<Account>, Status> {
-        let caller = Caller::of(caller_name(&request), None, &self.metrics);
+        let call = AuditedCall::of(caller_name(&request), None, &self.metrics);
         let request = request.into_inner();
         let upserted = async {
             let directory = self.users.built_in()?;
@@ -72,11 +72,11 @@ impl AccountDirectory for AccountsApi {
         };
         match upserted.await {
             Ok(record) => {
-                caller.write("account_upserted", Some(&record.id));
+                call.write("account_upserted", Some(&record.id));
                 Ok(Response::new(account_message(record)))
             }
             Err(error) => {
-                caller.write_refusal("upsert", "refused", &error);
+                call.write_refusal("upsert", "refused", &error);
                 Err(error.into())
             }
         }
@@ -104,24 +104,24 @@ impl AccountDirectory for AccountsApi {
     ) -> Result<Response<VerifyPasswordResponse>, Status> {
         let name = caller_name(&request);
         let request = request.into_inner();
-        let caller = Caller::of(name, request.context.as_ref(), &self.metrics);
+        let call = AuditedCall::of(name, request.context.as_ref(), &self.metrics);
         let verified = self
             .verifier
             .verify(
                 &request.email,
                 SecretString::from(request.password),
-                &caller.client_ip,
+                &call.client_ip,
             )
             .await?;
         let account_id = match verified {
             Verified::Valid(account_id) => {
                 self.metrics.count_verification(Verification::Valid);
-                caller.write("password_valid", Some(&account_id));
+                call.write("password_valid", Some(&account_id));
                 account_id
             }
             Verified::Invalid => {
                 self.metrics.count_verification(Verification::Invalid);
-                caller.write("password_invalid", None);
+                call.write("password_invalid", None);
                 String::new()
             }
             Verified::Limited(refusal) => {
@@ -129,7 +129,7 @@ impl AccountDirectory for AccountsApi {
                     LimitName::VerifyPerIp => Verification::LimitedPerIp,
                     _ => Verification::LimitedPerAddress,
                 });
-                caller.write_limited("verify", &refusal);
+                call.write_limited("verify", &refusal);
                 return Err(Error::from(refusal).into());
             }
         };

@@ -87,15 +87,12 @@ impl Limits {
         email: &NormalizedEmail,
         client_ip: &str,
     ) -> Result<Result<(), Refusal>, Error> {
-        if !client_ip.is_empty() {
-            let network = client_network(client_ip, self.ipv6_prefix);
-            let decided = self.take(LimitName::PerIp, self.per_ip, &network).await?;
-            if decided.is_err() {
-                return Ok(decided);
-            }
-        }
-        self.take(LimitName::PerAddress, self.per_address, &address_key(email))
-            .await
+        take_per_ip_then_address(
+            &*self.store,
+            (LimitName::PerIp, self.per_ip, client_ip, self.ipv6_prefix),
+            (LimitName::PerAddress, self.per_address, &address_key(email)),
+        )
+        .await
     }
 
     /// Reserves one failure of `client_ip`'s budget before its token is looked at, refusing
@@ -147,6 +144,25 @@ impl Limits {
 /// every mail server, so they share a budget.
 fn address_key(email: &NormalizedEmail) -> String {
     email.as_str().to_lowercase()
+}
+
+/// One event of `client_ip`'s network under the per-IP limit, then, unless that refused, one of
+/// `address` under the per-address limit: per IP first, so a flood from one IP spends its own
+/// budget and not its victims'. An empty IP (a direct gRPC caller that gave none) is not
+/// limited per IP.
+async fn take_per_ip_then_address(
+    store: &dyn LimitStore,
+    (ip_limit, ip_rate, client_ip, ipv6_prefix): (LimitName, Option<Rate>, &str, Ipv6Prefix),
+    (address_limit, address_rate, address): (LimitName, Option<Rate>, &str),
+) -> Result<Result<(), Refusal>, Error> {
+    if !client_ip.is_empty() {
+        let network = client_network(client_ip, ipv6_prefix);
+        let decided = take(store, ip_limit, ip_rate, &network).await?;
+        if decided.is_err() {
+            return Ok(decided);
+        }
+    }
+    take(store, address_limit, address_rate, address).await
 }
 
 /// One event of `raw_subject` (digested here) under `limit`, if the limit is on.

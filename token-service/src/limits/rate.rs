@@ -34,7 +34,7 @@ impl FromStr for RateSetting {
             .ok()
             .filter(|count| *count > 0)
             .ok_or("the count before / must be a whole number above 0")?;
-        let period = passreset_telemetry::parse_duration(period).map_err(|reason| {
+        let period = passreset_service_runtime::parse_duration(period).map_err(|reason| {
             format!("the period after / must be a duration such as 1h or 15m ({reason})")
         })?;
         // GCRA lets one event in every period/count: below a millisecond it cannot be kept.

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use super::{
-    Ipv6Prefix, LimitStore, Rate, RateSetting, Refusal, address_key, network::client_network,
-    store::LimitName, take,
+    Ipv6Prefix, LimitStore, Rate, RateSetting, Refusal, address_key, store::LimitName,
+    take_per_ip_then_address,
 };
 use crate::{Error, accounts::NormalizedEmail};
 
@@ -47,22 +47,19 @@ impl VerifyLimits {
         typed_email: &str,
         client_ip: &str,
     ) -> Result<Result<(), Refusal>, Error> {
-        if !client_ip.is_empty() {
-            let network = client_network(client_ip, self.ipv6_prefix);
-            let decided = take(&*self.store, LimitName::VerifyPerIp, self.per_ip, &network).await?;
-            if decided.is_err() {
-                return Ok(decided);
-            }
-        }
         let address = match NormalizedEmail::parse(typed_email) {
             Ok(email) => address_key(&email),
             Err(_) => typed_email.trim().to_lowercase(),
         };
-        take(
+        take_per_ip_then_address(
             &*self.store,
-            LimitName::VerifyPerAddress,
-            self.per_address,
-            &address,
+            (
+                LimitName::VerifyPerIp,
+                self.per_ip,
+                client_ip,
+                self.ipv6_prefix,
+            ),
+            (LimitName::VerifyPerAddress, self.per_address, &address),
         )
         .await
     }

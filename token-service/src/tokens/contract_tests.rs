@@ -7,7 +7,7 @@ use super::{
     codec::{Digest, Token, TokenHasher},
     store::{Claim, ClaimId, RECORD_GRACE, TokenRecord, TokenStore},
 };
-use crate::{Error, Storage, clock::UnixMillis};
+use crate::{Error, Stores, clock::UnixMillis};
 
 const TTL: Duration = Duration::from_secs(30 * 60);
 
@@ -336,14 +336,14 @@ async fn fifty_concurrent_claims_of_one_token_have_exactly_one_winner(store: Arc
 }
 
 async fn redis_store(redis: passreset_testkit::TestRedis) -> Arc<dyn TokenStore> {
-    Storage::connect_redis(&redis.settings(), &redis.prefix)
+    Stores::connect_redis(&redis.settings(), &redis.prefix)
         .await
         .unwrap()
         .token_store()
 }
 
 fn memory_store() -> Arc<dyn TokenStore> {
-    Storage::in_memory().token_store()
+    Stores::in_memory().token_store()
 }
 
 async fn a_revoked_token_is_unknown_and_revoking_twice_is_fine(store: Arc<dyn TokenStore>) {
@@ -382,7 +382,7 @@ passreset_testkit::store_contract!(
 #[tokio::test]
 async fn redis_keeps_token_records_only_until_their_grace_period_ends() {
     let redis = passreset_testkit::test_redis().await;
-    let store = Storage::connect_redis(&redis.settings(), &redis.prefix)
+    let store = Stores::connect_redis(&redis.settings(), &redis.prefix)
         .await
         .unwrap()
         .token_store();

@@ -1,5 +1,7 @@
 //! `spawn_app()`: one token service per test, with typed helpers to drive it.
 
+use std::time::Duration;
+
 use passreset_proto::token::v1::{
     Account, CheckTokenRequest, CheckTokenResponse, IssueTokenRequest, IssueTokenResponse,
     RedeemRequest, RedeemResponse, RequestContext, UpsertAccountRequest, VerifyPasswordRequest,
@@ -7,7 +9,7 @@ use passreset_proto::token::v1::{
     redeem_request::Password, token_service_client::TokenServiceClient,
 };
 use passreset_testkit::{TestRedis, test_redis};
-use token_service::{Application, Config, Storage};
+use token_service::{Application, Config, Stores};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::{Code, Status, transport::Channel};
 use tonic_types::StatusExt as _;
@@ -54,7 +56,7 @@ pub async fn spawn_app_in_memory_with(configure: impl FnOnce(&mut Config)) -> Te
     let mut config = Config::default_for("redis://unused.invalid");
     config.grpc_addr = "127.0.0.1:0".parse().unwrap();
     configure(&mut config);
-    let application = Application::build_with_storage(config, Storage::in_memory())
+    let application = Application::build_with_stores(config, Stores::in_memory())
         .await
         .expect("token-service starts");
     start(application, redis).await
@@ -91,9 +93,14 @@ async fn start(application: Application, redis: TestRedis) -> TestApp {
 
 /// What the gateway would send along.
 pub fn context() -> Option<RequestContext> {
+    context_from("203.0.113.7", "persona")
+}
+
+/// What an edge would send along for a user at `client_ip` on `surface`.
+pub fn context_from(client_ip: &str, surface: &str) -> Option<RequestContext> {
     Some(RequestContext {
-        client_ip: "203.0.113.7".to_owned(),
-        surface: "persona".to_owned(),
+        client_ip: client_ip.to_owned(),
+        surface: surface.to_owned(),
         api_key_name: String::new(),
     })
 }
@@ -244,4 +251,24 @@ pub fn assert_refused<T: std::fmt::Debug>(outcome: Result<T, Status>, code: Code
         .expect("an ErrorInfo detail");
     assert_eq!(info.reason, reason);
     assert_eq!(info.domain, passreset_proto::token::v1::ERROR_DOMAIN);
+}
+
+/// Asserts `outcome` is a refusal by a rate limit (RESOURCE_EXHAUSTED, `RATE_LIMITED`, a
+/// `RetryInfo` of at least a second in whole seconds) and returns its retry delay.
+#[track_caller]
+pub fn assert_rate_limited<T: std::fmt::Debug>(outcome: &Result<T, Status>) -> Duration {
+    let Err(status) = outcome else {
+        panic!("allowed where a limit should refuse: {outcome:?}");
+    };
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let info = status.get_details_error_info().expect("an ErrorInfo");
+    assert_eq!(info.reason, "RATE_LIMITED");
+    assert_eq!(info.domain, "passreset.token.v1");
+    let delay = status
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .expect("a RetryInfo with a retry delay");
+    assert!(delay >= Duration::from_secs(1), "{delay:?}");
+    assert_eq!(delay.subsec_nanos(), 0, "whole seconds: {delay:?}");
+    delay
 }

@@ -10,18 +10,16 @@ use passreset_proto::token::v1::{
 use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_in_memory_with, spawn_app_with};
+use crate::helpers::{
+    TestApp, assert_rate_limited, context_from, spawn_app, spawn_app_in_memory_with, spawn_app_with,
+};
 
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "the old password 1";
 const NEW_PASSWORD: &str = "a brand new passphrase 7";
 
 fn from(ip: &str) -> Option<RequestContext> {
-    Some(RequestContext {
-        client_ip: ip.to_owned(),
-        surface: "persona".to_owned(),
-        api_key_name: String::new(),
-    })
+    context_from(ip, "persona")
 }
 
 async fn issue_from(app: &TestApp, email: &str, ip: &str) -> Result<(), Status> {
@@ -72,25 +70,6 @@ fn observed(outcome: &Result<(), Status>) -> String {
             status.get_details_retry_info().is_some()
         ),
     }
-}
-
-/// Asserts a refusal by a limit and returns its retry delay.
-#[track_caller]
-fn assert_rate_limited(outcome: &Result<(), Status>) -> Duration {
-    let Err(status) = outcome else {
-        panic!("allowed where a limit should refuse");
-    };
-    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-    let info = status.get_details_error_info().expect("an ErrorInfo");
-    assert_eq!(info.reason, "RATE_LIMITED");
-    assert_eq!(info.domain, "passreset.token.v1");
-    let delay = status
-        .get_details_retry_info()
-        .and_then(|info| info.retry_delay)
-        .expect("a RetryInfo with a retry delay");
-    assert!(delay >= Duration::from_secs(1), "{delay:?}");
-    assert_eq!(delay.subsec_nanos(), 0, "whole seconds: {delay:?}");
-    delay
 }
 
 #[tokio::test]

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use sqlx::{
     Column as _, Executor as _, Row as _, Statement as _,
-    mysql::{MySqlPool, MySqlPoolOptions, MySqlRow},
-    postgres::{PgPool, PgPoolOptions, PgRow},
+    mysql::{MySqlPool, MySqlPoolOptions},
+    postgres::{PgPool, PgPoolOptions},
 };
 
 use super::params::Rewritten;
@@ -76,22 +76,29 @@ fn found(
     })
 }
 
-fn pg_found(row: &PgRow) -> Option<Found> {
-    found(
-        text_column!(row, "id"),
-        text_column!(row, "email"),
-        text_column!(row, "locale"),
-        text_column!(row, "password_hash"),
-    )
+/// The account in a row the lookup returned, from its `id`, `email`, `locale` and
+/// `password_hash` columns.
+macro_rules! found_in {
+    ($row:expr) => {{
+        let row = $row;
+        found(
+            text_column!(row, "id"),
+            text_column!(row, "email"),
+            text_column!(row, "locale"),
+            text_column!(row, "password_hash"),
+        )
+    }};
 }
 
-fn mysql_found(row: &MySqlRow) -> Option<Found> {
-    found(
-        text_column!(row, "id"),
-        text_column!(row, "email"),
-        text_column!(row, "locale"),
-        text_column!(row, "password_hash"),
-    )
+/// `$body` with `$pool` bound to whichever server's pool `$self` holds: the arms differ only
+/// in their types.
+macro_rules! on_either {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match $self {
+            Pool::Postgres($pool) => $body,
+            Pool::MySql($pool) => $body,
+        }
+    };
 }
 
 /// Binds each named parameter in the statement's order.
@@ -165,30 +172,17 @@ impl Pool {
 
     /// Prepares `sql` on the server; the names of the columns it returns.
     pub(super) async fn prepare(&self, sql: &str) -> Result<Vec<String>, String> {
-        match self {
-            Self::Postgres(pool) => pool
-                .prepare(sql)
-                .await
-                .map(|statement| {
-                    statement
-                        .columns()
-                        .iter()
-                        .map(|c| c.name().to_owned())
-                        .collect()
-                })
-                .map_err(describe),
-            Self::MySql(pool) => pool
-                .prepare(sql)
-                .await
-                .map(|statement| {
-                    statement
-                        .columns()
-                        .iter()
-                        .map(|c| c.name().to_owned())
-                        .collect()
-                })
-                .map_err(describe),
-        }
+        on_either!(self, pool => pool
+            .prepare(sql)
+            .await
+            .map(|statement| {
+                statement
+                    .columns()
+                    .iter()
+                    .map(|c| c.name().to_owned())
+                    .collect()
+            })
+            .map_err(describe))
     }
 
     /// The first row the lookup returns for `email`.
@@ -198,22 +192,13 @@ impl Pool {
         email: &str,
     ) -> Result<Option<Found>, String> {
         let values = |_: &&str| email;
-        match self {
-            Self::Postgres(pool) => {
-                let row = bound!(statement, values)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(describe)?;
-                Ok(row.as_ref().and_then(pg_found))
-            }
-            Self::MySql(pool) => {
-                let row = bound!(statement, values)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(describe)?;
-                Ok(row.as_ref().and_then(mysql_found))
-            }
-        }
+        on_either!(self, pool => {
+            let row = bound!(statement, values)
+                .fetch_optional(pool)
+                .await
+                .map_err(describe)?;
+            Ok(row.as_ref().and_then(|row| found_in!(row)))
+        })
     }
 
     /// Runs the update for `account_id` with `password_hash`.
@@ -230,9 +215,6 @@ impl Pool {
                 password_hash
             }
         };
-        match self {
-            Self::Postgres(pool) => update_on!(pool, statement, values),
-            Self::MySql(pool) => update_on!(pool, statement, values),
-        }
+        on_either!(self, pool => update_on!(pool, statement, values))
     }
 }

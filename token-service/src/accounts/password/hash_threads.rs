@@ -1,5 +1,6 @@
-//! The threads argon2 runs on: a fixed set, one per hash allowed at once, each below the CPU
-//! priority of the threads that serve requests (nice [`NICE`]). A burst of resets then keeps
+//! The threads argon2 and the policy's scoring run on: fixed sets (one thread per hash allowed
+//! at once; one per core for scoring), each below the CPU priority of the threads that serve
+//! requests (nice [`NICE`]). A burst of resets then keeps
 //! every core busy hashing while a token check that arrives meanwhile is scheduled first,
 //! instead of queueing behind 19 MiB of memory-hard work on the same core.
 
@@ -12,7 +13,7 @@ use crate::Error;
 
 /// How far below normal priority hashing runs: the kernel gives a runnable request thread about
 /// ten times a hash thread's share, and a hash still progresses on a busy machine.
-const NICE: i32 = 10;
+pub(crate) const HASHING_NICE: i32 = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -23,15 +24,15 @@ pub(crate) struct HashThreads {
 }
 
 impl HashThreads {
-    /// Starts `count` threads named `argon2-<n>`.
-    pub(crate) fn start(count: usize) -> std::io::Result<Self> {
+    /// Starts `count` threads named `<name>-<n>`, at `nice` (0: the process's own priority).
+    pub(crate) fn start(name: &str, count: usize, nice: i32) -> std::io::Result<Self> {
         let (jobs, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for index in 0..count.max(1) {
             let receiver = Arc::clone(&receiver);
             std::thread::Builder::new()
-                .name(format!("argon2-{index}"))
-                .spawn(move || serve(&receiver))?;
+                .name(format!("{name}-{index}"))
+                .spawn(move || serve(&receiver, nice))?;
         }
         Ok(Self { jobs })
     }
@@ -56,8 +57,10 @@ impl HashThreads {
 
 /// One hash thread: lowers its own priority, then runs jobs until the pool is gone. A job that
 /// panics drops its answer (the caller sees an internal error) and the thread carries on.
-fn serve(receiver: &Mutex<mpsc::Receiver<Job>>) {
-    lower_priority();
+fn serve(receiver: &Mutex<mpsc::Receiver<Job>>, nice: i32) {
+    if nice > 0 {
+        lower_priority(nice);
+    }
     loop {
         let job = match receiver.lock() {
             Ok(receiver) => receiver.recv(),
@@ -75,11 +78,11 @@ fn serve(receiver: &Mutex<mpsc::Receiver<Job>>) {
 /// On Linux `setpriority(PRIO_PROCESS, tid)` sets one thread's nice value (never raised: a
 /// process started nicer stays so). Where it is not allowed the thread hashes at its normal
 /// priority: slower checks under load, nothing wrong.
-fn lower_priority() {
+fn lower_priority(nice: i32) {
     let thread = Some(rustix::thread::gettid());
     let lowered = match rustix::process::getpriority_process(thread) {
-        Ok(nice) if nice >= NICE => Ok(()),
-        _ => rustix::process::setpriority_process(thread, NICE),
+        Ok(current) if current >= nice => Ok(()),
+        _ => rustix::process::setpriority_process(thread, nice),
     };
     if let Err(error) = lowered {
         tracing::warn!(%error, "a hash thread keeps its normal priority");
@@ -92,7 +95,7 @@ mod tests {
 
     #[tokio::test]
     async fn work_runs_on_a_hash_thread_below_normal_priority() {
-        let threads = HashThreads::start(1).unwrap();
+        let threads = HashThreads::start("argon2", 1, HASHING_NICE).unwrap();
         let (name, nice) = threads
             .run(|| {
                 let name = std::thread::current().name().map(str::to_owned);
@@ -102,12 +105,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(name.as_deref(), Some("argon2-0"));
-        assert!(nice >= NICE, "nice {nice}");
+        assert!(nice >= HASHING_NICE, "nice {nice}");
     }
 
     #[tokio::test]
     async fn a_job_that_panics_fails_alone_and_the_thread_serves_the_next() {
-        let threads = HashThreads::start(1).unwrap();
+        let threads = HashThreads::start("argon2", 1, HASHING_NICE).unwrap();
         let failed = threads.run(|| -> u8 { panic!("boom") }).await;
         assert!(matches!(failed, Err(Error::Internal(_))));
         assert_eq!(threads.run(|| 7).await.unwrap(), 7);

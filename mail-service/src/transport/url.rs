@@ -1,21 +1,7 @@
-//! Where mail leaves the service: SMTP (pooled, plain / STARTTLS / TLS, optional AUTH) or an
-//! outbox directory of `.eml` files, and how a failed send is classified for retrying.
+//! `MAIL_TRANSPORT`: the URL that says where mail leaves the service, parsed and checked,
+//! shown without its password.
 
-use std::{fmt, path::PathBuf, str::FromStr, sync::Arc, time::Duration};
-
-use lettre::{
-    AsyncFileTransport, AsyncTransport as _, Message, Tokio1Executor,
-    transport::smtp::{authentication::Credentials, client::TlsParameters},
-};
-
-use crate::{
-    smtp_pool::{Security, Settings, SmtpPool},
-    smtp_tls::ImplicitTls,
-};
-
-/// How long connecting or one SMTP transaction may take before the attempt counts as a
-/// transient failure.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+use std::{fmt, path::PathBuf, str::FromStr};
 
 /// `MAIL_TRANSPORT`, parsed and checked. `Debug` and `Display` never show the SMTP password.
 #[derive(Clone, PartialEq, Eq)]
@@ -153,160 +139,6 @@ impl fmt::Debug for TransportUrl {
     }
 }
 
-/// Why a send failed, as far as retrying goes. The text holds no recipient or content.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// Worth trying again later: connection refused, timeout, SMTP 4xx.
-    #[error("{0}")]
-    Transient(String),
-    /// Will never succeed: SMTP 5xx, a refused recipient.
-    #[error("{0}")]
-    Permanent(String),
-}
-
-/// Why the transport could not be set up. Names the setting to fix.
-#[derive(Debug, thiserror::Error)]
-pub enum TransportError {
-    /// The outbox directory cannot be created.
-    #[error("MAIL_TRANSPORT: cannot create the outbox {path}: {reason}")]
-    Outbox {
-        /// The directory.
-        path: PathBuf,
-        /// Why not.
-        reason: std::io::Error,
-    },
-    /// The relay's TLS settings are unusable.
-    #[error("MAIL_TRANSPORT: {0}")]
-    Tls(lettre::transport::smtp::Error),
-    /// The relay's name cannot be used for TLS.
-    #[error("MAIL_TRANSPORT: tls: {0}")]
-    ImplicitTls(String),
-}
-
-/// A ready transport, shared by all workers (the SMTP one pools its connections).
-#[derive(Clone)]
-pub enum Transport {
-    /// Pooled SMTP, with `TCP_NODELAY` (see `smtp_pool`).
-    Smtp(Arc<SmtpPool>),
-    /// The outbox directory.
-    File(AsyncFileTransport<Tokio1Executor>),
-}
-
-impl fmt::Debug for Transport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Smtp(_) => "Transport::Smtp",
-            Self::File(_) => "Transport::File",
-        })
-    }
-}
-
-impl Transport {
-    /// Builds the transport `url` describes; creates the outbox directory if needed. Connects
-    /// lazily: an SMTP server that is down now only delays delivery.
-    pub async fn new(url: &TransportUrl, pool_size: u32) -> Result<Self, TransportError> {
-        match url {
-            TransportUrl::File(path) => {
-                tokio::fs::create_dir_all(path)
-                    .await
-                    .map_err(|reason| TransportError::Outbox {
-                        path: path.clone(),
-                        reason,
-                    })?;
-                Ok(Self::File(AsyncFileTransport::new(path)))
-            }
-            TransportUrl::Smtp {
-                host,
-                port,
-                tls,
-                credentials,
-            } => {
-                let security = match tls {
-                    TlsMode::None => Security::None,
-                    TlsMode::StartTls => Security::StartTls(
-                        TlsParameters::new(host.clone()).map_err(TransportError::Tls)?,
-                    ),
-                    TlsMode::Tls => Security::Tls(Arc::new(
-                        ImplicitTls::new(host).map_err(TransportError::ImplicitTls)?,
-                    )),
-                };
-                Ok(Self::Smtp(Arc::new(SmtpPool::new(Settings {
-                    host: host.clone(),
-                    port: *port,
-                    security,
-                    credentials: credentials
-                        .as_ref()
-                        .map(|(user, password)| Credentials::new(user.clone(), password.clone())),
-                    timeout: SMTP_TIMEOUT,
-                    max_idle: pool_size as usize,
-                }))))
-            }
-        }
-    }
-
-    /// Hands `message` to the relay (or writes it to the outbox).
-    pub async fn send(&self, message: Message) -> Result<(), SendError> {
-        match self {
-            Self::Smtp(pool) => pool.send(message.envelope(), &message.formatted()).await,
-            Self::File(file) => file
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|error| SendError::Transient(format!("outbox: {error}"))),
-        }
-    }
-}
-
-/// SMTP 5xx is permanent; everything else (4xx, refused connections, timeouts, TLS hiccups)
-/// may pass, so it is retried.
-pub(crate) fn classify_smtp(error: lettre::transport::smtp::Error) -> SendError {
-    let reason = smtp_reason(&error);
-    if error.is_permanent() {
-        SendError::Permanent(reason)
-    } else {
-        SendError::Transient(reason)
-    }
-}
-
-/// What a failed SMTP send is stored and logged as: the reply code and the enhanced status
-/// code, e.g. `smtp: 550 5.1.1`, or the kind of failure when no reply came. Never the server's
-/// text, which often quotes the recipient (`550 5.1.1 <ada@example.com>: user unknown`).
-fn smtp_reason(error: &lettre::transport::smtp::Error) -> String {
-    use std::error::Error as _;
-    let Some(code) = error.status() else {
-        let kind = if error.is_timeout() {
-            "timeout"
-        } else if error.is_tls() {
-            "tls failed"
-        } else if error.is_response() {
-            "unreadable reply"
-        } else if error.is_client() {
-            "client error"
-        } else {
-            "connection failed"
-        };
-        return format!("smtp: {kind}");
-    };
-    let text = error.source().map(ToString::to_string).unwrap_or_default();
-    match enhanced_status(&text) {
-        Some(enhanced) => format!("smtp: {code} {enhanced}"),
-        None => format!("smtp: {code}"),
-    }
-}
-
-/// The enhanced status code (RFC 3463 `class.subject.detail`, e.g. `5.1.1`) that opens a
-/// reply's text, if it has one.
-fn enhanced_status(text: &str) -> Option<&str> {
-    let first = text.split_whitespace().next()?;
-    let parts: Vec<&str> = first.split('.').collect();
-    let well_formed = matches!(parts.as_slice(), [class, subject, detail]
-    if matches!(*class, "2" | "4" | "5")
-        && [subject, detail].iter().all(|part| {
-            (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
-        }));
-    well_formed.then_some(first)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,24 +199,6 @@ mod tests {
             "no url",
         ] {
             assert!(value.parse::<TransportUrl>().is_err(), "{value}");
-        }
-    }
-
-    #[test]
-    fn only_an_enhanced_status_code_is_taken_from_a_replys_text() {
-        for (text, expected) in [
-            ("5.1.1 <ada@example.com>: no such user", Some("5.1.1")),
-            ("4.7.1 greylisted, try later", Some("4.7.1")),
-            ("5.7.509 Access denied", Some("5.7.509")),
-            ("<ada@example.com>: no such user", None),
-            ("recipient refused", None),
-            ("5.1 half a code", None),
-            ("6.1.1 no such class", None),
-            ("5.1.1.1 too long", None),
-            ("5.a.1 not digits", None),
-            ("", None),
-        ] {
-            assert_eq!(enhanced_status(text), expected, "{text:?}");
         }
     }
 

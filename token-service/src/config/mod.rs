@@ -4,68 +4,25 @@
 use std::{net::SocketAddr, path::PathBuf, str::FromStr as _, time::Duration};
 
 use passreset_grpc_security::{
-    Callers, CallersParser, ClientTlsSettings, ServerTlsSettings, TlsError, TlsVariables,
+    Callers, CallersParser, ClientTlsSettings, ServerTlsSettings, TlsError,
 };
 use passreset_telemetry::LogFormat;
 use secrecy::SecretString;
 
+mod defaults;
+mod parse;
+
+pub use defaults::*;
+
 use crate::{
     accounts::{password::HashLimits, policy::PasswordPolicy},
     directory::{setting::DirectorySetting, sql::HashFormat},
-    limits::{Ipv6Prefix, Rate, RateSetting},
+    limits::{Ipv6Prefix, RateSetting},
 };
-
-/// Default Redis, for a laptop.
-pub const DEFAULT_REDIS_URL: &str = passreset_redis::DEFAULT_URL;
-/// Default key prefix, shared with mail-service so one Redis holds all of passreset.
-pub const DEFAULT_REDIS_KEY_PREFIX: &str = "passreset:";
-/// Default token lifetime: long enough to find the mail, short enough to limit a leak.
-pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
-/// Default limits, as in `--help` (a test checks that the two agree).
-const DEFAULT_LIMIT_PER_ADDRESS: RateSetting = RateSetting(Some(Rate {
-    count: 5,
-    period: Duration::from_secs(60 * 60),
-}));
-const DEFAULT_LIMIT_PER_IP: RateSetting = RateSetting(Some(Rate {
-    count: 100,
-    period: Duration::from_secs(15 * 60),
-}));
-const DEFAULT_LIMIT_FAILURES_PER_IP: RateSetting = RateSetting(Some(Rate {
-    count: 50,
-    period: Duration::from_secs(15 * 60),
-}));
-/// A login form's usual budget: a user who mistypes a few times is never held up, a guesser
-/// gets 40 tries an hour per account.
-const DEFAULT_LIMIT_VERIFY_PER_ADDRESS: RateSetting = RateSetting(Some(Rate {
-    count: 10,
-    period: Duration::from_secs(15 * 60),
-}));
-const DEFAULT_LIMIT_VERIFY_PER_IP: RateSetting = RateSetting(Some(Rate {
-    count: 100,
-    period: Duration::from_secs(15 * 60),
-}));
-/// Default number of callers that may wait for a hashing slot.
-pub const DEFAULT_HASH_QUEUE: usize = 32;
-/// Default longest wait for a hashing slot: well inside the gateway's 5 s deadline.
-pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(2);
-/// The variables of the TLS files for a `grpcs://` directory, for error lines.
-const DIRECTORY_TLS_VARIABLES: TlsVariables = TlsVariables {
-    cert: "TOKEN_DIRECTORY_TLS_CERT",
-    key: "TOKEN_DIRECTORY_TLS_KEY",
-    ca: "TOKEN_DIRECTORY_TLS_CA",
+use parse::{
+    default_hash_concurrency, parse_directory_timeout, parse_hash_concurrency, parse_hash_queue,
+    parse_min_length, parse_secret,
 };
-
-/// Default deadline of a call to the platform's directory: well inside the gateway's 5 s.
-pub const DEFAULT_DIRECTORY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The variables of the gRPC server's TLS files, for error lines.
-const TLS_VARIABLES: TlsVariables = TlsVariables {
-    cert: "TOKEN_GRPC_TLS_CERT",
-    key: "TOKEN_GRPC_TLS_KEY",
-    ca: "TOKEN_GRPC_TLS_CLIENT_CA",
-};
-/// Default minimum password length, in characters.
-pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 12;
 
 /// The token service's settings.
 #[derive(Clone, Debug, clap::Parser)]
@@ -131,7 +88,7 @@ pub struct Config {
     pub metrics_addr: SocketAddr,
 
     /// How long a reset token stays usable, e.g. `30m`, `1h`.
-    #[arg(long, env = "TOKEN_TTL", default_value = "30m", value_parser = passreset_telemetry::parse_duration)]
+    #[arg(long, env = "TOKEN_TTL", default_value = "30m", value_parser = passreset_service_runtime::parse_duration)]
     pub token_ttl: Duration,
 
     /// Key for HMAC-SHA256 token digests; unset, digests are plain SHA-256. With a key, a copy
@@ -197,7 +154,7 @@ pub struct Config {
 
     /// Longest a caller waits for a hashing slot before it answers RESOURCE_EXHAUSTED, e.g.
     /// `2s`, `500ms`.
-    #[arg(long, env = "TOKEN_HASH_WAIT", default_value = "2s", value_parser = passreset_telemetry::parse_duration)]
+    #[arg(long, env = "TOKEN_HASH_WAIT", default_value = "2s", value_parser = passreset_service_runtime::parse_duration)]
     pub hash_wait: Duration,
 
     /// gRPC calls served at once; more are answered RESOURCE_EXHAUSTED at once (health
@@ -338,210 +295,5 @@ impl Config {
     }
 }
 
-/// One hash per available core: more would only queue on the CPU while holding memory.
-fn default_hash_concurrency() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-}
-
-fn parse_hash_concurrency(value: &str) -> Result<usize, String> {
-    match value.trim().parse::<usize>() {
-        Ok(count @ 1..=1024) => Ok(count),
-        _ => Err("must be a whole number from 1 to 1024".to_owned()),
-    }
-}
-
-fn parse_hash_queue(value: &str) -> Result<usize, String> {
-    match value.trim().parse::<usize>() {
-        Ok(count @ 0..=100_000) => Ok(count),
-        _ => Err("must be a whole number from 0 to 100000".to_owned()),
-    }
-}
-
-fn parse_directory_timeout(value: &str) -> Result<Duration, String> {
-    let timeout = passreset_telemetry::parse_duration(value)?;
-    if timeout.is_zero() || timeout > Duration::from_secs(60) {
-        return Err("must be more than 0 and at most 60s".to_owned());
-    }
-    Ok(timeout)
-}
-
-fn parse_secret(value: &str) -> Result<SecretString, String> {
-    if value.is_empty() {
-        return Err("must not be empty (unset it for plain SHA-256 digests)".to_owned());
-    }
-    Ok(SecretString::from(value))
-}
-
-fn parse_min_length(value: &str) -> Result<usize, String> {
-    let length: usize = value
-        .trim()
-        .parse()
-        .map_err(|_| "must be a whole number".to_owned())?;
-    if !(8..=128).contains(&length) {
-        return Err("must be between 8 and 128".to_owned());
-    }
-    Ok(length)
-}
-
 #[cfg(test)]
-mod tests {
-    use clap::Parser as _;
-    use secrecy::ExposeSecret as _;
-
-    use super::*;
-
-    #[test]
-    fn flags_override_the_defaults() {
-        let config = Config::try_parse_from([
-            "token-service",
-            "--redis-url",
-            "redis://redis:6379",
-            "--redis-key-prefix",
-            "p:",
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--token-ttl",
-            "15m",
-            "--token-secret",
-            "k3y",
-            "--password-min-length",
-            "16",
-            "--revoke-older-tokens",
-            "false",
-            "--limit-per-address",
-            "3/10m",
-            "--limit-per-ip",
-            "off",
-            "--limit-failures-per-ip",
-            "20/1h",
-            "--limit-verify-per-address",
-            "3/1m",
-            "--limit-verify-per-ip",
-            "off",
-            "--limit-ipv6-prefix",
-            "56",
-            "--log-format",
-            "json",
-        ])
-        .unwrap();
-        assert_eq!(config.redis.url.expose(), "redis://redis:6379");
-        assert_eq!(config.redis_key_prefix, "p:");
-        assert_eq!(config.grpc_addr.port(), 0);
-        assert_eq!(config.token_ttl, Duration::from_secs(900));
-        assert_eq!(
-            config.token_secret.as_ref().map(|s| s.expose_secret()),
-            Some("k3y")
-        );
-        assert_eq!(config.password_min_length, 16);
-        assert!(!config.revoke_older_tokens);
-        assert_eq!(config.limit_per_address, "3/10m".parse().unwrap());
-        assert_eq!(config.limit_per_ip, RateSetting(None));
-        assert_eq!(
-            config.limit_failures_per_ip,
-            RateSetting(Some(Rate {
-                count: 20,
-                period: Duration::from_secs(3600)
-            }))
-        );
-        assert_eq!(config.limit_verify_per_address, "3/1m".parse().unwrap());
-        assert_eq!(config.limit_verify_per_ip, RateSetting(None));
-        assert_eq!(config.limit_ipv6_prefix, "56".parse().unwrap());
-        assert_eq!(config.log_format, LogFormat::Json);
-    }
-
-    #[test]
-    fn the_parsed_defaults_are_the_documented_ones() {
-        let parsed = Config::try_parse_from(["token-service"]).unwrap();
-        let built = Config::default_for("redis://127.0.0.1:6379");
-        assert_eq!(parsed.limit_per_address.to_string(), "5/1h");
-        assert_eq!(parsed.limit_per_ip.to_string(), "100/15m");
-        assert_eq!(parsed.limit_failures_per_ip.to_string(), "50/15m");
-        assert_eq!(parsed.limit_per_address, built.limit_per_address);
-        assert_eq!(parsed.limit_per_ip, built.limit_per_ip);
-        assert_eq!(parsed.limit_failures_per_ip, built.limit_failures_per_ip);
-        assert_eq!(parsed.limit_verify_per_address.to_string(), "10/15m");
-        assert_eq!(parsed.limit_verify_per_ip.to_string(), "100/15m");
-        assert_eq!(
-            parsed.limit_verify_per_address,
-            built.limit_verify_per_address
-        );
-        assert_eq!(parsed.limit_verify_per_ip, built.limit_verify_per_ip);
-        assert_eq!(parsed.limit_ipv6_prefix.to_string(), "64");
-        assert_eq!(parsed.limit_ipv6_prefix, built.limit_ipv6_prefix);
-    }
-
-    #[test]
-    fn a_bad_ipv6_prefix_is_refused_naming_the_flag_and_the_range() {
-        for value in ["0", "129", "wide"] {
-            let error = Config::try_parse_from(["token-service", "--limit-ipv6-prefix", value])
-                .unwrap_err()
-                .to_string();
-            assert!(error.contains("--limit-ipv6-prefix"), "{error}");
-            assert!(error.contains("1 to 128"), "{error}");
-        }
-    }
-
-    #[test]
-    fn a_bad_limit_is_refused_naming_the_flag_and_the_form() {
-        for (flag, value) in [
-            ("--limit-per-address", "lots"),
-            ("--limit-per-ip", "0/1h"),
-            ("--limit-failures-per-ip", "5/soon"),
-            ("--limit-verify-per-address", "ten"),
-            ("--limit-verify-per-ip", "0/15m"),
-        ] {
-            let error = Config::try_parse_from(["token-service", flag, value])
-                .unwrap_err()
-                .to_string();
-            assert!(error.contains(flag), "{error}");
-            assert!(error.contains(value), "{error}");
-        }
-        let error = Config::try_parse_from(["token-service", "--limit-per-ip", "lots"])
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("N/duration"), "{error}");
-    }
-
-    #[test]
-    fn hashing_bounds_are_read_and_bad_ones_name_their_flag() {
-        let config = Config::try_parse_from([
-            "token-service",
-            "--hash-concurrency",
-            "3",
-            "--hash-queue",
-            "0",
-            "--hash-wait",
-            "250ms",
-        ])
-        .unwrap();
-        assert_eq!(config.hash_concurrency, 3);
-        assert_eq!(config.hash_queue, 0);
-        assert_eq!(config.hash_wait, Duration::from_millis(250));
-        let defaults = Config::try_parse_from(["token-service"]).unwrap();
-        assert_eq!(defaults.hash_concurrency, default_hash_concurrency());
-        for (flag, value) in [
-            ("--hash-concurrency", "0"),
-            ("--hash-concurrency", "many"),
-            ("--hash-queue", "lots"),
-            ("--hash-wait", "soon"),
-        ] {
-            let error = Config::try_parse_from(["token-service", flag, value])
-                .unwrap_err()
-                .to_string();
-            assert!(error.contains(flag), "{error}");
-        }
-    }
-
-    #[test]
-    fn a_zero_ttl_and_a_tiny_minimum_length_are_refused() {
-        assert!(Config::try_parse_from(["token-service", "--token-ttl", "0s"]).is_err());
-        assert!(Config::try_parse_from(["token-service", "--password-min-length", "3"]).is_err());
-    }
-
-    #[test]
-    fn the_token_secret_never_shows_in_debug_output() {
-        let mut config = Config::default_for("redis://127.0.0.1:6379");
-        config.token_secret = Some(SecretString::from("hunter2-secret"));
-        assert!(!format!("{config:?}").contains("hunter2-secret"));
-    }
-}
+mod tests;

@@ -1,5 +1,8 @@
 //! The queue in process memory: the same contract as Redis, for `stack` when no Redis can be
-//! had. Nothing survives the process, and nothing is shared between processes.
+//! had. Nothing survives the process, and nothing is shared between processes. Its consumers
+//! are in `consumer.rs`.
+
+mod consumer;
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -10,11 +13,12 @@ use std::{
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
+use self::consumer::MemoryConsumer;
 use super::{
     STATUS_RETENTION,
     store::{
-        Consumer, DeadLetter, Delivery, NewMail, QueueError, QueueStore, Revival, State, Status,
-        entry_millis, retry_copy, unix_millis,
+        Consumer, DeadLetter, Delivery, MailState, MailStatus, NewMail, QueueError, QueueStore,
+        Revival, entry_millis, retry_copy, unix_millis,
     },
 };
 use crate::mail::{MessageId, QueuedMail};
@@ -52,7 +56,7 @@ struct Entry {
 #[derive(Debug)]
 struct Record {
     mail: Option<QueuedMail>,
-    status: Status,
+    status: MailStatus,
 }
 
 impl Inner {
@@ -66,7 +70,7 @@ impl Inner {
     fn forget_old(&mut self, now: u64) {
         let retention = u64::try_from(STATUS_RETENTION.as_millis()).unwrap_or(u64::MAX);
         self.records.retain(|_, record| {
-            let settled = matches!(record.status.state, State::Sent | State::Dead);
+            let settled = matches!(record.status.state, MailState::Sent | MailState::Dead);
             !settled || record.status.updated_at_ms.saturating_add(retention) > now
         });
         self.idempotency.retain(|_, (_, until)| *until > now);
@@ -84,7 +88,7 @@ impl MemoryQueue {
     fn settle(
         &self,
         delivery: &Delivery,
-        state: State,
+        state: MailState,
         due_ms: Option<u64>,
         error: &str,
         dead_max: u64,
@@ -100,17 +104,17 @@ impl MemoryQueue {
             if !error.is_empty() {
                 record.status.last_error = error.to_owned();
             }
-            if matches!(state, State::Sent | State::Dead) {
+            if matches!(state, MailState::Sent | MailState::Dead) {
                 record.mail = None;
             }
         }
         match state {
-            State::Retrying => {
+            MailState::Retrying => {
                 inner.next_sequence += 1;
                 let sequence = inner.next_sequence;
                 inner.retries.insert((due_ms.unwrap_or(now), sequence), id);
             }
-            State::Dead => {
+            MailState::Dead => {
                 let copy = retry_copy(&delivery.mail).map(|_| delivery.mail.clone());
                 let letter = DeadLetter {
                     id,
@@ -162,8 +166,8 @@ impl QueueStore for MemoryQueue {
             id.clone(),
             Record {
                 mail: Some(new.mail),
-                status: Status {
-                    state: State::Queued,
+                status: MailStatus {
+                    state: MailState::Queued,
                     attempts: 0,
                     next_attempt_at_ms: None,
                     last_error: String::new(),
@@ -182,14 +186,11 @@ impl QueueStore for MemoryQueue {
         name: &str,
         claim_idle: Duration,
     ) -> Result<Box<dyn Consumer>, QueueError> {
-        Ok(Box::new(MemoryConsumer {
-            queue: MemoryQueue {
-                state: self.state.clone(),
-                arrived: self.arrived.clone(),
-            },
-            name: name.to_owned(),
-            claim_idle_ms: u64::try_from(claim_idle.as_millis()).unwrap_or(u64::MAX),
-        }))
+        let queue = MemoryQueue {
+            state: self.state.clone(),
+            arrived: self.arrived.clone(),
+        };
+        Ok(Box::new(MemoryConsumer::new(queue, name, claim_idle)))
     }
 
     async fn release_due_retries(&self) -> Result<usize, QueueError> {
@@ -209,7 +210,7 @@ impl QueueStore for MemoryQueue {
     }
 
     async fn delivered(&self, delivery: &Delivery) -> Result<(), QueueError> {
-        self.settle(delivery, State::Sent, None, "", 0);
+        self.settle(delivery, MailState::Sent, None, "", 0);
         Ok(())
     }
 
@@ -219,12 +220,12 @@ impl QueueStore for MemoryQueue {
         due_ms: u64,
         error: &str,
     ) -> Result<(), QueueError> {
-        self.settle(delivery, State::Retrying, Some(due_ms), error, 0);
+        self.settle(delivery, MailState::Retrying, Some(due_ms), error, 0);
         Ok(())
     }
 
     async fn dead(&self, delivery: &Delivery, reason: &str, keep: u64) -> Result<(), QueueError> {
-        self.settle(delivery, State::Dead, None, reason, keep);
+        self.settle(delivery, MailState::Dead, None, reason, keep);
         Ok(())
     }
 
@@ -251,8 +252,8 @@ impl QueueStore for MemoryQueue {
             id.clone(),
             Record {
                 mail: Some(mail),
-                status: Status {
-                    state: State::Queued,
+                status: MailStatus {
+                    state: MailState::Queued,
                     attempts: 0,
                     next_attempt_at_ms: None,
                     last_error: String::new(),
@@ -286,72 +287,9 @@ impl QueueStore for MemoryQueue {
         true
     }
 
-    async fn status(&self, id: &MessageId) -> Result<Option<Status>, QueueError> {
+    async fn status(&self, id: &MessageId) -> Result<Option<MailStatus>, QueueError> {
         let mut inner = self.lock();
         inner.forget_old(unix_millis());
         Ok(inner.records.get(id).map(|record| record.status.clone()))
-    }
-}
-
-/// One worker's consumer.
-#[derive(Debug)]
-struct MemoryConsumer {
-    queue: MemoryQueue,
-    name: String,
-    claim_idle_ms: u64,
-}
-
-impl MemoryConsumer {
-    /// Takes an abandoned or a new entry, marks its mail as sending and hands it over.
-    fn take(&self) -> Option<Delivery> {
-        let now = unix_millis();
-        let mut inner = self.queue.lock();
-        loop {
-            let abandoned = inner
-                .pending
-                .iter()
-                .find(|(_, (_, _, since))| since.saturating_add(self.claim_idle_ms) <= now)
-                .map(|(entry_id, _)| entry_id.clone());
-            let entry = match abandoned.and_then(|entry_id| inner.pending.remove(&entry_id)) {
-                Some((entry, _, _)) => entry,
-                None => inner.queue.pop_front()?,
-            };
-            let Some(record) = inner.records.get_mut(&entry.id) else {
-                continue;
-            };
-            let Some(mail) = record.mail.clone() else {
-                continue;
-            };
-            record.status.attempts += 1;
-            record.status.state = State::Sending;
-            record.status.next_attempt_at_ms = None;
-            record.status.updated_at_ms = now;
-            let attempt = record.status.attempts;
-            inner.pending.insert(
-                entry.entry_id.clone(),
-                (entry.clone(), self.name.clone(), now),
-            );
-            return Some(Delivery {
-                entry_id: entry.entry_id,
-                mail,
-                attempt,
-            });
-        }
-    }
-}
-
-#[async_trait]
-impl Consumer for MemoryConsumer {
-    async fn next(&mut self, wait: Duration) -> Result<Option<Delivery>, QueueError> {
-        // Register for a wake-up before looking, so an enqueue in between is not missed.
-        let arrived = self.queue.arrived.clone();
-        let notified = arrived.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if let Some(delivery) = self.take() {
-            return Ok(Some(delivery));
-        }
-        let _ = tokio::time::timeout(wait, notified).await;
-        Ok(self.take())
     }
 }

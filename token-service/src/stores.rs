@@ -14,17 +14,17 @@ use crate::{
 
 /// The service's stores (tokens, accounts, rate limits, events), chosen together.
 #[derive(Debug, Clone)]
-pub enum Storage {
+pub enum Stores {
     /// Redis, over one multiplexed connection shared by every store (boxed: five store handles
     /// dwarf the memory variant's five pointers).
-    Redis(Box<RedisStorage>),
+    Redis(Box<RedisStores>),
     /// Process memory: nothing survives a restart.
-    Memory(MemoryStorage),
+    Memory(MemoryStores),
 }
 
 /// Every store on one Redis connection.
 #[derive(Debug, Clone)]
-pub struct RedisStorage {
+pub struct RedisStores {
     tokens: RedisTokenStore,
     accounts: RedisAccountStore,
     limits: RedisLimitStore,
@@ -36,7 +36,7 @@ pub struct RedisStorage {
 
 /// Every store in memory.
 #[derive(Debug, Clone, Default)]
-pub struct MemoryStorage {
+pub struct MemoryStores {
     tokens: Arc<MemoryTokenStore>,
     accounts: Arc<MemoryAccountStore>,
     limits: Arc<MemoryLimitStore>,
@@ -44,16 +44,16 @@ pub struct MemoryStorage {
     guards: Arc<MemoryGuardStore>,
 }
 
-impl Storage {
+impl Stores {
     /// Connects to the Redis of `redis` and checks that it answers, failing within a few
     /// seconds with an error naming the (password-free) address if it does not. Every key
     /// written starts with `key_prefix`.
     pub async fn connect_redis(
         redis: &passreset_redis::RedisSettings,
         key_prefix: &str,
-    ) -> Result<Storage, StartupError> {
+    ) -> Result<Stores, StartupError> {
         let connection = passreset_redis::connect(redis, passreset_redis::RESPONSE_TIMEOUT).await?;
-        Ok(Storage::Redis(Box::new(RedisStorage {
+        Ok(Stores::Redis(Box::new(RedisStores {
             tokens: RedisTokenStore::new(connection.clone(), key_prefix),
             accounts: RedisAccountStore::new(connection.clone(), key_prefix),
             limits: RedisLimitStore::new(connection.clone(), key_prefix),
@@ -65,8 +65,8 @@ impl Storage {
 
     /// Empty in-memory stores. For the `stack` binary's last resort only: everything is lost
     /// when the process exits, and nothing is shared between processes.
-    pub fn in_memory() -> Storage {
-        Storage::Memory(MemoryStorage::default())
+    pub fn in_memory() -> Stores {
+        Stores::Memory(MemoryStores::default())
     }
 
     /// Whether the stores can be used right now (memory always can).

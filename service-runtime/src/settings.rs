@@ -1,6 +1,8 @@
 //! Reading a binary's settings: a wrong value stops it with one line naming the environment
 //! variable (what a container is configured with), not only the flag.
 
+use std::time::Duration;
+
 use clap::{
     CommandFactory, FromArgMatches,
     error::{ContextKind, ContextValue, ErrorKind},
@@ -28,6 +30,15 @@ pub fn parse_or_exit<C: CommandFactory + FromArgMatches>() -> C {
             std::process::exit(2);
         }
     }
+}
+
+/// Parses `30m`, `1h 30m`, `45s` for clap's `value_parser`.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(value.trim()).map_err(|error| error.to_string())?;
+    if duration.is_zero() {
+        return Err("must be longer than zero".to_owned());
+    }
+    Ok(duration)
 }
 
 /// The error in one line, naming the variable behind the argument when it has one.
@@ -113,11 +124,25 @@ mod tests {
     #[command(name = "demo")]
     struct Demo {
         /// A duration.
-        #[arg(long, env = "DEMO_TTL", default_value = "30m", value_parser = crate::parse_duration)]
+        #[arg(long, env = "DEMO_TTL", default_value = "30m", value_parser = parse_duration)]
         ttl: std::time::Duration,
         /// A secret number.
         #[arg(long, env = "DEMO_SECRET", hide_env_values = true)]
         secret: Option<u32>,
+    }
+
+    #[test]
+    fn durations_parse_in_human_units() {
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration(" 45s "), Ok(Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn zero_and_garbage_durations_are_refused() {
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("").is_err());
     }
 
     #[test]

@@ -1,0 +1,170 @@
+//! [`RedisConsumer`]: one worker's reader in the consumer group, on a connection of its own.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use passreset_redis::{RedisConnection, RedisSettings};
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+
+use super::{
+    keys::{GROUP, RECORD_LIFETIME},
+    scripts::START,
+    store::RedisQueue,
+};
+use crate::{
+    mail::{MessageId, QueuedMail},
+    queue::store::{Consumer, Delivery, QueueError, unix_millis},
+};
+
+/// How often a consumer looks for mail abandoned by a dead consumer.
+const CLAIM_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest a consumer blocks in one read.
+pub(super) const MAX_BLOCK: Duration = Duration::from_secs(5);
+
+/// One worker's consumer in the group, on its own connection.
+pub(super) struct RedisConsumer {
+    queue: RedisQueue,
+    connection: RedisConnection,
+    name: String,
+    claim_idle: Duration,
+    /// Where the next scan for abandoned mail resumes.
+    claim_cursor: String,
+    last_claim_scan: Option<Instant>,
+}
+
+impl std::fmt::Debug for RedisConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConsumer")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisConsumer {
+    /// A consumer named `name` of `queue`'s group, on a new connection to `redis` whose reply
+    /// deadline allows for the blocking read.
+    pub(super) async fn open(
+        queue: RedisQueue,
+        redis: &RedisSettings,
+        name: &str,
+        claim_idle: Duration,
+    ) -> Result<Self, QueueError> {
+        let connection =
+            passreset_redis::connect(redis, passreset_redis::RESPONSE_TIMEOUT + MAX_BLOCK).await?;
+        Ok(Self {
+            queue,
+            connection,
+            name: name.to_owned(),
+            claim_idle,
+            claim_cursor: "0-0".to_owned(),
+            last_claim_scan: None,
+        })
+    }
+
+    /// One mail held by a consumer for longer than the claim time, if any.
+    async fn claim_abandoned(&mut self) -> Result<Option<StreamId>, QueueError> {
+        let scan_due = self
+            .last_claim_scan
+            .is_none_or(|last| last.elapsed() >= CLAIM_SCAN_INTERVAL);
+        if !scan_due {
+            return Ok(None);
+        }
+        let claimed = redis::cmd("XAUTOCLAIM")
+            .arg(self.queue.keys.queue())
+            .arg(GROUP)
+            .arg(&self.name)
+            .arg(u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX))
+            .arg(&self.claim_cursor)
+            .arg("COUNT")
+            .arg(1)
+            .query_async::<StreamAutoClaimReply>(&mut self.connection)
+            .await;
+        let reply = match claimed {
+            Ok(reply) => reply,
+            Err(error) if error.code() == Some("NOGROUP") => {
+                self.queue.create_group().await?;
+                self.claim_cursor = "0-0".to_owned();
+                return Ok(None);
+            }
+            Err(error) => return Err(error.into()),
+        };
+        self.claim_cursor = reply.next_stream_id;
+        if self.claim_cursor == "0-0" {
+            // A full pass is done; wait before the next one.
+            self.last_claim_scan = Some(Instant::now());
+        }
+        Ok(reply.claimed.into_iter().next())
+    }
+
+    /// The next new mail, blocking up to `wait`.
+    async fn read_new(&mut self, wait: Duration) -> Result<Option<StreamId>, QueueError> {
+        let block_ms = u64::try_from(wait.min(MAX_BLOCK).as_millis())
+            .unwrap_or(1)
+            .max(1);
+        let read = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(GROUP)
+            .arg(&self.name)
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(block_ms)
+            .arg("STREAMS")
+            .arg(self.queue.keys.queue())
+            .arg(">")
+            .query_async::<Option<StreamReadReply>>(&mut self.connection)
+            .await;
+        let reply = match read {
+            Ok(reply) => reply,
+            // Redis lost its data (a restart without persistence): recreate the group.
+            Err(error) if error.code() == Some("NOGROUP") => {
+                self.queue.create_group().await?;
+                return Ok(None);
+            }
+            Err(error) => return Err(error.into()),
+        };
+        Ok(reply
+            .and_then(|reply| reply.keys.into_iter().next())
+            .and_then(|key| key.ids.into_iter().next()))
+    }
+
+    /// Marks the entry's mail as sending and reads it; `None` if it was already settled.
+    async fn start(&mut self, entry: StreamId) -> Result<Option<Delivery>, QueueError> {
+        let id = entry
+            .get::<String>("id")
+            .and_then(|id| MessageId::parse(&id))
+            .ok_or_else(|| QueueError::Corrupt(format!("queue entry {} has no id", entry.id)))?;
+        let started: Option<(String, u32)> = START
+            .key(self.queue.keys.queue())
+            .key(self.queue.keys.record(&id))
+            .arg(&entry.id)
+            .arg(unix_millis())
+            .arg(RECORD_LIFETIME.as_secs())
+            .invoke_async(&mut self.queue.connection.clone())
+            .await?;
+        let Some((payload, attempt)) = started else {
+            return Ok(None);
+        };
+        let mail: QueuedMail = serde_json::from_str(&payload)
+            .map_err(|error| QueueError::Corrupt(format!("mail {id}: {error}")))?;
+        Ok(Some(Delivery {
+            entry_id: entry.id,
+            mail,
+            attempt,
+        }))
+    }
+}
+
+#[async_trait]
+impl Consumer for RedisConsumer {
+    async fn next(&mut self, wait: Duration) -> Result<Option<Delivery>, QueueError> {
+        let entry = match self.claim_abandoned().await? {
+            Some(entry) => Some(entry),
+            None => self.read_new(wait).await?,
+        };
+        match entry {
+            Some(entry) => self.start(entry).await,
+            None => Ok(None),
+        }
+    }
+}

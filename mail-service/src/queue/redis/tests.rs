@@ -1,0 +1,143 @@
+//! The Redis queue's own tests; the contract it shares with the memory queue is in
+//! `contract_tests/`.
+
+use std::time::Duration;
+
+use super::{RedisQueue, consumer::MAX_BLOCK, scripts::ENQUEUE};
+use crate::queue::{contract_tests, store::QueueStore as _};
+
+async fn queue() -> (RedisQueue, passreset_testkit::TestRedis) {
+    let redis = passreset_testkit::test_redis().await;
+    let queue = RedisQueue::connect(&redis.settings(), &redis.prefix)
+        .await
+        .unwrap();
+    (queue, redis)
+}
+
+#[tokio::test]
+async fn a_delivered_mail_leaves_nothing_of_its_content_in_redis() {
+    let (queue, redis) = queue().await;
+    let mail = contract_tests::reset_mail("https://reset.example/?token=prt_leakcheck");
+    queue.enqueue(contract_tests::plain(mail)).await.unwrap();
+    let mut consumer = queue.consumer("w1", Duration::from_secs(30)).await.unwrap();
+    let delivery = consumer
+        .next(Duration::from_secs(1))
+        .await
+        .unwrap()
+        .unwrap();
+    queue.delivered(&delivery).await.unwrap();
+    let dump = redis.dump().await;
+    assert!(!dump.contains("prt_leakcheck"), "{dump}");
+}
+
+async fn cluster_queue() -> RedisQueue {
+    let redis = passreset_testkit::RedisCluster::shared().await.test_redis();
+    RedisQueue::connect(&redis.settings(), &redis.prefix)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_consumer_blocks_for_the_longest_read_on_a_cluster_without_timing_out() {
+    let queue = cluster_queue().await;
+    let mut consumer = queue.consumer("w1", Duration::from_secs(30)).await.unwrap();
+    // The whole block time passes with nothing to read: the reply must not be cut short
+    // by the connection's response timeout.
+    assert!(consumer.next(MAX_BLOCK).await.unwrap().is_none());
+    queue
+        .enqueue(contract_tests::plain(contract_tests::reset_mail(
+            "https://r/?t=1",
+        )))
+        .await
+        .unwrap();
+    assert!(consumer.next(MAX_BLOCK).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn scripts_flushed_from_every_cluster_node_are_loaded_again() {
+    let queue = cluster_queue().await;
+    queue
+        .enqueue(contract_tests::plain(contract_tests::reset_mail(
+            "https://r/?t=1",
+        )))
+        .await
+        .unwrap();
+    // SCRIPT FLUSH goes to every node: the next EVALSHA answers NOSCRIPT.
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut queue.connection.clone())
+        .await
+        .unwrap();
+    let loaded: Vec<bool> = redis::cmd("SCRIPT")
+        .arg("EXISTS")
+        .arg(ENQUEUE.get_hash())
+        .query_async(&mut queue.connection.clone())
+        .await
+        .unwrap();
+    assert_eq!(loaded, [false]);
+    queue
+        .enqueue(contract_tests::plain(contract_tests::reset_mail(
+            "https://r/?t=2",
+        )))
+        .await
+        .unwrap();
+    assert_eq!(queue.depth().await.unwrap(), 2);
+}
+
+/// The replication offsets of the master at `port` (`INFO replication`): how far it has
+/// written, and how far each replica has acknowledged. A replica acks by itself only once a
+/// second; `WAIT` asks it at once.
+async fn replication_offsets(port: u16) -> (u64, Vec<u64>) {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+    let mut master = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("replication")
+        .query_async(&mut master)
+        .await
+        .unwrap();
+    let field = |line: &str, name: &str| -> Option<u64> {
+        line.split(',')
+            .find_map(|pair| pair.strip_prefix(name))
+            .and_then(|value| value.trim().parse().ok())
+    };
+    let written = info
+        .lines()
+        .find_map(|line| field(line, "master_repl_offset:"))
+        .unwrap();
+    let acked = info
+        .lines()
+        .filter(|line| line.starts_with("slave"))
+        .filter_map(|line| field(line.split_once(':')?.1, "offset="))
+        .collect();
+    (written, acked)
+}
+
+#[tokio::test]
+async fn an_accepted_mail_is_held_by_a_replica_and_still_accepted_once_the_replica_is_gone() {
+    let mut cluster =
+        passreset_testkit::RedisCluster::start_with_node_timeout(Duration::from_secs(15)).await;
+    let redis = cluster.test_redis();
+    let queue = RedisQueue::connect(&redis.settings(), &redis.prefix)
+        .await
+        .unwrap();
+    let master = cluster.master_of(&queue.keys.queue()).await;
+    let replica = cluster.replica_of(master).await;
+    let mail = contract_tests::plain(contract_tests::reset_mail("https://r/?t=1"));
+    let (before, _) = replication_offsets(master).await;
+    queue.enqueue(mail).await.unwrap();
+    // Acknowledged only once the replica holds it (has acked past what the master had written
+    // before): the master may die now.
+    let (_, acked) = replication_offsets(master).await;
+    assert!(
+        acked.iter().any(|&acked| acked > before),
+        "{before} {acked:?}"
+    );
+
+    cluster.kill(replica).await;
+    // No replica answers the wait: the mail is accepted on the master alone, not refused.
+    for n in 2..=3 {
+        let mail = contract_tests::reset_mail(&format!("https://r/?t={n}"));
+        queue.enqueue(contract_tests::plain(mail)).await.unwrap();
+    }
+    assert_eq!(queue.depth().await.unwrap(), 3);
+}
