@@ -1,6 +1,7 @@
 //! The HTTP load generator: N keep-alive HTTP/1.1 connections, each sending its next request
-//! as soon as the previous answer is read, for a fixed time (closed loop, like `wrk`); and
-//! [`burst`], many requests at once, each on its own connection.
+//! as soon as the previous answer is read, for a fixed time (closed loop, like `wrk`), or at a
+//! fixed pace ([`run_paced_until`], open loop); and [`burst`], many requests at once, each on
+//! its own connection.
 
 use std::{
     net::SocketAddr,
@@ -76,6 +77,29 @@ pub async fn run_until(
     duration: Duration,
     stop: Arc<AtomicBool>,
 ) -> Sample {
+    run_with(target, connections, duration, stop, None).await
+}
+
+/// As [`run_until`], each connection sending one request per `interval` (open loop): the
+/// latency of a steady load rather than of a saturating one, counted from when each request
+/// was due, so an answer that stalls also counts the requests it held up.
+pub async fn run_paced_until(
+    target: &Target,
+    connections: usize,
+    interval: Duration,
+    duration: Duration,
+    stop: Arc<AtomicBool>,
+) -> Sample {
+    run_with(target, connections, duration, stop, Some(interval)).await
+}
+
+async fn run_with(
+    target: &Target,
+    connections: usize,
+    duration: Duration,
+    stop: Arc<AtomicBool>,
+    pace: Option<Duration>,
+) -> Sample {
     let started = Instant::now();
     let until = Until {
         deadline: started + duration,
@@ -84,7 +108,7 @@ pub async fn run_until(
     let mut tasks = JoinSet::new();
     for connection in 0..connections {
         let (target, until) = (target.clone(), until.clone());
-        tasks.spawn(async move { one_connection(&target, connection, &until).await });
+        tasks.spawn(async move { one_connection(&target, connection, &until, pace).await });
     }
     let mut total = Sample::default();
     while let Some(Ok(sample)) = tasks.join_next().await {
@@ -110,9 +134,20 @@ impl Until {
     }
 }
 
-async fn one_connection(target: &Target, connection: usize, until: &Until) -> Sample {
+async fn one_connection(
+    target: &Target,
+    connection: usize,
+    until: &Until,
+    pace: Option<Duration>,
+) -> Sample {
     let mut sample = Sample::default();
     let mut n = 0;
+    let mut ticker = pace.map(|interval| {
+        let mut ticker = tokio::time::interval(interval);
+        // Late requests are sent at once, each timed from when it was due.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        ticker
+    });
     while until.going() {
         let Ok(mut sender) = connect(target.addr).await else {
             sample.others += 1;
@@ -121,7 +156,10 @@ async fn one_connection(target: &Target, connection: usize, until: &Until) -> Sa
         };
         while until.going() {
             n += 1;
-            let started = Instant::now();
+            let started = match ticker.as_mut() {
+                Some(ticker) => ticker.tick().await.into_std(),
+                None => Instant::now(),
+            };
             match send(&mut sender, target.request(connection, n)).await {
                 Ok(status) if status == target.expect => {
                     sample.ok += 1;
