@@ -122,8 +122,21 @@ async fn an_accepted_mail_is_held_by_a_replica_and_still_accepted_once_the_repli
         .unwrap();
     let master = cluster.master_of(&queue.keys.queue()).await;
     let replica = cluster.replica_of(master).await;
+    // A replica fresh from its first sync, or one that has not acked lately, would make the
+    // wait below answer "none": start from one that holds all the master wrote.
+    let in_sync = async {
+        loop {
+            let (written, acked) = replication_offsets(master).await;
+            if acked.iter().any(|&acked| acked >= written) {
+                return written;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let before = tokio::time::timeout(Duration::from_secs(60), in_sync)
+        .await
+        .expect("the replica catches up with its master");
     let mail = contract_tests::plain(contract_tests::reset_mail("https://r/?t=1"));
-    let (before, _) = replication_offsets(master).await;
     queue.enqueue(mail).await.unwrap();
     // Acknowledged only once the replica holds it (has acked past what the master had written
     // before): the master may die now.
