@@ -99,7 +99,12 @@ impl ServerTls {
                 accepted = listener.accept() => accepted,
             };
             let stream = match accepted {
-                Ok((stream, _)) => stream,
+                // As tonic does on listeners it binds: an answer written in two segments must
+                // not wait for the client's delayed ACK.
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    stream
+                }
                 Err(error) => {
                     // Out of descriptors, most likely: pause rather than spin.
                     tracing::warn!(%error, "cannot accept a gRPC connection");
