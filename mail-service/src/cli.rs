@@ -59,21 +59,12 @@ pub enum DeadCommand {
 /// Runs `command` and says how it went as the exit code.
 /// Asks the service whether it serves, over TLS when it serves TLS (its own TLS settings).
 async fn healthcheck(config: &Config) -> ExitCode {
-    use passreset_service_runtime::healthcheck;
-    const SERVICE: &str = passreset_proto::mail::v1::mail_service_server::SERVICE_NAME;
-    match config.grpc_tls() {
-        Err(error) => {
-            eprintln!("unhealthy: {error}");
-            ExitCode::FAILURE
-        }
-        Ok(None) => healthcheck::grpc(config.grpc_addr, SERVICE).await,
-        Ok(Some(tls)) => {
-            healthcheck::grpc_via(config.grpc_addr, SERVICE, |addr| async move {
-                passreset_grpc_security::tls::probe_channel(addr, &tls).await
-            })
-            .await
-        }
-    }
+    passreset_service_runtime::healthcheck::grpc_service(
+        config.grpc_addr,
+        passreset_proto::mail::v1::mail_service_server::SERVICE_NAME,
+        config.grpc_tls(),
+    )
+    .await
 }
 
 pub async fn run(command: Command, config: &Config) -> ExitCode {

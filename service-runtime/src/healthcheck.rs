@@ -4,6 +4,7 @@
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
+use passreset_grpc_security::{ServerTlsSettings, TlsError};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -73,6 +74,28 @@ pub async fn grpc(listen: SocketAddr, service: &str) -> ExitCode {
             .map_err(|error| format!("cannot connect to {addr}: {error}"))
     })
     .await
+}
+
+/// The `healthcheck` of a gRPC service: [`grpc`] when it serves plaintext, over TLS with its own
+/// TLS settings when it serves TLS, and unhealthy when those settings cannot be used.
+pub async fn grpc_service(
+    listen: SocketAddr,
+    service: &str,
+    tls: Result<Option<ServerTlsSettings>, TlsError>,
+) -> ExitCode {
+    match tls {
+        Err(error) => {
+            eprintln!("unhealthy: {error}");
+            ExitCode::FAILURE
+        }
+        Ok(None) => grpc(listen, service).await,
+        Ok(Some(tls)) => {
+            grpc_via(listen, service, |addr| async move {
+                passreset_grpc_security::tls::probe_channel(addr, &tls).await
+            })
+            .await
+        }
+    }
 }
 
 /// As [`grpc`], over the channel `connect` opens to the address to probe (a TLS one, for a

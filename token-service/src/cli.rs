@@ -127,21 +127,12 @@ pub async fn run(command: Command, config: &Config) -> ExitCode {
 
 /// Asks the service whether it serves, over TLS when it serves TLS (its own TLS settings).
 async fn healthcheck(config: &Config) -> ExitCode {
-    use passreset_service_runtime::healthcheck;
-    const SERVICE: &str = passreset_proto::token::v1::token_service_server::SERVICE_NAME;
-    match config.grpc_tls() {
-        Err(error) => {
-            eprintln!("unhealthy: {error}");
-            ExitCode::FAILURE
-        }
-        Ok(None) => healthcheck::grpc(config.grpc_addr, SERVICE).await,
-        Ok(Some(tls)) => {
-            healthcheck::grpc_via(config.grpc_addr, SERVICE, |addr| async move {
-                passreset_grpc_security::tls::probe_channel(addr, &tls).await
-            })
-            .await
-        }
-    }
+    passreset_service_runtime::healthcheck::grpc_service(
+        config.grpc_addr,
+        passreset_proto::token::v1::token_service_server::SERVICE_NAME,
+        config.grpc_tls(),
+    )
+    .await
 }
 
 async fn execute(command: AccountsCommand, config: &Config) -> anyhow::Result<ExitCode> {
