@@ -110,14 +110,33 @@ impl RedisTokenStore {
     /// Deletes the account's outstanding tokens except `keep`, and takes them (and `keep`)
     /// out of its set.
     async fn revoke_account(&self, account_id: &str, keep: Option<&Digest>) -> Result<(), Error> {
+        let members = self.account_members(account_id).await?;
+        self.revoke_members(account_id, &members, keep).await
+    }
+
+    /// The digests in the account's set, as stored.
+    async fn account_members(&self, account_id: &str) -> Result<Vec<String>, Error> {
         let mut connection = self.connection.clone();
-        let set_key = self.account_tokens_key(account_id);
-        let members: Vec<String> = connection.smembers(&set_key).await?;
+        Ok(connection
+            .smembers(self.account_tokens_key(account_id))
+            .await?)
+    }
+
+    /// Deletes the tokens of `members` except `keep`, then takes `members` out of the
+    /// account's set: in that order, so a token whose delete failed stays in the set for the
+    /// next revocation to find.
+    async fn revoke_members(
+        &self,
+        account_id: &str,
+        members: &[String],
+        keep: Option<&Digest>,
+    ) -> Result<(), Error> {
         if members.is_empty() {
             return Ok(());
         }
+        let mut connection = self.connection.clone();
         let mut revoked = Vec::with_capacity(members.len());
-        for member in &members {
+        for member in members {
             match Digest::from_stored(member) {
                 Some(digest) if Some(&digest) == keep => {}
                 Some(digest) => revoked.push(self.token_key(&digest)),
@@ -129,7 +148,49 @@ impl RedisTokenStore {
         if !revoked.is_empty() {
             connection.del::<_, ()>(&revoked).await?;
         }
-        connection.srem::<_, _, ()>(&set_key, &members).await?;
+        connection
+            .srem::<_, _, ()>(self.account_tokens_key(account_id), members)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes the token's record, expiring once it can no longer matter.
+    async fn write_record(&self, digest: &Digest, record: &TokenRecord) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let key = self.token_key(digest);
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[
+                    ("account_id", record.account_id.as_str()),
+                    ("email", record.email.as_str()),
+                    ("locale", record.locale.as_str()),
+                    ("issued_at", &record.issued_at.0.to_string()),
+                    ("expires_at", &record.expires_at.0.to_string()),
+                    ("state", "valid"),
+                ],
+            )
+            .ignore()
+            .pexpire_at(&key, record.forget_at().0)
+            .ignore()
+            .query_async::<()>(&mut connection)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds the token to its account's set, which lives as long as its newest token.
+    async fn add_to_account(&self, digest: &Digest, record: &TokenRecord) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let set_key = self.account_tokens_key(&record.account_id);
+        redis::pipe()
+            .atomic()
+            .sadd(&set_key, digest.as_str())
+            .ignore()
+            .pexpire_at(&set_key, record.forget_at().0)
+            .ignore()
+            .query_async::<()>(&mut connection)
+            .await?;
         Ok(())
     }
 }
@@ -173,41 +234,20 @@ impl TokenStore for RedisTokenStore {
         record: &TokenRecord,
         revoke_older: bool,
     ) -> Result<(), Error> {
-        // Revoke before writing: two concurrent issues then leave both new tokens alive rather
-        // than each deleting the other's.
-        if revoke_older {
-            self.revoke_account(&record.account_id, None).await?;
-        }
-        let mut connection = self.connection.clone();
-        let key = self.token_key(digest);
-        let forget_at = record.forget_at().0;
-        redis::pipe()
-            .atomic()
-            .hset_multiple(
-                &key,
-                &[
-                    ("account_id", record.account_id.as_str()),
-                    ("email", record.email.as_str()),
-                    ("locale", record.locale.as_str()),
-                    ("issued_at", &record.issued_at.0.to_string()),
-                    ("expires_at", &record.expires_at.0.to_string()),
-                    ("state", "valid"),
-                ],
-            )
-            .ignore()
-            .pexpire_at(&key, forget_at)
-            .ignore()
-            .query_async::<()>(&mut connection)
-            .await?;
-        let set_key = self.account_tokens_key(&record.account_id);
-        redis::pipe()
-            .atomic()
-            .sadd(&set_key, digest.as_str())
-            .ignore()
-            .pexpire_at(&set_key, forget_at)
-            .ignore()
-            .query_async::<()>(&mut connection)
-            .await?;
+        // The older tokens are read before the new one is written: two concurrent issues then
+        // leave both new tokens alive rather than each deleting the other's. Past that read,
+        // revoking them and writing the new one touch different keys and run at once: two
+        // round trips after the read where there were four (the connection pipelines them).
+        let older = if revoke_older {
+            self.account_members(&record.account_id).await?
+        } else {
+            Vec::new()
+        };
+        tokio::try_join!(
+            self.revoke_members(&record.account_id, &older, None),
+            self.write_record(digest, record),
+            self.add_to_account(digest, record),
+        )?;
         Ok(())
     }
 
