@@ -2,7 +2,10 @@
 //! as delivered, to retry later (transient failure, with backoff and jitter) or dead
 //! (permanent failure, or attempts exhausted).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use lettre::message::Mailbox;
 use tokio::sync::watch;
@@ -59,8 +62,12 @@ impl Dispatch {
             }
         };
         tracing::debug!(worker = %name, "mail worker started");
+        let mut retries_released_at = None;
         while !*stop.borrow() {
-            if let Err(error) = self.step(consumer.as_mut(), &mut stop).await {
+            if let Err(error) = self
+                .step(consumer.as_mut(), &mut retries_released_at, &mut stop)
+                .await
+            {
                 tracing::warn!(worker = %name, %error, "mail queue failed; retrying");
                 if pause_or_stop(&mut stop, QUEUE_FAILURE_PAUSE).await {
                     break;
@@ -70,13 +77,18 @@ impl Dispatch {
         tracing::debug!(worker = %name, "mail worker stopped");
     }
 
-    /// Releases due retries, then waits for one mail (or the stop signal) and delivers it.
+    /// Releases due retries (at most once per [`POLL`]: not one more Redis call per mail),
+    /// then waits for one mail (or the stop signal) and delivers it.
     async fn step(
         &self,
         consumer: &mut dyn Consumer,
+        retries_released_at: &mut Option<Instant>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), QueueError> {
-        self.queue.release_due_retries().await?;
+        if retries_released_at.is_none_or(|released| released.elapsed() >= POLL) {
+            self.queue.release_due_retries().await?;
+            *retries_released_at = Some(Instant::now());
+        }
         let delivery = tokio::select! {
             next = consumer.next(POLL) => next?,
             // Stopping while waiting loses nothing: a mail read but not started is claimed
@@ -104,7 +116,7 @@ impl Dispatch {
     }
 
     async fn send_and_settle(&self, delivery: Delivery) -> Result<(), QueueError> {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let outcome = match self.templates.compose(&delivery.mail, &self.from) {
             Ok(message) => self.transport.send(message).await,
             Err(error) => Err(SendError::Permanent(error.to_string())),
@@ -166,7 +178,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), QueueError>>,
 {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     loop {
         match settle().await {
             Err(error) if started.elapsed() + SETTLE_PAUSE < patience => {
