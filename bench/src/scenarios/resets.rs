@@ -1,5 +1,6 @@
 //! Issue 11 item 5: resets arrive at once (200 by default). Resets per second beside what the
-//! cores allow (cores / one argon2id hash time; goal >= 0.80), check-token p99 before and
+//! cores allow (cores / one argon2id hash time; goal >= 0.80), and beside what the cores hash
+//! when all of them hash at once (recorded: the hashes share the caches), check-token p99 before and
 //! during (goal < 10 ms), and the token service's RSS before and at its peak (memory flat:
 //! bounded by TOKEN_HASH_CONCURRENCY x 19 MiB).
 
@@ -51,14 +52,16 @@ pub async fn run(stack: &Stack, options: &Options) -> anyhow::Result<Vec<Row>> {
     let addresses = admin.accounts("reset", options.resets).await?;
     let check = check_token::target(stack, "reset-check").await?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut hash_times = Vec::new();
+    let (mut hash_times, mut parallel_rates) = (Vec::new(), Vec::new());
     let mut rounds = Vec::new();
     for round in 0..options.rounds.max(1) {
         hash_times.push(floors::argon2id_hash_time(5).await?.as_secs_f64());
+        parallel_rates.push(floors::argon2id_parallel_rate(cores, 5).await?);
         rounds.push(one_round(stack, &admin, &addresses, &check, round, options).await?);
     }
     let hash_time = median_of(hash_times);
-    let bound = cores as f64 / hash_time;
+    let alone_bound = cores as f64 / hash_time;
+    let parallel_bound = median_of(parallel_rates);
     let rate = median_of(rounds.iter().map(|r| r.resets_per_second).collect());
     let refused: u64 = rounds.iter().map(|r| r.refused).sum();
     let ms = |pick: fn(&Round) -> Duration| {
@@ -68,23 +71,35 @@ pub async fn run(stack: &Stack, options: &Options) -> anyhow::Result<Vec<Row>> {
     let mib = |pick: fn(&Round) -> f64| median_of(rounds.iter().map(pick).collect());
     let (rss_before, rss_peak) = (mib(|r| r.rss_before), mib(|r| r.rss_peak));
     let rss_bound = rss_before + cores as f64 * HASH_MIB;
-    let resets_ratio = ratio(rate, bound);
     let mut resets = Figure::plain(rate, "resets/s");
     resets.others = refused;
+    let alone_ratio = ratio(rate, alone_bound);
+    let parallel_ratio = ratio(rate, parallel_bound);
     let mut rows = vec![
+        Row {
+            scenario: format!("resets, {} at once", options.resets),
+            measured: resets.clone(),
+            floor: Some((
+                format!(
+                    "{cores} cores / one argon2id hash alone ({:.1} ms)",
+                    hash_time * 1e3
+                ),
+                Figure::plain(alone_bound, "hashes/s"),
+            )),
+            ratio: alone_ratio,
+            goal: ">= 0.80".into(),
+            met: alone_ratio.map(|ratio| ratio >= 0.80),
+        },
         Row {
             scenario: format!("resets, {} at once", options.resets),
             measured: resets,
             floor: Some((
-                format!(
-                    "{cores} cores / one argon2id hash ({:.1} ms)",
-                    hash_time * 1e3
-                ),
-                Figure::plain(bound, "hashes/s"),
+                format!("{cores} threads hashing at once"),
+                Figure::plain(parallel_bound, "hashes/s"),
             )),
-            ratio: resets_ratio,
-            goal: ">= 0.80".into(),
-            met: resets_ratio.map(|ratio| ratio >= 0.80),
+            ratio: parallel_ratio,
+            goal: "recorded".into(),
+            met: None,
         },
         Row {
             scenario: "check-token p99 during the resets".into(),

@@ -5,7 +5,7 @@
 
 mod service;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use passreset_testkit::{RedisProcess, SmtpSink, TestRedis};
 
@@ -16,6 +16,8 @@ use crate::{Options, floors::FloorServer};
 
 /// Where reset links point (never followed).
 const RESET_URL: &str = "https://reset.bench.test/reset?token={token}";
+/// The response-time floor (`GATEWAY_FORGOT_MIN_DURATION`) of the floor-on gateway.
+pub const FORGOT_FLOOR: Duration = Duration::from_millis(100);
 
 /// Everything a scenario may drive.
 #[derive(Debug)]
@@ -74,12 +76,19 @@ impl Stack {
         let tokens = launch(Kind::Tokens, token_args(&redis, true)).await?;
         let tokens_limited = launch(Kind::Tokens, token_args(&limited_redis, false)).await?;
         let mail = launch(Kind::Mail, mail_args(&redis, &sink, tokens.addr)).await?;
-        let gateway = launch(Kind::Gateway, gateway_args(tokens.addr, mail.addr, "0s")).await?;
-        let gateway_floor =
-            launch(Kind::Gateway, gateway_args(tokens.addr, mail.addr, "100ms")).await?;
+        let gateway = launch(
+            Kind::Gateway,
+            gateway_args(tokens.addr, mail.addr, Duration::ZERO),
+        )
+        .await?;
+        let gateway_floor = launch(
+            Kind::Gateway,
+            gateway_args(tokens.addr, mail.addr, FORGOT_FLOOR),
+        )
+        .await?;
         let gateway_limited = launch(
             Kind::Gateway,
-            gateway_args(tokens_limited.addr, mail.addr, "0s"),
+            gateway_args(tokens_limited.addr, mail.addr, Duration::ZERO),
         )
         .await?;
         let floors = FloorServer::start(&redis.url, &redis.prefix).await?;
@@ -109,7 +118,7 @@ impl Stack {
         .await?;
         let gateway = Service::start(
             Kind::Gateway,
-            gateway_args(tokens.addr, mail.addr, "0s"),
+            gateway_args(tokens.addr, mail.addr, Duration::ZERO),
             &self.how,
         )
         .await?;
@@ -160,7 +169,7 @@ fn mail_args(redis: &TestRedis, sink: &SmtpSink, tokens: SocketAddr) -> Vec<Stri
     args
 }
 
-fn gateway_args(tokens: SocketAddr, mail: SocketAddr, floor: &str) -> Vec<String> {
+fn gateway_args(tokens: SocketAddr, mail: SocketAddr, floor: Duration) -> Vec<String> {
     vec![
         "--http-addr".into(),
         free_addr().to_string(),
@@ -173,7 +182,7 @@ fn gateway_args(tokens: SocketAddr, mail: SocketAddr, floor: &str) -> Vec<String
         "--reset-url".into(),
         RESET_URL.into(),
         "--forgot-min-duration".into(),
-        floor.into(),
+        humantime::format_duration(floor).to_string(),
     ]
 }
 
