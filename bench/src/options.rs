@@ -24,6 +24,17 @@ pub enum Scenario {
     Forgot,
 }
 
+/// What a process the bench starts for a floor serves.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Serves one half of the bare hop (the bench starts these itself).
+    #[command(hide = true)]
+    ServeFloor {
+        #[command(subcommand)]
+        half: crate::floors::HopHalf,
+    },
+}
+
 /// Command-line options.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -31,6 +42,9 @@ pub enum Scenario {
     about = "passreset's scenarios beside their floors, in one run"
 )]
 pub struct Options {
+    /// Set only in the processes the bench starts for its floors.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Scenarios to run, comma-separated (all when none is given).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub scenarios: Vec<Scenario>,

@@ -30,6 +30,8 @@ struct Floor {
 pub struct FloorServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The key its `GET` reads.
+    pub value_key: String,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -56,7 +58,7 @@ impl FloorServer {
             .await?;
         let state = Floor {
             connection,
-            key,
+            key: key.clone(),
             script: redis::Script::new(COUNTER),
         };
         let router = Router::new()
@@ -68,7 +70,11 @@ impl FloorServer {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Ok(Self { addr, task })
+        Ok(Self {
+            addr,
+            value_key: key,
+            task,
+        })
     }
 }
 

@@ -11,13 +11,12 @@ use std::{sync::Arc, time::Duration};
 use bytes::Bytes;
 use http::StatusCode;
 
-use super::{mail::settle, ratio};
+use super::{mail::settle, ratio, rotate};
 use crate::{
     Options,
     grpc::Admin,
     load::{self, Target},
     stack::{FORGOT_FLOOR, Stack},
-    stats::{self, Summary},
     table::{Figure, Row},
 };
 
@@ -53,16 +52,14 @@ pub async fn run(stack: &Stack, options: &Options) -> anyhow::Result<Vec<Row>> {
     // Each round measures the three, starting with a different one: floor off at the usual
     // connections (the floor-off rate), floor on at `many`, and floor on at twice `many`.
     let runs = [(&off, connections), (&on, many), (&on, 2 * many)];
-    let mut rounds: [Vec<Summary>; 3] = Default::default();
-    for round in 0..options.rounds.max(1) {
-        for step in 0..runs.len() {
-            let which = (round + step) % runs.len();
-            let (target, connections) = runs[which];
+    let [known, floor_on, floor_on_twice] = rotate(options.rounds, |which| {
+        let (target, connections) = runs[which];
+        async move {
             settle(stack).await;
-            rounds[which].push(load::run(target, connections, duration).await.summary());
+            Ok(load::run(target, connections, duration).await.summary())
         }
-    }
-    let [known, floor_on, floor_on_twice] = rounds.map(|summaries| stats::median(&summaries));
+    })
+    .await?;
     let known_met = known.rate >= 5000.0 && known.p99 < Duration::from_millis(20);
     let floor_ratio = ratio(floor_on.rate, known.rate);
     // A connection waits out the floor before it asks again: Little's law caps the floor-on

@@ -9,7 +9,7 @@ mod mail;
 mod many_tokens;
 mod resets;
 
-use std::future::Future;
+use std::{future::Future, pin::Pin};
 
 use crate::{
     Options, Scenario,
@@ -45,17 +45,38 @@ where
     FA: Future<Output = anyhow::Result<Summary>>,
     FB: Future<Output = anyhow::Result<Summary>>,
 {
-    let (mut ours, mut floors) = (Vec::new(), Vec::new());
-    for round in 0..rounds.max(1) {
-        if round % 2 == 0 {
-            ours.push(measured().await?);
-            floors.push(floor().await?);
+    let [ours, floor] = rotate(rounds, |which| -> BoxedMeasurement<'_> {
+        if which == 0 {
+            Box::pin(measured())
         } else {
-            floors.push(floor().await?);
-            ours.push(measured().await?);
+            Box::pin(floor())
+        }
+    })
+    .await?;
+    Ok((ours, floor))
+}
+
+/// One measurement of [`rotate`]'s, whichever it is.
+pub type BoxedMeasurement<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Summary>> + 'a>>;
+
+/// `rounds` rounds of `N` measurements (`measure(0)` to `measure(N - 1)`), each round
+/// starting with the next one; returns each one's median.
+pub async fn rotate<const N: usize, F, Fut>(
+    rounds: usize,
+    mut measure: F,
+) -> anyhow::Result<[Summary; N]>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<Summary>>,
+{
+    let mut all: [Vec<Summary>; N] = std::array::from_fn(|_| Vec::new());
+    for round in 0..rounds.max(1) {
+        for step in 0..N {
+            let which = (round + step) % N;
+            all[which].push(measure(which).await?);
         }
     }
-    Ok((stats::median(&ours), stats::median(&floors)))
+    Ok(all.map(|summaries| stats::median(&summaries)))
 }
 
 /// measured / floor, when the floor is not zero.

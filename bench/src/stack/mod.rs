@@ -12,7 +12,10 @@ use passreset_testkit::{RedisProcess, SmtpSink, TestRedis};
 use service::{How, binary_dir};
 pub use service::{InProcess, Kind, Service};
 
-use crate::{Options, floors::FloorServer};
+use crate::{
+    Options,
+    floors::{FloorServer, HopFloor},
+};
 
 /// Where reset links point (never followed).
 const RESET_URL: &str = "https://reset.bench.test/reset?token={token}";
@@ -40,6 +43,8 @@ pub struct Stack {
     pub gateway_limited: Service,
     /// The bare axum handlers.
     pub floors: FloorServer,
+    /// The bare hop: axum -> tonic -> one Redis GET, in two processes.
+    pub hop: HopFloor,
     /// How the services run, for scenarios that start more of them.
     how: How,
     _redis_process: RedisProcess,
@@ -92,6 +97,8 @@ impl Stack {
         )
         .await?;
         let floors = FloorServer::start(&redis.url, &redis.prefix).await?;
+        let as_processes = matches!(how, How::Binaries(_));
+        let hop = HopFloor::start(&redis.url, &floors.value_key, as_processes).await?;
         Ok(Self {
             how,
             redis,
@@ -103,6 +110,7 @@ impl Stack {
             gateway_floor,
             gateway_limited,
             floors,
+            hop,
             _redis_process: redis_process,
         })
     }
