@@ -65,24 +65,26 @@ impl Target {
     }
 }
 
-/// Runs `connections` closed-loop connections against `target` for `duration`.
+/// Runs `connections` closed-loop connections against `target` for `duration`, counting the
+/// answers of the last nine tenths: the first tenth warms up (every connection's first answer
+/// takes a whole latency, which a 100 ms floor would otherwise charge to the rate), and the
+/// rate is answers in that window / its length.
 pub async fn run(target: &Target, connections: usize, duration: Duration) -> Sample {
-    run_until(target, connections, duration, Arc::default()).await
+    run_with(
+        target,
+        connections,
+        duration,
+        duration / 10,
+        Arc::default(),
+        None,
+    )
+    .await
 }
 
-/// As [`run`], ending early once `stop` is set.
-pub async fn run_until(
-    target: &Target,
-    connections: usize,
-    duration: Duration,
-    stop: Arc<AtomicBool>,
-) -> Sample {
-    run_with(target, connections, duration, stop, None).await
-}
-
-/// As [`run_until`], each connection sending one request per `interval` (open loop): the
-/// latency of a steady load rather than of a saturating one, counted from when each request
-/// was due, so an answer that stalls also counts the requests it held up.
+/// `connections` connections for `duration` or until `stop` is set, each sending one request
+/// per `interval` (open loop), every answer counted: the latency of a steady load rather than
+/// of a saturating one, timed from when each request was due, so an answer that stalls also
+/// counts the requests it held up.
 pub async fn run_paced_until(
     target: &Target,
     connections: usize,
@@ -90,18 +92,28 @@ pub async fn run_paced_until(
     duration: Duration,
     stop: Arc<AtomicBool>,
 ) -> Sample {
-    run_with(target, connections, duration, stop, Some(interval)).await
+    run_with(
+        target,
+        connections,
+        duration,
+        Duration::ZERO,
+        stop,
+        Some(interval),
+    )
+    .await
 }
 
 async fn run_with(
     target: &Target,
     connections: usize,
     duration: Duration,
+    warm_up: Duration,
     stop: Arc<AtomicBool>,
     pace: Option<Duration>,
 ) -> Sample {
     let started = Instant::now();
     let until = Until {
+        counted_from: started + warm_up,
         deadline: started + duration,
         stop,
     };
@@ -116,14 +128,17 @@ async fn run_with(
         total.others += sample.others;
         total.latencies.extend(sample.latencies);
     }
-    total.elapsed = started.elapsed();
+    total.elapsed = Instant::now()
+        .min(until.deadline)
+        .saturating_duration_since(until.counted_from);
     total.latencies.sort_unstable();
     total
 }
 
-/// When a run ends: at its deadline, or earlier when told to stop.
+/// Which answers a run counts, and when it ends: at its deadline, or earlier when told to stop.
 #[derive(Clone)]
 struct Until {
+    counted_from: Instant,
     deadline: Instant,
     stop: Arc<AtomicBool>,
 }
@@ -131,6 +146,12 @@ struct Until {
 impl Until {
     fn going(&self) -> bool {
         Instant::now() < self.deadline && !self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Whether an answer that came now is counted: after the warm-up, before the deadline.
+    fn counts_now(&self) -> bool {
+        let now = Instant::now();
+        self.counted_from <= now && now <= self.deadline
     }
 }
 
@@ -160,14 +181,18 @@ async fn one_connection(
                 Some(ticker) => ticker.tick().await.into_std(),
                 None => Instant::now(),
             };
-            match send(&mut sender, target.request(connection, n)).await {
+            let answer = send(&mut sender, target.request(connection, n)).await;
+            let counted = until.counts_now();
+            match answer {
                 Ok(status) if status == target.expect => {
-                    sample.ok += 1;
-                    sample.latencies.push(started.elapsed());
+                    if counted {
+                        sample.ok += 1;
+                        sample.latencies.push(started.elapsed());
+                    }
                 }
-                Ok(_) => sample.others += 1,
+                Ok(_) => sample.others += u64::from(counted),
                 Err(_) => {
-                    sample.others += 1;
+                    sample.others += u64::from(counted);
                     break;
                 }
             }
