@@ -28,7 +28,7 @@ use crate::{
 
 /// persona's reset path.
 const RESET_PATH: &str = "/v1/account/password/reset";
-/// Connections checking tokens while the resets run.
+/// Connections checking tokens while the resets run, on a thread of their own.
 const CHECKERS: usize = 4;
 /// Each checker's pace: 4 x 200 = 800 checks/s, a steady load beside the burst. Saturating
 /// checkers (closed loop) would take every cycle the hashes leave and measure queueing, not
@@ -152,29 +152,10 @@ async fn one_round(
     };
     let pid = stack.tokens.pid();
     let rss_before = pid.and_then(rss::rss_mib).unwrap_or_default();
-    let before = load::run_paced_until(
-        check,
-        CHECKERS,
-        CHECK_INTERVAL,
-        options.duration,
-        Arc::default(),
-    )
-    .await;
+    let before = check_apart(check, options.duration, Arc::default())?.await?;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let checking = {
-        let (check, stop) = (check.clone(), Arc::clone(&stop));
-        tokio::spawn(async move {
-            load::run_paced_until(
-                &check,
-                CHECKERS,
-                CHECK_INTERVAL,
-                Duration::from_secs(300),
-                stop,
-            )
-            .await
-        })
-    };
+    let checking = check_apart(check, Duration::from_secs(300), Arc::clone(&stop))?;
     let burst = async {
         let answers = load::burst(&resets, addresses.len()).await;
         stop.store(true, Ordering::Relaxed);
@@ -206,5 +187,37 @@ async fn one_round(
         p99_during: during.quantile(0.99),
         rss_before,
         rss_peak,
+    })
+}
+
+/// The paced checkers, on a thread and runtime of their own until `duration` passes or `stop`
+/// is set: the burst's client tasks on the bench's runtime must not delay reading the checks'
+/// answers (in production the two are other people's machines).
+fn check_apart(
+    check: &Target,
+    duration: Duration,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<impl Future<Output = anyhow::Result<stats::Sample>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let check = check.clone();
+    std::thread::Builder::new()
+        .name("checkers".into())
+        .spawn(move || {
+            let sample = runtime.block_on(load::run_paced_until(
+                &check,
+                CHECKERS,
+                CHECK_INTERVAL,
+                duration,
+                stop,
+            ));
+            let _ = answer.send(sample);
+        })?;
+    Ok(async move {
+        answered
+            .await
+            .map_err(|_| anyhow::anyhow!("the checkers' thread ended without a result"))
     })
 }
