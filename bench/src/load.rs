@@ -227,22 +227,33 @@ pub async fn burst(target: &Target, count: usize) -> Vec<(Option<StatusCode>, Du
 }
 
 async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, LoadError> {
-    let stream = TcpStream::connect(addr).await?;
+    let stream = tokio::time::timeout(PATIENCE, TcpStream::connect(addr))
+        .await
+        .map_err(|_| LoadError::Timeout)??;
     stream.set_nodelay(true)?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     Ok(sender)
 }
 
+/// The longest the load generator waits for one answer (or one connection): a server that
+/// never answers costs the run that request, not the whole bench.
+const PATIENCE: Duration = Duration::from_secs(30);
+
 async fn send(
     sender: &mut SendRequest<Full<Bytes>>,
     request: Request<Full<Bytes>>,
 ) -> Result<StatusCode, LoadError> {
-    sender.ready().await?;
-    let response = sender.send_request(request).await?;
-    let status = response.status();
-    response.into_body().collect().await?;
-    Ok(status)
+    let exchange = async {
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        response.into_body().collect().await?;
+        Ok(status)
+    };
+    tokio::time::timeout(PATIENCE, exchange)
+        .await
+        .map_err(|_| LoadError::Timeout)?
 }
 
 /// Why a request got no answer.
@@ -252,4 +263,6 @@ enum LoadError {
     Connect(#[from] std::io::Error),
     #[error("http: {0}")]
     Http(#[from] hyper::Error),
+    #[error("no answer within {PATIENCE:?}")]
+    Timeout,
 }
