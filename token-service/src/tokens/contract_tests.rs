@@ -283,6 +283,35 @@ async fn a_newer_token_revokes_the_older_ones_when_asked(store: Arc<dyn TokenSto
     let kept = issue(store.as_ref(), "acct_1", false).await;
     store.check(&second, UnixMillis::now()).await.unwrap();
     store.check(&kept, UnixMillis::now()).await.unwrap();
+
+    // A token written while its elders were revoked is still found by the next revocation.
+    let newest = issue(store.as_ref(), "acct_1", true).await;
+    for revoked in [&second, &kept] {
+        assert!(matches!(
+            store.check(revoked, UnixMillis::now()).await,
+            Err(Error::TokenUnknown)
+        ));
+    }
+    store.check(&newest, UnixMillis::now()).await.unwrap();
+}
+
+/// Each issue reads the account's older tokens before it writes its own, so issues racing for
+/// one account can never revoke every one of their tokens.
+async fn twenty_concurrent_issues_for_one_account_leave_a_usable_token(store: Arc<dyn TokenStore>) {
+    let mut issues = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        issues.spawn(async move { issue(store.as_ref(), "acct_1", true).await });
+    }
+    let mut usable = 0;
+    for digest in issues.join_all().await {
+        match store.check(&digest, UnixMillis::now()).await {
+            Ok(_) => usable += 1,
+            Err(Error::TokenUnknown) => {}
+            Err(other) => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(usable >= 1, "every racing issue was revoked");
 }
 
 async fn a_completed_redemption_revokes_every_other_token_of_the_account(
@@ -373,6 +402,7 @@ passreset_testkit::store_contract!(
         a_released_claim_is_no_longer_listed,
         an_expired_token_answers_token_expired,
         a_newer_token_revokes_the_older_ones_when_asked,
+        twenty_concurrent_issues_for_one_account_leave_a_usable_token,
         a_completed_redemption_revokes_every_other_token_of_the_account,
         fifty_concurrent_claims_of_one_token_have_exactly_one_winner,
         a_revoked_token_is_unknown_and_revoking_twice_is_fine,
