@@ -6,8 +6,10 @@
 //!   as the workspace's binaries (or in this process, as the smoke test starts them);
 //! - [`load`]: the HTTP load generator (N keep-alive connections) and one-shot bursts;
 //! - [`floors`]: what bounds each scenario: bare axum handlers doing one Redis GET or one
-//!   script call, a raw SMTP sender with `TCP_NODELAY`, one argon2id hash;
+//!   script call, the bare hop (axum -> tonic -> one GET, two processes), a raw SMTP sender
+//!   with `TCP_NODELAY`, argon2id hashes alone and all cores at once;
 //! - [`grpc`]: the admin calls that prepare accounts and tokens;
+//! - `ports`: a free local port, and waiting until something listens on it;
 //! - [`scenarios`]: one module per scenario, each returning rows of the table;
 //! - [`stats`], [`table`]: medians, percentiles and the printed table.
 #![allow(
@@ -19,6 +21,7 @@ pub mod floors;
 pub mod grpc;
 pub mod load;
 pub mod options;
+mod ports;
 pub mod rss;
 pub mod scenarios;
 pub mod stack;

@@ -6,7 +6,7 @@
 //! The gRPC service is `grpc.health.v1.Health` (its `Check` carries next to nothing, as a
 //! check-token call carries little), answered by a handler that reads one key.
 
-use std::{net::SocketAddr, process::Stdio, time::Duration};
+use std::{net::SocketAddr, process::Stdio};
 
 use anyhow::Context as _;
 use axum::{Router, extract::State, http::StatusCode, routing::post};
@@ -18,6 +18,8 @@ use tonic_health::pb::{
     health_client::HealthClient,
     health_server::{Health, HealthServer},
 };
+
+use crate::ports::{free_addr, wait_until_listening};
 
 /// The path of the hop's front handler.
 pub const HOP_PATH: &str = "/hop";
@@ -116,12 +118,12 @@ impl HopFloor {
     /// executable is the test harness). The key is read from `redis_url`.
     pub async fn start(redis_url: &str, key: &str, as_processes: bool) -> anyhow::Result<Self> {
         let grpc = HopHalf::HopGrpc {
-            addr: free_addr()?,
+            addr: free_addr(),
             redis_url: redis_url.to_owned(),
             key: key.to_owned(),
         };
         let http = HopHalf::HopHttp {
-            addr: free_addr()?,
+            addr: free_addr(),
             upstream: grpc.addr(),
         };
         let addr = http.addr();
@@ -153,17 +155,8 @@ async fn start_half(half: HopHalf, as_process: bool) -> anyhow::Result<Half> {
             let _ = half.serve().await;
         }))
     };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(running);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("the hop floor did not listen on {addr} within 10 s")
-}
-
-fn free_addr() -> anyhow::Result<SocketAddr> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+    wait_until_listening(addr, "the hop floor").await?;
+    Ok(running)
 }
 
 struct OneGet {

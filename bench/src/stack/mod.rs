@@ -15,6 +15,7 @@ pub use service::{InProcess, Kind, Service};
 use crate::{
     Options,
     floors::{FloorServer, HopFloor},
+    ports::free_addr,
 };
 
 /// Where reset links point (never followed).
@@ -205,10 +206,4 @@ fn common_args(redis: &TestRedis) -> Vec<String> {
         "--metrics-addr".into(),
         free_addr().to_string(),
     ]
-}
-
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
 }

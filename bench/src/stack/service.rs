@@ -1,9 +1,11 @@
 //! One service on a free port: the workspace's binary as a child process, or its library
 //! entry point on this process's runtime.
 
-use std::{net::SocketAddr, path::PathBuf, pin::Pin, process::Stdio, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, pin::Pin, process::Stdio};
 
 use anyhow::Context as _;
+
+use crate::ports::wait_until_listening;
 
 /// Starts a service's library entry point on this process's runtime, as its binary would
 /// (the smoke test passes one, so this crate need not link the services).
@@ -91,13 +93,8 @@ impl Service {
             How::InProcess(start) => Running::Task(start(kind, args).await?),
         };
         let service = Self { addr, running };
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return Ok(service);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        anyhow::bail!("{} did not listen on {addr} within 10 s", kind.binary())
+        wait_until_listening(addr, kind.binary()).await?;
+        Ok(service)
     }
 
     /// The process id, when it runs as its own process.
