@@ -73,7 +73,13 @@ where
     for round in 0..rounds.max(1) {
         for step in 0..N {
             let which = (round + step) % N;
-            all[which].push(measure(which).await?);
+            let summary = measure(which).await?;
+            // On stderr as it is taken: drift over the run shows here, not in the medians.
+            eprintln!(
+                "  round {round}, measurement {which}: {:.0}/s, p50 {:.2?}, p99 {:.2?}",
+                summary.rate, summary.p50, summary.p99
+            );
+            all[which].push(summary);
         }
     }
     Ok(all.map(|summaries| stats::median(&summaries)))

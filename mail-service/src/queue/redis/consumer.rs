@@ -8,7 +8,7 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 
 use super::{
     keys::{GROUP, RECORD_LIFETIME},
-    scripts::START,
+    scripts::TAKE,
     store::RedisQueue,
 };
 use crate::{
@@ -128,43 +128,101 @@ impl RedisConsumer {
             .and_then(|key| key.ids.into_iter().next()))
     }
 
-    /// Marks the entry's mail as sending and reads it; `None` if it was already settled.
-    async fn start(&mut self, entry: StreamId) -> Result<Option<Delivery>, QueueError> {
-        let id = entry
-            .get::<String>("id")
-            .and_then(|id| MessageId::parse(&id))
-            .ok_or_else(|| QueueError::Corrupt(format!("queue entry {} has no id", entry.id)))?;
-        let started: Option<(String, u32)> = START
+    /// Starts the mail of `entry` (read or claimed already), or reads the next new mail and
+    /// starts it, in one round trip (`take.lua`).
+    async fn take(&mut self, entry: Option<&StreamId>) -> Result<Taken, QueueError> {
+        let (entry_id, message_id) = match entry {
+            Some(entry) => {
+                let message_id = entry.get::<String>("id").ok_or_else(|| no_id(&entry.id))?;
+                (entry.id.as_str(), message_id)
+            }
+            None => ("", String::new()),
+        };
+        let taken: Vec<String> = TAKE
             .key(self.queue.keys.queue())
-            .key(self.queue.keys.record(&id))
-            .arg(&entry.id)
             .arg(unix_millis())
             .arg(RECORD_LIFETIME.as_secs())
+            .arg(self.queue.keys.record_prefix())
+            .arg(&self.name)
+            .arg(entry_id)
+            .arg(message_id)
             .invoke_async(&mut self.queue.connection.clone())
             .await?;
-        let Some((payload, attempt)) = started else {
-            return Ok(None);
+        let mut taken = taken.into_iter();
+        let (Some(entry_id), id, payload, attempt) =
+            (taken.next(), taken.next(), taken.next(), taken.next())
+        else {
+            return Ok(Taken::Nothing);
         };
+        let id = id
+            .as_deref()
+            .and_then(MessageId::parse)
+            .ok_or_else(|| no_id(&entry_id))?;
+        let (Some(payload), Some(attempt)) = (payload, attempt) else {
+            return Ok(Taken::Dropped);
+        };
+        let attempt = attempt
+            .parse()
+            .map_err(|_| QueueError::Corrupt(format!("mail {id}: attempts {attempt:?}")))?;
         let mail: QueuedMail = serde_json::from_str(&payload)
             .map_err(|error| QueueError::Corrupt(format!("mail {id}: {error}")))?;
-        Ok(Some(Delivery {
-            entry_id: entry.id,
+        Ok(Taken::Mail(Delivery {
+            entry_id,
             mail,
             attempt,
         }))
     }
+
+    /// [`Self::take`] until it hands over a mail or finds none waiting.
+    async fn take_next_waiting(&mut self) -> Result<Option<Delivery>, QueueError> {
+        loop {
+            match self.take(None).await {
+                Ok(Taken::Mail(delivery)) => return Ok(Some(delivery)),
+                Ok(Taken::Dropped) => {}
+                Ok(Taken::Nothing) => return Ok(None),
+                Err(QueueError::Redis(error)) if error.code() == Some("NOGROUP") => {
+                    self.queue.create_group().await?;
+                    return Ok(None);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+/// What [`RedisConsumer::take`] found.
+enum Taken {
+    /// A mail, now marked as sending.
+    Mail(Delivery),
+    /// An entry whose mail was settled already, or whose record is gone: acked and dropped.
+    Dropped,
+    /// No new entry waits.
+    Nothing,
+}
+
+fn no_id(entry_id: &str) -> QueueError {
+    QueueError::Corrupt(format!("queue entry {entry_id} has no id"))
 }
 
 #[async_trait]
 impl Consumer for RedisConsumer {
     async fn next(&mut self, wait: Duration) -> Result<Option<Delivery>, QueueError> {
         let entry = match self.claim_abandoned().await? {
-            Some(entry) => Some(entry),
-            None => self.read_new(wait).await?,
+            Some(entry) => entry,
+            None => {
+                // Mail waiting is taken at once; only an empty queue costs the blocking read.
+                if let Some(delivery) = self.take_next_waiting().await? {
+                    return Ok(Some(delivery));
+                }
+                let Some(entry) = self.read_new(wait).await? else {
+                    return Ok(None);
+                };
+                entry
+            }
         };
-        match entry {
-            Some(entry) => self.start(entry).await,
-            None => Ok(None),
+        match self.take(Some(&entry)).await? {
+            Taken::Mail(delivery) => Ok(Some(delivery)),
+            Taken::Dropped | Taken::Nothing => Ok(None),
         }
     }
 }

@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::mail::MessageId;
 
-/// The consumer group every worker of every replica reads in (`start.lua` and `settle.lua`
+/// The consumer group every worker of every replica reads in (`take.lua` and `settle.lua`
 /// ack in it by this name).
 pub(super) const GROUP: &str = "dispatchers";
 
@@ -49,7 +49,12 @@ impl Keys {
     }
 
     pub(super) fn record(&self, id: &MessageId) -> String {
-        format!("{}{{mail}}:msg:{id}", self.prefix)
+        format!("{}{id}", self.record_prefix())
+    }
+
+    /// A record's key without its message id (`take.lua` appends the id it reads).
+    pub(super) fn record_prefix(&self) -> String {
+        format!("{}{{mail}}:msg:", self.prefix)
     }
 
     pub(super) fn retry(&self) -> String {

@@ -9,9 +9,8 @@ use redis::Script;
 pub(super) static ENQUEUE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("enqueue.lua")));
 
-/// Marks a handed-over mail as sending and returns its payload and attempt number.
-pub(super) static START: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("start.lua")));
+/// Hands a mail over (the next new one, or one already read) and marks it as sending.
+pub(super) static TAKE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("take.lua")));
 
 /// Settles a handed-over mail: sent, retry later or dead.
 pub(super) static SETTLE: LazyLock<Script> =

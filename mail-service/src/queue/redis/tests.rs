@@ -31,10 +31,60 @@ async fn a_delivered_mail_leaves_nothing_of_its_content_in_redis() {
 }
 
 async fn cluster_queue() -> RedisQueue {
+    cluster_queue_and_redis().await.0
+}
+
+async fn cluster_queue_and_redis() -> (RedisQueue, passreset_testkit::TestRedis) {
     let redis = passreset_testkit::RedisCluster::shared().await.test_redis();
-    RedisQueue::connect(&redis.settings(), &redis.prefix)
+    let queue = RedisQueue::connect(&redis.settings(), &redis.prefix)
+        .await
+        .unwrap();
+    (queue, redis)
+}
+
+/// A queue entry whose record is gone (expired, or lost with a Redis write) is acked and
+/// dropped by the read that finds it, and the mail behind it is handed out by the same call.
+async fn an_entry_without_its_record_is_dropped_and_the_next_mail_handed_out(
+    queue: RedisQueue,
+    mut redis: passreset_redis::RedisConnection,
+) {
+    let mut ids = Vec::new();
+    for link in ["https://r/?t=gone", "https://r/?t=kept"] {
+        let mail = contract_tests::reset_mail(link);
+        ids.push(queue.enqueue(contract_tests::plain(mail)).await.unwrap());
+    }
+    let _: () = redis::cmd("DEL")
+        .arg(queue.keys.record(&ids[0]))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let mut consumer = queue.consumer("w1", Duration::from_secs(30)).await.unwrap();
+    let delivery = consumer
+        .next(Duration::from_secs(1))
         .await
         .unwrap()
+        .unwrap();
+    assert_eq!(delivery.mail.id, ids[1]);
+    let left: u64 = redis::cmd("XLEN")
+        .arg(queue.keys.queue())
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(left, 1, "only the mail being sent is left in the stream");
+}
+
+#[tokio::test]
+async fn an_entry_without_its_record_is_dropped_on_redis() {
+    let (queue, redis) = queue().await;
+    let connection = redis.connection().await;
+    an_entry_without_its_record_is_dropped_and_the_next_mail_handed_out(queue, connection).await;
+}
+
+#[tokio::test]
+async fn an_entry_without_its_record_is_dropped_on_a_cluster() {
+    let (queue, redis) = cluster_queue_and_redis().await;
+    let connection = redis.connection().await;
+    an_entry_without_its_record_is_dropped_and_the_next_mail_handed_out(queue, connection).await;
 }
 
 #[tokio::test]
