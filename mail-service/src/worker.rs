@@ -63,9 +63,16 @@ impl Dispatch {
         };
         tracing::debug!(worker = %name, "mail worker started");
         let mut retries_released_at = None;
-        while !*stop.borrow() {
+        // A mail handed over with the last one's settlement: finished even when stopping.
+        let mut in_hand = None;
+        while !*stop.borrow() || in_hand.is_some() {
             if let Err(error) = self
-                .step(consumer.as_mut(), &mut retries_released_at, &mut stop)
+                .step(
+                    consumer.as_mut(),
+                    &mut retries_released_at,
+                    &mut stop,
+                    &mut in_hand,
+                )
                 .await
             {
                 tracing::warn!(worker = %name, %error, "mail queue failed; retrying");
@@ -78,32 +85,47 @@ impl Dispatch {
     }
 
     /// Releases due retries (at most once per [`POLL`]: not one more Redis call per mail),
-    /// then waits for one mail (or the stop signal) and delivers it.
+    /// then delivers the mail in hand, or waits for one (or the stop signal) and delivers it.
     async fn step(
         &self,
         consumer: &mut dyn Consumer,
         retries_released_at: &mut Option<Instant>,
         stop: &mut watch::Receiver<bool>,
+        in_hand: &mut Option<Delivery>,
     ) -> Result<(), QueueError> {
         if retries_released_at.is_none_or(|released| released.elapsed() >= POLL) {
             self.queue.release_due_retries().await?;
             *retries_released_at = Some(Instant::now());
         }
-        let delivery = tokio::select! {
-            next = consumer.next(POLL) => next?,
-            // Stopping while waiting loses nothing: a mail read but not started is claimed
-            // again after the claim time.
-            _ = stop.changed() => return Ok(()),
+        let delivery = match in_hand.take() {
+            Some(delivery) => delivery,
+            None => {
+                let next = tokio::select! {
+                    next = consumer.next(POLL) => next?,
+                    // Stopping while waiting loses nothing: a mail read but not started is
+                    // claimed again after the claim time.
+                    _ = stop.changed() => return Ok(()),
+                };
+                let Some(delivery) = next else {
+                    return Ok(());
+                };
+                delivery
+            }
         };
-        if let Some(delivery) = delivery {
-            self.deliver(delivery).await?;
-        }
+        // Once stopping, no further mail is taken with this one's settlement.
+        let consumer = (!*stop.borrow()).then_some(consumer);
+        *in_hand = self.deliver(delivery, consumer).await?;
         Ok(())
     }
 
     /// Composes and sends one mail, then settles it, in a span that belongs to the trace of
-    /// the request that queued the mail.
-    async fn deliver(&self, delivery: Delivery) -> Result<(), QueueError> {
+    /// the request that queued the mail. Given the consumer, a sent mail's settlement also
+    /// hands over the next mail waiting, which is returned.
+    async fn deliver(
+        &self,
+        delivery: Delivery,
+        consumer: Option<&mut dyn Consumer>,
+    ) -> Result<Option<Delivery>, QueueError> {
         let span = tracing::info_span!(
             "deliver mail",
             message_id = %delivery.mail.id,
@@ -112,10 +134,16 @@ impl Dispatch {
         );
         // Before the span is first entered: a started span's parent is fixed.
         passreset_telemetry::propagation::span_following(&span, &delivery.mail.traceparent);
-        self.send_and_settle(delivery).instrument(span).await
+        self.send_and_settle(delivery, consumer)
+            .instrument(span)
+            .await
     }
 
-    async fn send_and_settle(&self, delivery: Delivery) -> Result<(), QueueError> {
+    async fn send_and_settle(
+        &self,
+        delivery: Delivery,
+        consumer: Option<&mut dyn Consumer>,
+    ) -> Result<Option<Delivery>, QueueError> {
         let started = Instant::now();
         let outcome = match self.templates.compose(&delivery.mail, &self.from) {
             Ok(message) => self.transport.send(message).await,
@@ -126,10 +154,10 @@ impl Dispatch {
             .observe(started.elapsed().as_secs_f64());
         match outcome {
             Ok(()) => {
-                // Patiently: a mail sent but not recorded as sent is sent again once claimed.
-                patiently(self.settle_patience(), || self.queue.delivered(&delivery)).await?;
+                let next = self.record_sent(&delivery, consumer).await?;
                 self.metrics.sent.inc();
                 tracing::info!("mail sent");
+                return Ok(next);
             }
             Err(SendError::Transient(error)) if delivery.attempt < self.max_attempts => {
                 let wait = backoff(self.retry_base, delivery.attempt);
@@ -148,7 +176,29 @@ impl Dispatch {
             }
             Err(SendError::Permanent(reason)) => self.give_up(&delivery, &reason).await?,
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// Records a sent mail as delivered, with the consumer in the same call as taking the next
+    /// mail waiting (returned). Patiently: a mail sent but not recorded as sent is sent again
+    /// once claimed.
+    async fn record_sent(
+        &self,
+        delivery: &Delivery,
+        consumer: Option<&mut dyn Consumer>,
+    ) -> Result<Option<Delivery>, QueueError> {
+        if let Some(consumer) = consumer {
+            match consumer.delivered_then_next(delivery).await {
+                Ok(next) => return Ok(next),
+                // Whether it was recorded is not known; recording it twice is harmless. A mail
+                // taken by a call whose answer was lost is claimed again after the claim time.
+                Err(error) => {
+                    tracing::warn!(%error, "cannot record the mail as sent; trying again")
+                }
+            }
+        }
+        patiently(self.settle_patience(), || self.queue.delivered(delivery)).await?;
+        Ok(None)
     }
 
     /// Moves the mail to the dead-letter stream and revokes the token its link carried.

@@ -191,6 +191,13 @@ pub(crate) trait Consumer: Send + std::fmt::Debug {
     /// The next mail for this consumer: one abandoned by another consumer, else a new one,
     /// waiting up to `wait` for one to arrive.
     async fn next(&mut self, wait: Duration) -> Result<Option<Delivery>, QueueError>;
+    /// Records `sent` as delivered (as [`QueueStore::delivered`]), then hands over the next
+    /// mail if one is waiting already, without waiting; in one round trip where the queue can.
+    /// (abandoned first, then new, as [`Self::next`]).
+    async fn delivered_then_next(
+        &mut self,
+        sent: &Delivery,
+    ) -> Result<Option<Delivery>, QueueError>;
 }
 
 /// The time part of a stream entry id (`<ms>-<sequence>`).

@@ -65,3 +65,40 @@ pub(super) async fn mail_held_by_a_vanished_consumer_is_taken_over_after_the_cla
     queue.delivered(&taken).await.unwrap();
     assert_eq!(state_of(queue.as_ref(), &id).await, MailState::Sent);
 }
+
+/// A busy worker records a sent mail and takes the next one in the same call.
+pub(super) async fn a_mail_recorded_as_sent_with_the_next_hands_that_one_over(
+    queue: Arc<dyn QueueStore>,
+) {
+    let first_id = queue
+        .enqueue(plain(reset_mail("https://r/?t=first")))
+        .await
+        .unwrap();
+    let second_id = queue
+        .enqueue(plain(reset_mail("https://r/?t=second")))
+        .await
+        .unwrap();
+    let mut consumer = queue.consumer("w1", CLAIM_IDLE).await.unwrap();
+    let first = consumer.next(WAIT).await.unwrap().unwrap();
+    assert_eq!(first.mail.id, first_id);
+
+    let second = consumer.delivered_then_next(&first).await.unwrap().unwrap();
+    assert_eq!((&second.mail.id, second.attempt), (&second_id, 1));
+    let status = queue.status(&first_id).await.unwrap().unwrap();
+    assert_eq!((status.state, status.attempts), (MailState::Sent, 1));
+    assert_eq!(
+        state_of(queue.as_ref(), &second_id).await,
+        MailState::Sending
+    );
+
+    assert!(
+        consumer
+            .delivered_then_next(&second)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(state_of(queue.as_ref(), &second_id).await, MailState::Sent);
+    assert_eq!(queue.depth().await.unwrap(), 0);
+    assert!(nothing_within(consumer.as_mut(), SHORT).await);
+}

@@ -105,6 +105,7 @@ passreset_testkit::store_contract!(
     memory: memory_queue,
     cases: [
         a_queued_mail_is_handed_out_once_and_then_sent,
+        a_mail_recorded_as_sent_with_the_next_hands_that_one_over,
         mails_come_out_in_the_order_they_went_in,
         a_waiting_consumer_wakes_when_mail_arrives,
         the_same_idempotency_key_queues_one_mail,

@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::MemoryQueue;
-use crate::queue::store::{Consumer, Delivery, MailState, QueueError, unix_millis};
+use crate::queue::store::{
+    Consumer, Delivery, MailState, QueueError, QueueStore as _, unix_millis,
+};
 
 /// One worker's consumer.
 #[derive(Debug)]
@@ -75,6 +77,14 @@ impl Consumer for MemoryConsumer {
             return Ok(Some(delivery));
         }
         let _ = tokio::time::timeout(wait, notified).await;
+        Ok(self.take())
+    }
+
+    async fn delivered_then_next(
+        &mut self,
+        sent: &Delivery,
+    ) -> Result<Option<Delivery>, QueueError> {
+        self.queue.delivered(sent).await?;
         Ok(self.take())
     }
 }

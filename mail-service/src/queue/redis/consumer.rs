@@ -13,7 +13,10 @@ use super::{
 };
 use crate::{
     mail::{MessageId, QueuedMail},
-    queue::store::{Consumer, Delivery, QueueError, unix_millis},
+    queue::{
+        STATUS_RETENTION,
+        store::{Consumer, Delivery, QueueError, unix_millis},
+    },
 };
 
 /// How often a consumer looks for mail abandoned by a dead consumer.
@@ -131,6 +134,15 @@ impl RedisConsumer {
     /// Starts the mail of `entry` (read or claimed already), or reads the next new mail and
     /// starts it, in one round trip (`take.lua`).
     async fn take(&mut self, entry: Option<&StreamId>) -> Result<Taken, QueueError> {
+        self.settle_sent_and_take(None, entry).await
+    }
+
+    /// [`Self::take`], recording `sent` as delivered first in the same call.
+    async fn settle_sent_and_take(
+        &mut self,
+        sent: Option<&Delivery>,
+        entry: Option<&StreamId>,
+    ) -> Result<Taken, QueueError> {
         let (entry_id, message_id) = match entry {
             Some(entry) => {
                 let message_id = entry.get::<String>("id").ok_or_else(|| no_id(&entry.id))?;
@@ -146,6 +158,9 @@ impl RedisConsumer {
             .arg(&self.name)
             .arg(entry_id)
             .arg(message_id)
+            .arg(sent.map_or("", |sent| sent.entry_id.as_str()))
+            .arg(sent.map_or("", |sent| sent.mail.id.as_str()))
+            .arg(STATUS_RETENTION.as_secs())
             .invoke_async(&mut self.queue.connection.clone())
             .await?;
         let mut taken = taken.into_iter();
@@ -173,10 +188,14 @@ impl RedisConsumer {
         }))
     }
 
-    /// [`Self::take`] until it hands over a mail or finds none waiting.
-    async fn take_next_waiting(&mut self) -> Result<Option<Delivery>, QueueError> {
+    /// [`Self::take`] until it hands over a mail or finds none waiting; the first call
+    /// records `sent` as delivered.
+    async fn take_next_waiting(
+        &mut self,
+        mut sent: Option<&Delivery>,
+    ) -> Result<Option<Delivery>, QueueError> {
         loop {
-            match self.take(None).await {
+            match self.settle_sent_and_take(sent.take(), None).await {
                 Ok(Taken::Mail(delivery)) => return Ok(Some(delivery)),
                 Ok(Taken::Dropped) => {}
                 Ok(Taken::Nothing) => return Ok(None),
@@ -211,7 +230,7 @@ impl Consumer for RedisConsumer {
             Some(entry) => entry,
             None => {
                 // Mail waiting is taken at once; only an empty queue costs the blocking read.
-                if let Some(delivery) = self.take_next_waiting().await? {
+                if let Some(delivery) = self.take_next_waiting(None).await? {
                     return Ok(Some(delivery));
                 }
                 let Some(entry) = self.read_new(wait).await? else {
@@ -223,6 +242,20 @@ impl Consumer for RedisConsumer {
         match self.take(Some(&entry)).await? {
             Taken::Mail(delivery) => Ok(Some(delivery)),
             Taken::Dropped | Taken::Nothing => Ok(None),
+        }
+    }
+
+    async fn delivered_then_next(
+        &mut self,
+        sent: &Delivery,
+    ) -> Result<Option<Delivery>, QueueError> {
+        // Abandoned mail first, as in `next` (the scan runs at most once a second).
+        match self.claim_abandoned().await? {
+            Some(entry) => match self.settle_sent_and_take(Some(sent), Some(&entry)).await? {
+                Taken::Mail(delivery) => Ok(Some(delivery)),
+                Taken::Dropped | Taken::Nothing => Ok(None),
+            },
+            None => self.take_next_waiting(Some(sent)).await,
         }
     }
 }

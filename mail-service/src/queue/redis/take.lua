@@ -5,12 +5,23 @@
 -- dropped.
 -- The record's key is built here from the entry's message id (as BullMQ builds its job keys):
 -- it carries the stream's hash tag, so it is in the stream's slot on Redis Cluster too.
+-- A worker that has just sent a mail records it as sent in the same call (what settle.lua
+-- does for 'sent'), so a busy worker pays one round trip per mail.
 -- KEYS[1] = the queue stream
 -- ARGV[1] = now (unix ms), ARGV[2] = the record's ttl (s), ARGV[3] = a record key without its
 -- message id, ARGV[4] = the consumer's name, ARGV[5] = the entry id ('' to read the next new
--- one), ARGV[6] = that entry's message id
+-- one), ARGV[6] = that entry's message id, ARGV[7] = the entry id of a mail just sent ('' for
+-- none), ARGV[8] = its message id, ARGV[9] = how long its status is kept (s)
 -- Returns {} when no new entry waits; {entry id} for an entry without a message id;
 -- {entry id, message id} for a dropped entry; {entry id, message id, payload, attempt}.
+if ARGV[7] ~= '' then
+  redis.call('XACK', KEYS[1], 'dispatchers', ARGV[7])
+  redis.call('XDEL', KEYS[1], ARGV[7])
+  local sent = ARGV[3] .. ARGV[8]
+  redis.call('HSET', sent, 'state', 'sent', 'updated_at', ARGV[1])
+  redis.call('HDEL', sent, 'payload', 'next_attempt_at')
+  redis.call('EXPIRE', sent, ARGV[9])
+end
 local entry_id, id = ARGV[5], ARGV[6]
 if entry_id == '' then
   local read = redis.call('XREADGROUP', 'GROUP', 'dispatchers', ARGV[4], 'COUNT', 1,

@@ -17,15 +17,19 @@ async fn queue() -> (RedisQueue, passreset_testkit::TestRedis) {
 #[tokio::test]
 async fn a_delivered_mail_leaves_nothing_of_its_content_in_redis() {
     let (queue, redis) = queue().await;
-    let mail = contract_tests::reset_mail("https://reset.example/?token=prt_leakcheck");
-    queue.enqueue(contract_tests::plain(mail)).await.unwrap();
+    for link in ["prt_leakcheck1", "prt_leakcheck2"] {
+        let mail = contract_tests::reset_mail(&format!("https://reset.example/?token={link}"));
+        queue.enqueue(contract_tests::plain(mail)).await.unwrap();
+    }
     let mut consumer = queue.consumer("w1", Duration::from_secs(30)).await.unwrap();
-    let delivery = consumer
+    let first = consumer
         .next(Duration::from_secs(1))
         .await
         .unwrap()
         .unwrap();
-    queue.delivered(&delivery).await.unwrap();
+    // Recorded both ways: with the next mail's hand-over, and on its own.
+    let second = consumer.delivered_then_next(&first).await.unwrap().unwrap();
+    queue.delivered(&second).await.unwrap();
     let dump = redis.dump().await;
     assert!(!dump.contains("prt_leakcheck"), "{dump}");
 }
