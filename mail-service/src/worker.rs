@@ -63,7 +63,8 @@ impl Dispatch {
         };
         tracing::debug!(worker = %name, "mail worker started");
         let mut retries_released_at = None;
-        // A mail handed over with the last one's settlement: finished even when stopping.
+        // A mail handed over with the last one's settlement: finished even when stopping
+        // (unless the queue fails meanwhile; then it is claimed again after the claim time).
         let mut in_hand = None;
         while !*stop.borrow() || in_hand.is_some() {
             if let Err(error) = self

@@ -139,6 +139,80 @@ async fn a_sigkilled_dispatcher_loses_nothing_once_restarted() {
     second.wait().await.unwrap();
 }
 
+/// Stopped with SIGTERM while it works through a queue, a dispatcher finishes the mails its
+/// workers hold (a busy worker takes the next mail in the call that records the last one) and
+/// takes no more: each mail is sent and recorded as sent, or still queued, none left sending
+/// and none sent twice; a dispatcher started again sends the rest.
+#[tokio::test]
+async fn a_dispatcher_stopped_while_busy_finishes_what_it_holds_and_takes_no_more() {
+    let redis = test_redis().await;
+    let sink = SmtpSink::start().await;
+    let grpc_port = free_port();
+    let env = [
+        ("REDIS_URL", redis.url.clone()),
+        ("REDIS_KEY_PREFIX", redis.prefix.clone()),
+        ("MAIL_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
+        ("MAIL_METRICS_ADDR", "127.0.0.1:0".to_owned()),
+        ("MAIL_TRANSPORT", sink.url()),
+        // Nothing is taken over from the stopped dispatcher: what it left sending would stay so.
+        ("MAIL_CLAIM_IDLE", "10m".to_owned()),
+        ("MAIL_WORKERS", "2".to_owned()),
+    ];
+    let mut first = start(&env);
+    let mail = client(grpc_port).await;
+    // Queued faster than two workers send them, so the stop comes while many still wait.
+    let mut enqueues = tokio::task::JoinSet::new();
+    for lane in 0..16 {
+        let mut mail = mail.clone();
+        enqueues.spawn(async move {
+            let mut ids = Vec::new();
+            for n in (lane..1000).step_by(16) {
+                let queued = mail
+                    .enqueue(changed_mail(&format!("user{n}@example.com")))
+                    .await
+                    .unwrap();
+                ids.push(queued.into_inner().message_id);
+            }
+            ids
+        });
+    }
+    let ids: Vec<String> = enqueues.join_all().await.into_iter().flatten().collect();
+    sink.wait_for_messages(20, Duration::from_secs(30)).await;
+    let pid = first.id().unwrap().to_string();
+    let signalled = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(signalled.success());
+    assert!(first.wait().await.unwrap().success());
+
+    let mut states = std::collections::BTreeMap::<String, usize>::new();
+    let mut redis_connection = redis.connection().await;
+    for id in &ids {
+        let state: String = redis::cmd("HGET")
+            .arg(format!("{}{{mail}}:msg:{id}", redis.prefix))
+            .arg("state")
+            .query_async(&mut redis_connection)
+            .await
+            .unwrap();
+        *states.entry(state).or_default() += 1;
+    }
+    let sent = states.get("sent").copied().unwrap_or_default();
+    let queued = states.get("queued").copied().unwrap_or_default();
+    assert_eq!(sent + queued, ids.len(), "{states:?}");
+    assert_eq!(sink.messages().len(), sent, "{states:?}");
+    assert!(queued > 0, "the queue ran dry before the stop: {states:?}");
+
+    let mut second = start(&env);
+    sink.wait_for_messages(ids.len(), Duration::from_secs(30))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), ids.len(), "a mail arrived twice");
+    second.start_kill().unwrap();
+    second.wait().await.unwrap();
+}
+
 type Client =
     passreset_proto::mail::v1::mail_service_client::MailServiceClient<tonic::transport::Channel>;
 
