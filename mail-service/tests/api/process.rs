@@ -21,6 +21,25 @@ fn start(env: &[(&str, String)]) -> Child {
         .unwrap()
 }
 
+/// The environment of a dispatcher on `redis` answering gRPC on `grpc_port`, sending to
+/// `transport` with two workers, taking over mail held longer than `claim_idle`.
+fn dispatcher_env(
+    redis: &passreset_testkit::TestRedis,
+    grpc_port: u16,
+    transport: String,
+    claim_idle: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("REDIS_URL", redis.url.clone()),
+        ("REDIS_KEY_PREFIX", redis.prefix.clone()),
+        ("MAIL_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
+        ("MAIL_METRICS_ADDR", "127.0.0.1:0".to_owned()),
+        ("MAIL_TRANSPORT", transport),
+        ("MAIL_CLAIM_IDLE", claim_idle.to_owned()),
+        ("MAIL_WORKERS", "2".to_owned()),
+    ]
+}
+
 /// A client of the service on `port`, once it answers.
 pub(crate) async fn client(
     port: u16,
@@ -85,19 +104,9 @@ async fn a_sigkilled_dispatcher_loses_nothing_once_restarted() {
     let silent = SilentSmtp::start().await;
     let smtp_port = silent.port;
     let grpc_port = free_port();
-    let env = [
-        ("REDIS_URL", redis.url.clone()),
-        ("REDIS_KEY_PREFIX", redis.prefix.clone()),
-        ("MAIL_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
-        ("MAIL_METRICS_ADDR", "127.0.0.1:0".to_owned()),
-        (
-            "MAIL_TRANSPORT",
-            format!("smtp://127.0.0.1:{smtp_port}?tls=none"),
-        ),
-        ("MAIL_CLAIM_IDLE", "1s".to_owned()),
-        ("MAIL_RETRY_BASE", "200ms".to_owned()),
-        ("MAIL_WORKERS", "2".to_owned()),
-    ];
+    let transport = format!("smtp://127.0.0.1:{smtp_port}?tls=none");
+    let mut env = dispatcher_env(&redis, grpc_port, transport, "1s");
+    env.push(("MAIL_RETRY_BASE", "200ms".to_owned()));
 
     // The first dispatcher's two workers each take a mail and wait on the silent server.
     let mut first = start(&env);
@@ -148,16 +157,8 @@ async fn a_dispatcher_stopped_while_busy_finishes_what_it_holds_and_takes_no_mor
     let redis = test_redis().await;
     let sink = SmtpSink::start().await;
     let grpc_port = free_port();
-    let env = [
-        ("REDIS_URL", redis.url.clone()),
-        ("REDIS_KEY_PREFIX", redis.prefix.clone()),
-        ("MAIL_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
-        ("MAIL_METRICS_ADDR", "127.0.0.1:0".to_owned()),
-        ("MAIL_TRANSPORT", sink.url()),
-        // Nothing is taken over from the stopped dispatcher: what it left sending would stay so.
-        ("MAIL_CLAIM_IDLE", "10m".to_owned()),
-        ("MAIL_WORKERS", "2".to_owned()),
-    ];
+    // Nothing is taken over from the stopped dispatcher: what it left sending would stay so.
+    let env = dispatcher_env(&redis, grpc_port, sink.url(), "10m");
     let mut first = start(&env);
     let mail = client(grpc_port).await;
     // Queued faster than two workers send them, so the stop comes while many still wait.
@@ -327,17 +328,7 @@ async fn operators_list_and_retry_dead_mail_from_the_command_line() {
 async fn two_dispatchers_deliver_all_200_mails_though_one_is_sigkilled_midway() {
     let redis = test_redis().await;
     let sink = SmtpSink::start().await;
-    let env = |grpc_port: u16| {
-        [
-            ("REDIS_URL", redis.url.clone()),
-            ("REDIS_KEY_PREFIX", redis.prefix.clone()),
-            ("MAIL_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
-            ("MAIL_METRICS_ADDR", "127.0.0.1:0".to_owned()),
-            ("MAIL_TRANSPORT", sink.url()),
-            ("MAIL_CLAIM_IDLE", "1s".to_owned()),
-            ("MAIL_WORKERS", "2".to_owned()),
-        ]
-    };
+    let env = |grpc_port: u16| dispatcher_env(&redis, grpc_port, sink.url(), "1s");
     let (first_port, second_port) = (free_port(), free_port());
     let mut first = start(&env(first_port));
     let mut second = start(&env(second_port));
