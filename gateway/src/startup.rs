@@ -117,12 +117,12 @@ impl Application {
             ],
             &ClientTls::load(&config.grpc_tls()?)?,
         )?;
-        let listener = TcpListener::bind(config.http_addr)
-            .await
-            .map_err(|source| StartupError::Bind {
+        let listener = passreset_service_runtime::listen(config.http_addr).map_err(|source| {
+            StartupError::Bind {
                 addr: config.http_addr,
                 source,
-            })?;
+            }
+        })?;
         if config.api_keys.is_empty() {
             tracing::warn!(
                 "GATEWAY_API_KEYS is empty: the metal surface refuses every reset request"

@@ -38,7 +38,7 @@ pub async fn bind(
         addr,
         reason,
     };
-    let listener = TcpListener::bind(addr).await.map_err(error)?;
+    let listener = crate::listen(addr).map_err(error)?;
     let local_addr = listener.local_addr().map_err(error)?;
     Ok((listener, local_addr))
 }

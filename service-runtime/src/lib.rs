@@ -9,13 +9,16 @@
 //!   the loop that keeps a gRPC health service up to date;
 //! - [`grpc`]: reflection, the in-flight limit and the serve error both gRPC services share;
 //! - [`grpc_server`]: the serving skeleton of both gRPC services (bind, layers, health,
-//!   reflection, TLS).
+//!   reflection, TLS);
+//! - [`listener`]: [`listen`], a TCP listener with room for a burst of connections.
 
 pub mod grpc;
 pub mod grpc_server;
 pub mod healthcheck;
+pub mod listener;
 pub mod settings;
 pub mod shutdown;
 
+pub use listener::listen;
 pub use settings::parse_duration;
 pub use shutdown::{Shutdown, shutdown_signal};
