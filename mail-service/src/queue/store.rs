@@ -192,8 +192,8 @@ pub(crate) trait Consumer: Send + std::fmt::Debug {
     /// waiting up to `wait` for one to arrive.
     async fn next(&mut self, wait: Duration) -> Result<Option<Delivery>, QueueError>;
     /// Records `sent` as delivered (as [`QueueStore::delivered`]), then hands over the next
-    /// mail if one is waiting already, without waiting; in one round trip where the queue can.
-    /// (abandoned first, then new, as [`Self::next`]).
+    /// mail if one is waiting already (abandoned first, then new, as [`Self::next`]), without
+    /// waiting for one; in one round trip where the queue can.
     async fn delivered_then_next(
         &mut self,
         sent: &Delivery,
